@@ -1,0 +1,57 @@
+package config
+
+import "time"
+
+// Snapshot is a loaded, defaulted, validated and compiled configuration. It is
+// immutable once built: a reload builds a new Snapshot and swaps it atomically.
+type Snapshot struct {
+	// Source is the file the snapshot was loaded from ("<embedded>" for the default).
+	Source string `json:"source"`
+	// Loaded is when the snapshot was compiled.
+	Loaded time.Time `json:"loaded"`
+	// Config is the defaulted configuration. Treat it as read-only.
+	Config *Config `json:"config"`
+	// Binds groups listeners by port, one Bind per unique port.
+	Binds []Bind `json:"binds"`
+	// Listeners, by key namespace/gateway.listener.
+	Listeners []ListenerInfo `json:"listeners"`
+	// Routes, one entry per route, with disabled routes and why.
+	Routes []RouteInfo `json:"routes"`
+	// Backends by key namespace/name.
+	Backends map[string]*Backend `json:"backends"`
+	// Warnings are problems that did not stop the load (a disabled route, an unloadable credential).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Bind is the set of listeners sharing one port; key port/namespace/name.
+type Bind struct {
+	Key       string   `json:"key"`
+	Address   string   `json:"address"`
+	Port      int      `json:"port"`
+	Protocol  string   `json:"protocol"`
+	Listeners []string `json:"listeners"`
+}
+
+// ListenerInfo is a listener with its key namespace/gateway.listener.
+type ListenerInfo struct {
+	Key      string    `json:"key"`
+	BindKey  string    `json:"bind"`
+	Listener *Listener `json:"listener"`
+}
+
+// RouteInfo is a route with its rules' keys namespace.name.rule.match and its status.
+type RouteInfo struct {
+	// Key is the route name namespace/name.
+	Key string `json:"key"`
+	// RuleKeys are namespace.name.rule.match for every rule and match (match index 0 when a rule has none).
+	RuleKeys []string `json:"ruleKeys"`
+	// Listeners are the listener keys the route attaches to.
+	Listeners []string `json:"listeners"`
+	// Disabled is true when the route cannot be served; Reason says why.
+	Disabled bool   `json:"disabled,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Route    *Route `json:"route"`
+}
+
+// Backend returns the backend with key namespace/name, or nil.
+func (s *Snapshot) Backend(key string) *Backend { return s.Backends[key] }

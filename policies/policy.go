@@ -1,0 +1,71 @@
+// Package policies holds request/response policies and the chain that runs them.
+package policies
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// Exchange is what policies see of one request and its response. The router
+// fills it; policies never see fasthttp.
+type Exchange struct {
+	RequestID string
+	RouteKey  string
+	Backend   string
+	Provider  string
+	// Model is the client-facing model; UpstreamModel what the provider was asked for.
+	Model         string
+	UpstreamModel string
+	Operation     schema.Operation
+	Stream        bool
+	// Body is the client's request body (read-only).
+	Body []byte
+	// Status is the response status, set before Done.
+	Status int
+	// Start is when the request arrived; FirstByte when the first response byte was written.
+	Start     time.Time
+	FirstByte time.Time
+	// Header returns a request header's value.
+	Header func(name string) string
+}
+
+// Policy is behaviour attached to a route or backend. Policies are built once per
+// snapshot and are safe for concurrent use.
+type Policy interface {
+	// Request runs before the upstream call; a *Denial ends the request.
+	Request(ctx context.Context, x *Exchange) error
+	// Done runs once after the response ends, even when the client has gone. It never blocks.
+	Done(ctx context.Context, x *Exchange, u schema.Usage)
+}
+
+// Denial ends a request with a status and message in the API's own format.
+type Denial struct {
+	Status  int
+	Type    string
+	Message string
+}
+
+// Error implements error.
+func (d *Denial) Error() string { return d.Message }
+
+// Chain runs policies in order.
+type Chain []Policy
+
+// Request runs each policy's Request until one denies.
+func (c Chain) Request(ctx context.Context, x *Exchange) error {
+	for _, p := range c {
+		if err := p.Request(ctx, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Done runs each policy's Done.
+func (c Chain) Done(ctx context.Context, x *Exchange, u schema.Usage) {
+	for _, p := range c {
+		p.Done(ctx, x, u)
+	}
+}
