@@ -88,6 +88,9 @@ type SimConfig struct {
 	OutputTokens int `yaml:"outputTokens" json:"outputTokens,omitempty"`
 	// Mode is "lorem" (default: deterministic text) or "echo" (repeats the last user message).
 	Mode string `yaml:"mode" json:"mode,omitempty"`
+	// MaxRunning bounds the requests the simulated model serves at once, per model name;
+	// requests beyond it wait in a queue (vllm:num_requests_waiting). 0 means unbounded.
+	MaxRunning int `yaml:"maxRunning" json:"maxRunning,omitempty"`
 }
 
 // Secret is a string that is redacted whenever it is marshalled to JSON.

@@ -14,18 +14,19 @@ type Duration time.Duration
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. Problems are returned as a *yaml.TypeError
+// so that the decoder goes on and reports every bad field, not only the first.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
-	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: duration must be a string like \"30s\"", n.Line)
+	if n.Kind != yaml.ScalarNode || n.Decode(&s) != nil {
+		return durationError("line %d: duration must be a string like \"30s\"", n.Line)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: invalid duration %q (use a form like 500ms, 30s, 1h)", n.Line, s)
+		return durationError("line %d: invalid duration %q (use a form like 500ms, 30s, 1h)", n.Line, s)
 	}
 	if v < 0 {
-		return fmt.Errorf("line %d: duration %q must not be negative", n.Line, s)
+		return durationError("line %d: duration %q must not be negative", n.Line, s)
 	}
 	*d = Duration(v)
 	return nil
@@ -38,3 +39,8 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // MarshalYAML implements yaml.Marshaler as a duration string.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// durationError is a one-message *yaml.TypeError.
+func durationError(format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf(format, args...)}}
+}

@@ -19,8 +19,21 @@ type Snapshot struct {
 	Routes []RouteInfo `json:"routes"`
 	// Backends by key namespace/name.
 	Backends map[string]*Backend `json:"backends"`
-	// Warnings are problems that did not stop the load (a disabled route, an unloadable credential).
-	Warnings []string `json:"warnings,omitempty"`
+	// Problems are route-level problems that did not stop the load: each disabled a route
+	// (see RouteInfo.Reason). `switchyard validate` fails on them; `run` serves the rest.
+	Problems Errors `json:"problems,omitempty"`
+
+	// pos maps field paths to source lines (nil for a Config built in code).
+	pos *positions
+}
+
+// Line returns the source line of a field path such as backends[2].ai.auth
+// (the nearest enclosing field's line), or 0 when unknown.
+func (s *Snapshot) Line(path string) int {
+	if s == nil || s.pos == nil {
+		return 0
+	}
+	return s.pos.lineOf(path)
 }
 
 // Bind is the set of listeners sharing one port; key port/namespace/name.

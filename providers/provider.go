@@ -6,6 +6,7 @@
 package providers
 
 import (
+	"context"
 	"io"
 
 	"github.com/switchyard-ai/switchyard/config"
@@ -36,4 +37,15 @@ type Translator interface {
 	// arrives. It returns the usage seen. A mid-stream upstream error is returned
 	// as an *schema.Error after the chunks already emitted.
 	Stream(src io.Reader, emit func(chunk []byte) error) (schema.Usage, error)
+}
+
+// Direct is implemented by adapters that answer in-process with no upstream
+// call (the built-in sim). The router calls Do instead of NewTranslator.
+type Direct interface {
+	// Do serves one request. For a streamed chat (req.Stream) it calls emit once
+	// per OpenAI chunk JSON, as Translator.Stream does, and returns a nil body;
+	// otherwise it returns the OpenAI response body. Errors are *schema.Error.
+	// raw is the client body; req is its decoded form for chat (nil for other ops).
+	Do(ctx context.Context, op schema.Operation, b *config.AIBackend, raw []byte, req *schema.ChatRequest,
+		emit func(chunk []byte) error) (body []byte, u schema.Usage, err error)
 }

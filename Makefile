@@ -1,0 +1,48 @@
+# Switchyard: an AI gateway. `make help` lists the targets.
+GO        ?= go
+BIN       := bin/switchyard
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+PKGS      := ./...
+STATICCHECK_VERSION := 2025.1.1
+
+.PHONY: help build run test test-short check fmt vet staticcheck imports bench bench-go clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/switchyard
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchyard
+
+run: build ## build and run the gateway on its embedded default configuration (127.0.0.1:8080, admin 127.0.0.1:15000)
+	./$(BIN) run
+
+test: ## run every test with the race detector (needs redis-server and node for some end-to-end tests: .ci/run installs them)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-short: ## run the unit tests only (no end-to-end tests through the binary)
+	$(GO) test -short -count=1 $(PKGS)
+
+check: fmt vet staticcheck imports ## gofmt, go vet, staticcheck and the import-layer rules
+
+fmt: ## fail if any file is not gofmt-clean
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+staticcheck: ## staticcheck (built from the tools module)
+	cd tools && $(GO) build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	./bin/staticcheck $(PKGS)
+
+imports: ## check the import rules of DESIGN.md
+	$(GO) run ./internal/importcheck
+
+bench: build ## run the load-test comparison (direct, bare proxy, Switchyard) into loadtest/results/
+	./loadtest/run.sh
+
+bench-go: ## run the Go micro-benchmarks of the hot path
+	$(GO) test -run '^$$' -bench . -benchmem ./router/... ./providers/...
+
+clean: ## remove build outputs
+	rm -rf bin

@@ -1,0 +1,65 @@
+// Command switchyard is the Switchyard AI gateway.
+//
+//	switchyard run [-c FILE] [--admin ADDR]   serve (the embedded default configuration without -c)
+//	switchyard validate -c FILE              check a configuration file
+//	switchyard sim [--port N]                run the built-in simulated model as a standalone server
+//	switchyard version                       print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	os.Exit(dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// dispatch runs a subcommand and returns the process exit code.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		args = []string{"run"}
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = runCmd(ctx, args[1:], stderr)
+	case "validate":
+		return validateCmd(args[1:], stdout, stderr)
+	case "sim":
+		err = simCmd(ctx, args[1:], stderr)
+	case "version", "--version", "-v":
+		_, _ = fmt.Fprintf(stdout, "switchyard %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		_, _ = fmt.Fprintf(stderr, "switchyard: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "switchyard: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	_, _ = fmt.Fprint(w, `usage:
+  switchyard run [-c FILE] [--admin ADDR] [--log-level LEVEL]
+  switchyard validate -c FILE
+  switchyard sim [--port N] [--host ADDR] [--model NAME] [--ttft D] [--itl D] [--output-tokens N] [--max-running N]
+  switchyard version
+`)
+}

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// substituted is a file after environment substitution.
+type substituted struct {
+	// data is the text handed to the YAML parser.
+	data []byte
+	// srcLine maps a 1-based line of data to its 1-based source line (index 0 unused).
+	// A variable whose value holds newlines makes several lines of data map to one source line.
+	srcLine []int
+}
+
+// line returns the source line of line n of the substituted text.
+func (s *substituted) line(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	if n < len(s.srcLine) {
+		return s.srcLine[n]
+	}
+	if len(s.srcLine) > 1 {
+		return s.srcLine[len(s.srcLine)-1]
+	}
+	return n
+}
+
+// substitute replaces ${VAR} and ${VAR:-default} with values from lookup, and $$ with $,
+// one source line at a time so that reported lines stay the source lines. A "$" not
+// followed by "{" or "$" is kept. ${VAR} with VAR unset gives the empty string;
+// ${VAR:-default} gives default when VAR is unset or empty (default may itself hold ${...}).
+func substitute(file string, data []byte, lookup func(string) (string, bool)) (*substituted, Errors) {
+	var errs Errors
+	out := &substituted{srcLine: []int{0}}
+	var b strings.Builder
+	lines := strings.SplitAfter(string(data), "\n")
+	for i, ln := range lines {
+		if ln == "" {
+			continue
+		}
+		res, err := expand(ln, lookup, 0)
+		if err != nil {
+			errs = append(errs, &Error{File: file, Line: i + 1, Msg: err.Error()})
+			res = ln
+		}
+		b.WriteString(res)
+		for n := strings.Count(res, "\n"); n > 0; n-- {
+			out.srcLine = append(out.srcLine, i+1)
+		}
+		if !strings.HasSuffix(res, "\n") {
+			out.srcLine = append(out.srcLine, i+1)
+		}
+	}
+	out.data = []byte(b.String())
+	return out, errs
+}
+
+// maxExpandDepth bounds nesting of ${A:-${B:-...}} defaults.
+const maxExpandDepth = 8
+
+// expand substitutes one piece of text.
+func expand(s string, lookup func(string) (string, bool), depth int) (string, error) {
+	if depth > maxExpandDepth {
+		return "", fmt.Errorf("environment substitution nested deeper than %d levels", maxExpandDepth)
+	}
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '$' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{':
+			end := closingBrace(s, i+2)
+			if end < 0 {
+				return "", fmt.Errorf("unterminated %q: missing \"}\"", s[i:min(len(s), i+20)])
+			}
+			val, err := expandVar(s[i+2:end], lookup, depth)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(val)
+			i = end
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+// closingBrace returns the index of the "}" closing a "${" whose body starts at from, or -1.
+func closingBrace(s string, from int) int {
+	depth := 0
+	for j := from; j < len(s); j++ {
+		switch {
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '$':
+			j++
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '{':
+			depth++
+			j++
+		case s[j] == '}':
+			if depth == 0 {
+				return j
+			}
+			depth--
+		case s[j] == '\n':
+			return -1
+		}
+	}
+	return -1
+}
+
+// expandVar resolves the body of ${...}: NAME or NAME:-default.
+func expandVar(body string, lookup func(string) (string, bool), depth int) (string, error) {
+	name, def, hasDef := strings.Cut(body, ":-")
+	if !validEnvName(name) {
+		return "", fmt.Errorf("invalid variable name %q in \"${%s}\" (use ${NAME} or ${NAME:-default})", name, body)
+	}
+	val, ok := lookup(name)
+	if hasDef && (!ok || val == "") {
+		return expand(def, lookup, depth+1)
+	}
+	return val, nil
+}
+
+// validEnvName reports whether s is a shell-style variable name.
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}

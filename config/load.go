@@ -1,0 +1,85 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads path, substitutes ${VAR} / ${VAR:-default} from the environment, parses
+// YAML (unknown fields are errors), applies defaults, validates and compiles. Fatal
+// problems are returned as Errors, all of them, not only the first.
+func Load(path string) (*Snapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: read: %w", err)
+	}
+	return LoadBytes(path, data, os.LookupEnv)
+}
+
+// LoadBytes is Load on bytes already read; name is used in messages; lookup is
+// os.LookupEnv in production (nil means an empty environment).
+func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Snapshot, error) {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	src, errs := substitute(name, data, lookup)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src.data, &doc); err != nil {
+		return nil, Errors{syntaxError(name, src, err)}
+	}
+	if isEmpty(&doc) {
+		return nil, Errors{{File: name, Msg: "configuration is empty"}}
+	}
+	pos := newPositions(&doc, src)
+	cfg, errs := decode(name, src, pos)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return compile(name, cfg, pos)
+}
+
+// isEmpty reports a document with no content (only comments, or null).
+func isEmpty(doc *yaml.Node) bool {
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return true
+	}
+	n := doc.Content[0]
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// decode decodes the substituted text strictly: unknown fields and wrong types are errors.
+func decode(name string, src *substituted, pos *positions) (*Config, Errors) {
+	dec := yaml.NewDecoder(bytes.NewReader(src.data))
+	dec.KnownFields(true)
+	var cfg Config
+	err := dec.Decode(&cfg)
+	var te *yaml.TypeError
+	switch {
+	case errors.As(err, &te):
+		errs := make(Errors, 0, len(te.Errors))
+		for _, m := range te.Errors {
+			errs = append(errs, pos.translate(name, m))
+		}
+		sortErrors(errs)
+		return nil, errs
+	case err != nil:
+		return nil, Errors{syntaxError(name, src, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := 0
+		if err == nil {
+			line = src.line(extra.Line)
+		}
+		return nil, Errors{{File: name, Line: line, Msg: "only one YAML document is supported (found a \"---\" separator)"}}
+	}
+	return &cfg, nil
+}

@@ -1,0 +1,101 @@
+package policies
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// Metrics records OpenTelemetry GenAI-convention metrics for every AI
+// exchange: gen_ai_client_token_usage, gen_ai_server_request_duration,
+// gen_ai_server_time_to_first_token, and switchyard_ai_requests_total. Labels
+// never carry secrets; the only client-chosen value is the model.
+type Metrics struct {
+	tokens   *prometheus.HistogramVec
+	duration *prometheus.HistogramVec
+	ttft     *prometheus.HistogramVec
+	requests *prometheus.CounterVec
+}
+
+var _ Policy = (*Metrics)(nil)
+
+// Bucket boundaries advised by the GenAI semantic conventions.
+var (
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+	ttftBuckets     = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+)
+
+// NewMetrics registers the metrics with reg (nil: not registered, for tests
+// that only call Done).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	genAI := []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"}
+	m := &Metrics{
+		tokens: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_client_token_usage",
+			Help:    "Number of input and output tokens used, by operation, provider and model.",
+			Buckets: tokenBuckets,
+		}, append(genAI[:3:3], "gen_ai_token_type")),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_server_request_duration",
+			Help:    "Time from the request's arrival to the end of its response, in seconds.",
+			Buckets: durationBuckets,
+		}, genAI),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_server_time_to_first_token",
+			Help:    "Time from the request's arrival to the first streamed chunk, in seconds.",
+			Buckets: ttftBuckets,
+		}, genAI),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_ai_requests_total",
+			Help: "AI requests by backend, client-facing model and response status.",
+		}, []string{"backend", "model", "status"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.tokens, m.duration, m.ttft, m.requests)
+	}
+	return m
+}
+
+// Collectors returns the metrics, for callers that register them themselves.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.tokens, m.duration, m.ttft, m.requests}
+}
+
+// Request implements [Policy.Request]; metrics never deny.
+func (m *Metrics) Request(context.Context, *Exchange) error { return nil }
+
+// Done implements [Policy.Done].
+func (m *Metrics) Done(_ context.Context, x *Exchange, u schema.Usage) {
+	op := OperationName(x.Operation)
+	m.requests.WithLabelValues(x.Backend, x.Model, strconv.Itoa(x.Status)).Inc()
+	if !x.Start.IsZero() {
+		m.duration.WithLabelValues(op, x.Provider, x.Model).Observe(time.Since(x.Start).Seconds())
+		if x.Stream && !x.FirstByte.IsZero() {
+			m.ttft.WithLabelValues(op, x.Provider, x.Model).Observe(x.FirstByte.Sub(x.Start).Seconds())
+		}
+	}
+	if u.PromptTokens > 0 {
+		m.tokens.WithLabelValues(op, x.Provider, x.Model, "input").Observe(float64(u.PromptTokens))
+	}
+	if u.CompletionTokens > 0 {
+		m.tokens.WithLabelValues(op, x.Provider, x.Model, "output").Observe(float64(u.CompletionTokens))
+	}
+}
+
+// OperationName is the GenAI convention's gen_ai.operation.name for op.
+func OperationName(op schema.Operation) string {
+	switch op {
+	case schema.OpChat:
+		return "chat"
+	case schema.OpCompletion:
+		return "text_completion"
+	case schema.OpEmbeddings:
+		return "embeddings"
+	}
+	return "unknown"
+}

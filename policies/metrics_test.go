@@ -1,0 +1,120 @@
+package policies
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+func TestMetricsDone(t *testing.T) {
+	start := time.Now().Add(-2 * time.Second)
+	tests := []struct {
+		name      string
+		x         Exchange
+		u         schema.Usage
+		wantTTFT  int
+		wantToken int // observations of gen_ai_client_token_usage
+		want      string
+	}{
+		{name: "chat stream", x: Exchange{Backend: "default/openai", Provider: "openai", Model: "gpt-4o", Operation: schema.OpChat,
+			Stream: true, Status: 200, Start: start, FirstByte: start.Add(100 * time.Millisecond)},
+			u: schema.Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15}, wantTTFT: 1, wantToken: 2,
+			want: `switchyard_ai_requests_total{backend="default/openai",model="gpt-4o",status="200"} 1`},
+		{name: "embeddings no output", x: Exchange{Backend: "default/emb", Provider: "azure", Model: "e", Operation: schema.OpEmbeddings,
+			Status: 200, Start: start}, u: schema.Usage{PromptTokens: 3, TotalTokens: 3}, wantToken: 1,
+			want: `switchyard_ai_requests_total{backend="default/emb",model="e",status="200"} 1`},
+		{name: "error without usage", x: Exchange{Operation: schema.OpChat, Status: 400, Start: start},
+			want: `switchyard_ai_requests_total{backend="",model="",status="400"} 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := NewMetrics(reg)
+			var c Chain = []Policy{m}
+			if err := c.Request(context.Background(), &tt.x); err != nil {
+				t.Fatal(err)
+			}
+			c.Done(context.Background(), &tt.x, tt.u)
+			got := gather(t, reg)
+			if reqs := got["switchyard_ai_requests_total"]; len(reqs) != 1 || reqs[0] != tt.want {
+				t.Errorf("requests = %v, want [%s]", reqs, tt.want)
+			}
+			if n := len(got["gen_ai_server_time_to_first_token"]); n != tt.wantTTFT {
+				t.Errorf("ttft series = %d, want %d", n, tt.wantTTFT)
+			}
+			if n := len(got["gen_ai_client_token_usage"]); n != tt.wantToken {
+				t.Errorf("token series = %d, want %d", n, tt.wantToken)
+			}
+			if n := len(got["gen_ai_server_request_duration"]); n != 1 {
+				t.Errorf("duration series = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestMetricsTokenLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.Done(context.Background(), &Exchange{Provider: "openai", Model: "m", Operation: schema.OpChat, Status: 200, Start: time.Now()},
+		schema.Usage{PromptTokens: 7, CompletionTokens: 2})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "gen_ai_client_token_usage" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mt.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["gen_ai_operation_name"] != "chat" || labels["gen_ai_provider_name"] != "openai" || labels["gen_ai_request_model"] != "m" {
+				t.Errorf("labels = %v", labels)
+			}
+			found[labels["gen_ai_token_type"]] = true
+			if mt.GetHistogram().GetSampleSum() == 0 {
+				t.Error("empty histogram")
+			}
+		}
+	}
+	if !found["input"] || !found["output"] {
+		t.Errorf("token types = %v, want input and output", found)
+	}
+}
+
+// gather renders each series as name{label="v",...} value (counters) or
+// name{...} count (histograms).
+func gather(t *testing.T, reg *prometheus.Registry) map[string][]string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"="+strconv.Quote(l.GetValue()))
+			}
+			var v float64
+			if mf.GetType() == dto.MetricType_COUNTER {
+				v = m.GetCounter().GetValue()
+			} else {
+				v = float64(m.GetHistogram().GetSampleCount())
+			}
+			out[mf.GetName()] = append(out[mf.GetName()], mf.GetName()+"{"+strings.Join(ls, ",")+"} "+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	return out
+}

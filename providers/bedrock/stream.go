@@ -1,0 +1,194 @@
+package bedrock
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// maxEventPayload bounds one event-stream payload buffer reuse.
+const maxEventPayload = 64 << 10
+
+// streamState turns ConverseStream events into OpenAI chunks, one by one.
+type streamState struct {
+	t       *chatTranslator
+	id      string
+	created int64
+	emit    func([]byte) error
+
+	started   bool
+	tools     map[int]int // contentBlockIndex -> OpenAI tool call index
+	nTools    int
+	stopped   bool
+	usage     schema.Usage
+	usageSent bool
+}
+
+// Stream implements [providers.Translator.Stream]. It decodes the AWS event
+// stream frame by frame and emits chunks as events arrive: a role chunk, text
+// and tool-call deltas, a finish chunk at messageStop, and a usage-only chunk
+// (empty choices) last. An exception event ends it with a *schema.Error.
+func (t *chatTranslator) Stream(src io.Reader, emit func(chunk []byte) error) (schema.Usage, error) {
+	st := &streamState{t: t, id: t.newID(), created: t.now().Unix(), emit: emit, tools: map[int]int{}}
+	dec := eventstream.NewDecoder()
+	buf := make([]byte, 0, maxEventPayload)
+	for {
+		msg, err := dec.Decode(src, buf[:0])
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return st.usage, &schema.Error{Status: http.StatusBadGateway, Type: schema.ErrServer,
+				Message: fmt.Sprintf("bedrock: decode stream: %v", err)}
+		}
+		if err := st.handle(msg); err != nil {
+			return st.usage, err
+		}
+	}
+	if !st.stopped {
+		return st.usage, schema.Errorf(http.StatusBadGateway, schema.ErrServer, "bedrock stream ended before messageStop")
+	}
+	if !st.usageSent {
+		if err := st.sendUsage(); err != nil {
+			return st.usage, err
+		}
+	}
+	return st.usage, nil
+}
+
+func headerString(msg eventstream.Message, name string) string {
+	if v := msg.Headers.Get(name); v != nil {
+		if s, ok := v.Get().(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func (st *streamState) handle(msg eventstream.Message) error {
+	switch headerString(msg, ":message-type") {
+	case "exception":
+		return exceptionError(headerString(msg, ":exception-type"), msg.Payload)
+	case "error":
+		text := headerString(msg, ":error-message")
+		if text == "" {
+			text = "bedrock stream error " + headerString(msg, ":error-code")
+		}
+		return &schema.Error{Status: http.StatusBadGateway, Type: schema.ErrServer, Message: text,
+			Code: headerString(msg, ":error-code")}
+	case "event", "":
+	default:
+		return nil
+	}
+	bad := func(err error) error {
+		return &schema.Error{Status: http.StatusBadGateway, Type: schema.ErrServer,
+			Message: fmt.Sprintf("bedrock: decode %s event: %v", headerString(msg, ":event-type"), err)}
+	}
+	switch headerString(msg, ":event-type") {
+	case "messageStart":
+		return st.start()
+	case "contentBlockStart":
+		var ev contentBlockStartEvent
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			return bad(err)
+		}
+		if ev.Start.ToolUse == nil {
+			return nil
+		}
+		return st.toolStart(ev.ContentBlockIndex, ev.Start.ToolUse.ToolUseID, ev.Start.ToolUse.Name)
+	case "contentBlockDelta":
+		var ev contentBlockDeltaEvent
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			return bad(err)
+		}
+		switch {
+		case ev.Delta.Text != nil:
+			return st.send(schema.Delta{Content: ev.Delta.Text}, nil)
+		case ev.Delta.ToolUse != nil:
+			idx, ok := st.tools[ev.ContentBlockIndex]
+			if !ok { // a delta with no start: open the call with a generated id
+				if err := st.toolStart(ev.ContentBlockIndex, st.id+fmt.Sprintf("_tool%d", st.nTools), ""); err != nil {
+					return err
+				}
+				idx = st.tools[ev.ContentBlockIndex]
+			}
+			if ev.Delta.ToolUse.Input == "" {
+				return nil
+			}
+			return st.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &idx,
+				Function: schema.FunctionCall{Arguments: ev.Delta.ToolUse.Input}}}}, nil)
+		}
+		return nil // reasoningContent and other deltas are not translated
+	case "messageStop":
+		var ev messageStopEvent
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			return bad(err)
+		}
+		if st.stopped {
+			return nil
+		}
+		st.stopped = true
+		finish := mapStopReason(ev.StopReason, st.nTools > 0)
+		return st.send(schema.Delta{}, &finish)
+	case "metadata":
+		var ev metadataEvent
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			return bad(err)
+		}
+		if ev.Usage != nil {
+			st.usage = convertUsage(*ev.Usage)
+		}
+		if st.stopped && !st.usageSent {
+			return st.sendUsage()
+		}
+	}
+	return nil // contentBlockStop and unknown events carry nothing to translate
+}
+
+func (st *streamState) start() error {
+	if st.started {
+		return nil
+	}
+	st.started = true
+	empty := ""
+	return st.write(schema.ChatChunk{ID: st.id, Object: "chat.completion.chunk", Created: st.created, Model: st.t.model,
+		Choices: []schema.ChunkChoice{{Delta: schema.Delta{Role: schema.RoleAssistant, Content: &empty}}}})
+}
+
+func (st *streamState) toolStart(block int, id, name string) error {
+	idx := st.nTools
+	st.nTools++
+	st.tools[block] = idx
+	return st.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &idx, ID: id, Type: "function",
+		Function: schema.FunctionCall{Name: name, Arguments: ""}}}}, nil)
+}
+
+// send emits a chunk with one choice, after the role chunk.
+func (st *streamState) send(d schema.Delta, finish *string) error {
+	if err := st.start(); err != nil {
+		return err
+	}
+	return st.write(schema.ChatChunk{ID: st.id, Object: "chat.completion.chunk", Created: st.created, Model: st.t.model,
+		Choices: []schema.ChunkChoice{{Delta: d, FinishReason: finish}}})
+}
+
+func (st *streamState) sendUsage() error {
+	st.usageSent = true
+	u := st.usage
+	return st.write(schema.ChatChunk{ID: st.id, Object: "chat.completion.chunk", Created: st.created, Model: st.t.model,
+		Choices: []schema.ChunkChoice{}, Usage: &u})
+}
+
+func (st *streamState) write(c schema.ChatChunk) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("bedrock: encode chunk: %w", err)
+	}
+	return st.emit(b)
+}

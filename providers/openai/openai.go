@@ -1,0 +1,122 @@
+// Package openai is the adapter for OpenAI's API and the APIs shaped like it:
+// Azure OpenAI and OpenAI-compatible local servers (vLLM, llama.cpp, Ollama).
+// The hot path forwards the client's body as is: only the stream_options of a
+// streamed chat may be added, with sjson, so that usage can be metered.
+package openai
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// DefaultBaseURL is OpenAI's endpoint, used when an openai backend sets no baseURL.
+const DefaultBaseURL = "https://api.openai.com"
+
+// DefaultAzureAPIVersion is the api-version used when an azure backend sets none.
+const DefaultAzureAPIVersion = "2024-10-21"
+
+// Adapter makes translators for OpenAI-shaped upstreams. It is stateless and
+// safe for concurrent use; the zero value is ready.
+type Adapter struct{}
+
+var _ providers.Adapter = (*Adapter)(nil)
+
+// New returns an Adapter.
+func New() *Adapter { return &Adapter{} }
+
+// NewTranslator implements [providers.Adapter.NewTranslator].
+func (a *Adapter) NewTranslator(op schema.Operation, b *config.AIBackend) (providers.Translator, error) {
+	if b == nil {
+		return nil, schema.Errorf(500, schema.ErrServer, "openai: no backend configuration")
+	}
+	switch op {
+	case schema.OpChat, schema.OpCompletion, schema.OpEmbeddings:
+	default:
+		return nil, schema.Errorf(400, schema.ErrInvalidRequest, "operation %s is not supported", op)
+	}
+	return &Translator{op: op, backend: b}, nil
+}
+
+// Translator serves one upstream attempt against an OpenAI-shaped API.
+type Translator struct {
+	op      schema.Operation
+	backend *config.AIBackend
+	// stripUsage is set when the gateway added stream_options.include_usage:
+	// the usage-only chunk is then read but not emitted.
+	stripUsage bool
+}
+
+var _ providers.Translator = (*Translator)(nil)
+
+// Request implements [providers.Translator.Request]. raw is forwarded as is,
+// except that a streamed chat without stream_options.include_usage gets it.
+func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstream, error) {
+	if raw == nil && req != nil {
+		b, err := req.MarshalJSON()
+		if err != nil {
+			return nil, schema.Errorf(400, schema.ErrInvalidRequest, "openai: encode request: %v", err)
+		}
+		raw = b
+	}
+	stream := gjson.GetBytes(raw, "stream").Bool()
+	body := raw
+	t.stripUsage = false
+	if stream && t.op == schema.OpChat && !gjson.GetBytes(raw, "stream_options.include_usage").Bool() {
+		b, err := sjson.SetBytes(raw, "stream_options.include_usage", true)
+		if err != nil {
+			return nil, schema.Errorf(400, schema.ErrInvalidRequest, "openai: set stream_options: %v", err)
+		}
+		body, t.stripUsage = b, true
+	}
+	u, err := t.url(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &schema.Upstream{Method: "POST", URL: u, ContentType: "application/json", Body: body, Stream: stream}, nil
+}
+
+// url returns the upstream URL for the translator's operation.
+func (t *Translator) url(raw []byte) (string, error) {
+	b := t.backend
+	base := strings.TrimRight(b.BaseURL, "/")
+	if b.Provider == config.ProviderAzure {
+		if base == "" {
+			return "", schema.Errorf(500, schema.ErrServer, "azure backend has no baseURL")
+		}
+		model := b.Model
+		if model == "" {
+			model = gjson.GetBytes(raw, "model").String()
+		}
+		ver := b.APIVersion
+		if ver == "" {
+			ver = DefaultAzureAPIVersion
+		}
+		return base + "/openai/deployments/" + url.PathEscape(model) + "/" + opPath(t.op) +
+			"?api-version=" + url.QueryEscape(ver), nil
+	}
+	if base == "" {
+		if b.Provider != config.ProviderOpenAI && b.Provider != "" {
+			return "", schema.Errorf(500, schema.ErrServer, "%s backend has no baseURL", b.Provider)
+		}
+		base = DefaultBaseURL
+	}
+	base = strings.TrimSuffix(base, "/v1")
+	return base + "/v1/" + opPath(t.op), nil
+}
+
+func opPath(op schema.Operation) string {
+	switch op {
+	case schema.OpCompletion:
+		return "completions"
+	case schema.OpEmbeddings:
+		return "embeddings"
+	}
+	return "chat/completions"
+}

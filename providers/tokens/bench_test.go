@@ -1,0 +1,36 @@
+package tokens
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// chatOfSize returns a chat request whose message text totals about size bytes.
+func chatOfSize(size int) *schema.ChatRequest {
+	const para = "The gateway routes each request to a model provider and counts its tokens on the hot path. "
+	body := strings.Repeat(para, size/len(para)+1)[:size]
+	return &schema.ChatRequest{Model: "gpt-4o", Messages: []schema.Message{
+		{Role: "system", Content: schema.TextContent("You are a helpful assistant.")},
+		{Role: "user", Content: schema.TextContent(body)},
+	}}
+}
+
+func BenchmarkCountChat(b *testing.B) {
+	c := New()
+	for _, bc := range []struct {
+		name string
+		size int
+	}{{"1KB", 1 << 10}, {"32KB", 32 << 10}} {
+		req := chatOfSize(bc.size)
+		c.CountChat(req) // load the encoding outside the timer
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(bc.size))
+			for b.Loop() {
+				c.CountChat(req)
+			}
+		})
+	}
+}

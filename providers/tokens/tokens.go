@@ -1,0 +1,152 @@
+// Package tokens counts tokens the way OpenAI's tokenizers do, with
+// tiktoken-go and the BPE ranks embedded by tiktoken-go-loader: nothing is
+// downloaded at run time. Models map to encodings with our own table (the
+// library's table lacks gpt-5, o1, o3 and o4); models of other vendors
+// (Claude, Gemini, Llama) are approximated with cl100k_base.
+package tokens
+
+import (
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+)
+
+// Encoding names.
+const (
+	O200KBase  = "o200k_base"
+	CL100KBase = "cl100k_base"
+)
+
+// o200kPrefixes are the model-name prefixes that use o200k_base.
+var o200kPrefixes = [...]string{
+	"gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o",
+}
+
+// loaderOnce guards tiktoken.SetBpeLoader, which sets a package variable of the
+// library (the only global state involved). It is set once, to the offline
+// loader, the first time a Counter is made.
+var loaderOnce sync.Once
+
+// Counter counts tokens. Encodings are loaded lazily, once each, on first use;
+// a Counter is safe for concurrent use and is meant to be built once and shared.
+type Counter struct {
+	o200k encoder
+	cl100 encoder
+}
+
+// encoder is one lazily loaded encoding.
+type encoder struct {
+	name string
+	once sync.Once
+	tk   *tiktoken.Tiktoken
+}
+
+// get loads the encoding on first use; it returns nil if it cannot be loaded
+// (the ranks are embedded, so that means a broken build).
+func (e *encoder) get() *tiktoken.Tiktoken {
+	e.once.Do(func() {
+		tk, err := tiktoken.GetEncoding(e.name)
+		if err == nil {
+			e.tk = tk
+		}
+	})
+	return e.tk
+}
+
+// New returns a Counter. The first call installs tiktoken-go-loader's offline
+// loader into tiktoken-go with tiktoken.SetBpeLoader (a process-wide setting of
+// the library, done once under a sync.Once), so no encoding is ever downloaded.
+func New() *Counter {
+	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
+	return &Counter{o200k: encoder{name: O200KBase}, cl100: encoder{name: CL100KBase}}
+}
+
+// Encoding returns the name of the encoding used for model: o200k_base for the
+// gpt-4o, gpt-4.1, gpt-4.5, gpt-5, o1, o3, o4 and chatgpt-4o families,
+// cl100k_base for everything else (gpt-4, gpt-3.5, embeddings, unknown models).
+// A provider prefix such as "openai/" is ignored.
+func (c *Counter) Encoding(model string) string {
+	return encodingFor(model)
+}
+
+func encodingFor(model string) string {
+	m := strings.ToLower(model)
+	if i := strings.LastIndexByte(m, '/'); i >= 0 {
+		m = m[i+1:]
+	}
+	for _, p := range o200kPrefixes {
+		if strings.HasPrefix(m, p) {
+			return O200KBase
+		}
+	}
+	return CL100KBase
+}
+
+func (c *Counter) encoder(model string) *tiktoken.Tiktoken {
+	if encodingFor(model) == O200KBase {
+		return c.o200k.get()
+	}
+	return c.cl100.get()
+}
+
+// Count returns the number of tokens of text in model's encoding. Special
+// tokens such as "<|endoftext|>" are counted as ordinary text. Should the
+// encoding fail to load, it estimates one token per 4 bytes.
+func (c *Counter) Count(model, text string) int {
+	if text == "" {
+		return 0
+	}
+	tk := c.encoder(model)
+	if tk == nil {
+		return (len(text) + 3) / 4
+	}
+	return len(tk.EncodeOrdinary(text))
+}
+
+// Split returns text cut into its tokens' texts, in model's encoding: joined,
+// they give text back. A token that ends inside a multi-byte UTF-8 character
+// is joined with the following ones, so every piece is valid UTF-8 and the
+// result may have fewer pieces than Count reports. Should the encoding fail to
+// load, it splits every 4 bytes (at rune boundaries).
+func (c *Counter) Split(model, text string) []string {
+	if text == "" {
+		return nil
+	}
+	tk := c.encoder(model)
+	if tk == nil {
+		return splitBytes(text, 4)
+	}
+	ids := tk.EncodeOrdinary(text)
+	out := make([]string, 0, len(ids))
+	var pending []byte
+	one := make([]int, 1)
+	for _, id := range ids {
+		one[0] = id
+		pending = append(pending, tk.Decode(one)...)
+		if utf8.Valid(pending) {
+			out = append(out, string(pending))
+			pending = pending[:0]
+		}
+	}
+	if len(pending) > 0 {
+		out = append(out, string(pending))
+	}
+	return out
+}
+
+// splitBytes cuts s into pieces of about n bytes at rune boundaries.
+func splitBytes(s string, n int) []string {
+	var out []string
+	for len(s) > 0 {
+		i := min(n, len(s))
+		for i < len(s) && !utf8.RuneStart(s[i]) {
+			i++
+		}
+		out = append(out, s[:i])
+		s = s[i:]
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+package vertex
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// fixedNow is the clock of every test translator.
+func fixedNow() time.Time { return time.Unix(1763633702, 0) }
+
+func testBackend() *config.AIBackend {
+	return &config.AIBackend{Provider: config.ProviderVertex, Project: "my-project", Region: "us-central1"}
+}
+
+func newTestTranslator(t *testing.T, a *Adapter, b *config.AIBackend) providers.Translator {
+	t.Helper()
+	a.now = fixedNow
+	tr, err := a.NewTranslator(schema.OpChat, b)
+	if err != nil {
+		t.Fatalf("NewTranslator: %v", err)
+	}
+	return tr
+}
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, got, "", "  "); err != nil {
+		t.Fatalf("%s: output is not JSON: %v\n%s", name, err, got)
+	}
+	buf.WriteByte('\n')
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./providers/vertex/... -update)", err)
+	}
+	if !bytes.Equal(want, buf.Bytes()) {
+		t.Errorf("%s differs from golden (-update to accept):\n--- got\n%s\n--- want\n%s", name, buf.Bytes(), want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+	}{
+		{name: "chat", status: 200},
+		{name: "chat_stream", status: 200},
+		{name: "tools", status: 200},
+		{name: "tools_stream", status: 200},
+		{name: "images", status: 200},
+		{name: "system", status: 200},
+		{name: "error", status: 429},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", tt.name+".request.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rawCopy := append([]byte(nil), raw...)
+			tr := newTestTranslator(t, NewAdapter(), testBackend())
+			up, err := tr.Request(raw, nil)
+			if err != nil {
+				t.Fatalf("Request: %v", err)
+			}
+			if !bytes.Equal(raw, rawCopy) {
+				t.Fatal("Request mutated raw")
+			}
+			upJSON, _ := json.Marshal(map[string]any{
+				"method": up.Method, "url": up.URL, "contentType": up.ContentType, "stream": up.Stream,
+				"body": json.RawMessage(up.Body),
+			})
+			golden(t, tt.name+".upstream.json", upJSON)
+
+			var out []byte
+			if up.Stream {
+				src, err := os.Open(filepath.Join("testdata", tt.name+".response.sse"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer src.Close()
+				var chunks []json.RawMessage
+				u, err := tr.Stream(src, func(c []byte) error {
+					chunks = append(chunks, append([]byte(nil), c...))
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("Stream: %v", err)
+				}
+				checkUsageChunk(t, chunks, u)
+				out, _ = json.Marshal(chunks)
+			} else {
+				body, err := os.ReadFile(filepath.Join("testdata", tt.name+".response.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, _, err := tr.Response(tt.status, body)
+				var se *schema.Error
+				switch {
+				case tt.status >= 400 && errors.As(err, &se):
+					out, _ = json.Marshal(map[string]any{"status": se.Status, "body": json.RawMessage(se.JSON())})
+				case err != nil:
+					t.Fatalf("Response: %v", err)
+				default:
+					out = resp
+				}
+			}
+			golden(t, tt.name+".openai.json", out)
+		})
+	}
+}
+
+// checkUsageChunk checks the stream ends with a usage-only chunk equal to u.
+func checkUsageChunk(t *testing.T, chunks []json.RawMessage, u schema.Usage) {
+	t.Helper()
+	if len(chunks) == 0 {
+		t.Fatal("no chunks")
+	}
+	var last schema.ChatChunk
+	if err := json.Unmarshal(chunks[len(chunks)-1], &last); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(u)
+	got, _ := json.Marshal(last.Usage)
+	if len(last.Choices) != 0 || last.Usage == nil || !bytes.Equal(got, want) {
+		t.Fatalf("last chunk is not the usage chunk for %+v: %s", u, chunks[len(chunks)-1])
+	}
+}

@@ -1,0 +1,204 @@
+package ai
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/auth"
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/providers"
+)
+
+// Health tuning: a backend failing ejectAfter times in a row is skipped for ejectFor.
+const (
+	ejectAfter = 3
+	ejectFor   = 30 * time.Second
+	// defaultTimeout bounds an attempt to its response headers when ai.timeout is unset.
+	defaultTimeout = 60 * time.Second
+	// defaultMaxConns per upstream host when ai.maxConnections is unset.
+	defaultMaxConns = 1024
+	// maxResponseBytes bounds a buffered (non-streamed) upstream response.
+	maxResponseBytes = 256 << 20
+)
+
+// backend is one AI backend with its adapter, signer, client and health.
+type backend struct {
+	key, short string
+	cfg        *config.AIBackend
+	adapter    providers.Adapter
+	direct     providers.Direct
+	// passthrough is true for OpenAI-shaped adapters: the body is not decoded.
+	passthrough bool
+	signer      auth.Signer
+	client      *fasthttp.Client
+	conns       *connRegistry
+	models      map[string]bool
+	timeout     time.Duration
+
+	mu         sync.Mutex
+	skipUntil  time.Time // Retry-After or ejection
+	consecFail int
+}
+
+func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers.Adapter,
+	directs map[string]providers.Direct, signers func(*config.AIBackend) (auth.Signer, error)) (*backend, error) {
+	a := adapters[cfg.Provider]
+	d := directs[cfg.Provider]
+	if d == nil {
+		d, _ = a.(providers.Direct)
+	}
+	if a == nil && d == nil {
+		return nil, fmt.Errorf("no adapter for provider %q", cfg.Provider)
+	}
+	b := &backend{key: key, short: key, cfg: cfg, adapter: a, direct: d, models: map[string]bool{}, timeout: cfg.Timeout.D()}
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		b.short = key[i+1:]
+	}
+	switch cfg.Provider {
+	case config.ProviderOpenAI, config.ProviderAzure, config.ProviderOpenAICompatible:
+		b.passthrough = true
+	}
+	for _, m := range cfg.Models {
+		b.models[m] = true
+	}
+	if b.timeout <= 0 {
+		b.timeout = defaultTimeout
+	}
+	if b.direct != nil {
+		return b, nil
+	}
+	var s auth.Signer
+	if signers != nil {
+		var err error
+		if s, err = signers(cfg); err != nil {
+			return nil, fmt.Errorf("signer: %w", err)
+		}
+	}
+	if s == nil {
+		var err error
+		if s, err = defaultSigner(cfg); err != nil {
+			return nil, err
+		}
+	}
+	b.signer = s
+	maxConns := cfg.MaxConnections
+	if maxConns <= 0 {
+		maxConns = defaultMaxConns
+	}
+	b.conns = newConnRegistry()
+	b.client = &fasthttp.Client{
+		Name:                          "switchyard",
+		MaxConnsPerHost:               maxConns,
+		MaxIdleConnDuration:           90 * time.Second,
+		MaxResponseBodySize:           maxResponseBytes,
+		DisablePathNormalizing:        true,
+		DisableHeaderNamesNormalizing: false,
+		Dial:                          b.conns.dial,
+	}
+	return b, nil
+}
+
+// defaultSigner puts the backend's key in the provider's header, forwards the
+// client's credential (passthrough), or signs nothing.
+func defaultSigner(cfg *config.AIBackend) (auth.Signer, error) {
+	header, prefix := "Authorization", "Bearer "
+	switch cfg.Provider {
+	case config.ProviderAzure:
+		header, prefix = "api-key", ""
+	case config.ProviderAnthropic:
+		header, prefix = "x-api-key", ""
+	case config.ProviderGemini:
+		header, prefix = "x-goog-api-key", ""
+	}
+	if cfg.Auth.Passthrough {
+		return auth.NewPassthroughSigner(header, prefix), nil
+	}
+	key, err := auth.ResolveKey(cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
+	}
+	if key == "" {
+		return auth.NoneSigner{}, nil
+	}
+	return auth.NewKeySigner(header, prefix, key), nil
+}
+
+func (b *backend) close() {
+	if b.client != nil {
+		b.client.CloseIdleConnections()
+	}
+}
+
+// serves reports whether b serves the client-facing model and, if so, the
+// upstream model to ask for.
+func (b *backend) serves(model string) (string, bool) {
+	c := b.cfg
+	if b.models[model] {
+		if c.Model != "" {
+			return c.Model, true
+		}
+		return model, true
+	}
+	if up, ok := c.Aliases[model]; ok {
+		return up, true
+	}
+	if rest, ok := cutBackendPrefix(model, b.key); ok {
+		return rest, true
+	}
+	if rest, ok := cutBackendPrefix(model, b.short); ok {
+		return rest, true
+	}
+	if len(c.Models) == 0 {
+		if c.Model != "" {
+			return c.Model, true
+		}
+		return model, true
+	}
+	return "", false
+}
+
+func cutBackendPrefix(model, name string) (string, bool) {
+	if len(model) > len(name)+1 && model[len(name)] == '/' && model[:len(name)] == name {
+		return model[len(name)+1:], true
+	}
+	return "", false
+}
+
+// healthy reports whether b may be tried now.
+func (b *backend) healthy(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !now.Before(b.skipUntil)
+}
+
+// succeeded resets the failure count.
+func (b *backend) succeeded() {
+	b.mu.Lock()
+	b.consecFail = 0
+	b.mu.Unlock()
+}
+
+// failed counts a failure; retryAfter > 0 skips b for that long, and the
+// ejectAfter-th failure in a row ejects it for ejectFor.
+func (b *backend) failed(now time.Time, retryAfter time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.consecFail++
+	until := time.Time{}
+	if retryAfter > 0 {
+		until = now.Add(retryAfter)
+	}
+	if b.consecFail >= ejectAfter {
+		if e := now.Add(ejectFor); e.After(until) {
+			until = e
+		}
+		b.consecFail = 0
+	}
+	if until.After(b.skipUntil) {
+		b.skipUntil = until
+	}
+}

@@ -1,0 +1,135 @@
+package ai
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// recorder is a policy that records Done calls.
+type recorder struct {
+	mu   sync.Mutex
+	done []done
+	ch   chan done
+}
+
+type done struct {
+	x policies.Exchange
+	u schema.Usage
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan done, 1024)} }
+
+func (r *recorder) Request(context.Context, *policies.Exchange) error { return nil }
+
+func (r *recorder) Done(_ context.Context, x *policies.Exchange, u schema.Usage) {
+	r.mu.Lock()
+	r.done = append(r.done, done{x: *x, u: u})
+	r.mu.Unlock()
+	r.ch <- done{x: *x, u: u}
+}
+
+// next waits for the next Done call.
+func (r *recorder) next(t *testing.T) done {
+	t.Helper()
+	select {
+	case d := <-r.ch:
+		return d
+	case <-time.After(5 * time.Second):
+		t.Fatal("policies.Done was not called")
+		return done{}
+	}
+}
+
+// backendSpec is one AI backend of a test route.
+type backendSpec struct {
+	name     string
+	ai       config.AIBackend
+	priority int
+	weight   *int
+}
+
+// harness runs a Frontend behind a real fasthttp server on loopback.
+type harness struct {
+	fe    *Frontend
+	rec   *recorder
+	route Route
+	addr  string
+}
+
+func newHarness(t testing.TB, specs []backendSpec, opts Options) *harness {
+	t.Helper()
+	snap := &config.Snapshot{Backends: map[string]*config.Backend{}}
+	var refs []config.BackendRef
+	for _, s := range specs {
+		ai := s.ai
+		snap.Backends["default/"+s.name] = &config.Backend{Name: "default/" + s.name, AI: &ai}
+		refs = append(refs, config.BackendRef{Name: "default/" + s.name, Priority: s.priority, Weight: s.weight})
+	}
+	rec := newRecorder()
+	opts.Policies = append(opts.Policies, rec)
+	fe, err := New(snap, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{fe: fe, rec: rec, route: Route{Key: "default.test.0.0", Refs: refs}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			ctx.SetUserValue("request_id", "req-test")
+			ctx.Response.Header.Set("x-request-id", "req-test")
+			fe.Serve(ctx, h.route)
+		},
+		MaxRequestBodySize: 4 << 20,
+		StreamRequestBody:  false,
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.Shutdown()
+		fe.Close()
+	})
+	h.addr = ln.Addr().String()
+	return h
+}
+
+// sdk returns an OpenAI SDK client pointed at the harness.
+func (h *harness) sdk() openai.Client {
+	return openai.NewClient(option.WithBaseURL("http://"+h.addr+"/v1"), option.WithAPIKey("client-key"),
+		option.WithMaxRetries(0), option.WithRequestTimeout(10*time.Second))
+}
+
+// post sends a raw request and returns status, headers and body.
+func (h *harness) do(t testing.TB, method, path, contentType string, body []byte) (int, *fasthttp.ResponseHeader, []byte) {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + h.addr + path)
+	req.Header.SetMethod(method)
+	if contentType != "" {
+		req.Header.SetContentType(contentType)
+	}
+	req.SetBody(body)
+	if err := fasthttp.DoTimeout(req, resp, 10*time.Second); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	hdr := new(fasthttp.ResponseHeader)
+	resp.Header.CopyTo(hdr)
+	return resp.StatusCode(), hdr, append([]byte(nil), resp.Body()...)
+}
+
+func intp(v int) *int { return &v }

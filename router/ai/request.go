@@ -1,0 +1,198 @@
+package ai
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// MaxDepth is the deepest JSON nesting a request body may have.
+const MaxDepth = 64
+
+// reqInfo is what the front end reads from a request body.
+type reqInfo struct {
+	model  string
+	stream bool
+}
+
+// bstr views b as a string without copying; the string must not outlive b.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// Inspect checks a request body cheaply (size, UTF-8, JSON syntax, nesting,
+// and the types of the fields the operation needs) and returns its model and
+// stream flag. It never decodes the whole body. The model is copied.
+func Inspect(body []byte, op schema.Operation, maxBytes int) (model string, stream bool, err *schema.Error) {
+	ri, e := inspect(body, op, maxBytes)
+	return ri.model, ri.stream, e
+}
+
+func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.Error) {
+	var ri reqInfo
+	switch {
+	case len(body) == 0:
+		return ri, badRequest("", "the request body is empty: send a JSON object")
+	case maxBytes > 0 && len(body) > maxBytes:
+		return ri, tooLarge(maxBytes)
+	case !utf8.Valid(body):
+		return ri, badRequest("", "the request body is not valid UTF-8")
+	case !gjson.ValidBytes(body):
+		return ri, badRequest("", "we could not parse the JSON body of your request: send valid JSON")
+	case !depthOK(body, MaxDepth):
+		return ri, badRequest("", "the JSON body is nested deeper than "+strconv.Itoa(MaxDepth)+" levels")
+	}
+	root := gjson.Parse(bstr(body))
+	if !root.IsObject() {
+		return ri, badRequest("", "the request body must be a JSON object")
+	}
+	var model, stream, messages, input gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			model = v
+		case "stream":
+			stream = v
+		case "messages":
+			messages = v
+		case "input":
+			input = v
+		}
+		return true
+	})
+	switch model.Type {
+	case gjson.String:
+		if model.Str == "" {
+			return ri, badRequest("model", "you must provide a model parameter")
+		}
+		ri.model = strings.Clone(model.Str)
+	case gjson.Null:
+		return ri, badRequest("model", "you must provide a model parameter")
+	default:
+		return ri, badRequest("model", "model must be a string")
+	}
+	switch stream.Type {
+	case gjson.True:
+		ri.stream = true
+	case gjson.False, gjson.Null:
+	default:
+		return ri, badRequest("stream", "stream must be a boolean")
+	}
+	switch op {
+	case schema.OpChat:
+		if e := checkMessages(messages); e != nil {
+			return ri, e
+		}
+	case schema.OpEmbeddings:
+		if ri.stream {
+			return ri, badRequest("stream", "embeddings cannot be streamed")
+		}
+		if !(input.Type == gjson.String && input.Str != "") && !(input.IsArray() && len(input.Raw) > 2 && !isEmptyArray(input.Raw)) {
+			return ri, badRequest("input", "input must be a non-empty string or array")
+		}
+	}
+	return ri, nil
+}
+
+func isEmptyArray(raw string) bool { return strings.TrimSpace(raw[1:len(raw)-1]) == "" }
+
+// checkMessages checks that messages is a non-empty array of objects with a string role.
+func checkMessages(messages gjson.Result) *schema.Error {
+	if !messages.Exists() || messages.Type == gjson.Null {
+		return badRequest("messages", "you must provide a messages parameter")
+	}
+	if !messages.IsArray() {
+		return badRequest("messages", "messages must be an array")
+	}
+	var e *schema.Error
+	n := 0
+	messages.ForEach(func(_, m gjson.Result) bool {
+		if !m.IsObject() {
+			e = badRequest("messages["+strconv.Itoa(n)+"]", "each message must be an object")
+			return false
+		}
+		if r := m.Get("role"); r.Type != gjson.String || r.Str == "" {
+			e = badRequest("messages["+strconv.Itoa(n)+"].role", "each message must have a string role")
+			return false
+		}
+		n++
+		return true
+	})
+	if e == nil && n == 0 {
+		e = badRequest("messages", "messages must be a non-empty array")
+	}
+	return e
+}
+
+// depthOK reports whether the JSON in b nests at most max arrays/objects deep.
+// b must be valid JSON.
+func depthOK(b []byte, max int) bool {
+	depth, inStr := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return false
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return true
+}
+
+// SetModel returns body with its model set to model (a new slice; body is
+// not changed). It returns body itself when the model is already model.
+func SetModel(body []byte, current, model string) ([]byte, error) {
+	if current == model {
+		return body, nil
+	}
+	return sjson.SetBytes(body, "model", model)
+}
+
+func badRequest(param, msg string) *schema.Error {
+	return &schema.Error{Status: fasthttp.StatusBadRequest, Type: schema.ErrInvalidRequest, Param: param, Message: msg}
+}
+
+func tooLarge(maxBytes int) *schema.Error {
+	return &schema.Error{Status: fasthttp.StatusRequestEntityTooLarge, Type: schema.ErrInvalidRequest,
+		Message: "the request body is larger than " + strconv.Itoa(maxBytes) + " bytes"}
+}
+
+func modelNotFound(model string) *schema.Error {
+	return &schema.Error{Status: fasthttp.StatusNotFound, Type: schema.ErrInvalidRequest, Param: "model", Code: "model_not_found",
+		Message: "The model `" + model + "` does not exist or you do not have access to it."}
+}
+
+// writeError writes e in OpenAI's shape.
+func writeError(ctx *fasthttp.RequestCtx, e *schema.Error) {
+	status := e.Status
+	if status < 400 || status > 599 {
+		status = fasthttp.StatusInternalServerError
+	}
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	if e.RetryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	ctx.SetBody(e.JSON())
+}

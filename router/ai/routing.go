@@ -1,0 +1,80 @@
+package ai
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// candidate is one backend that serves the request's model.
+type candidate struct {
+	b        *backend
+	upstream string // the model to ask the upstream for
+	priority int
+	weight   int
+}
+
+// maxInline is how many candidates fit without a heap allocation.
+const maxInline = 8
+
+// candidates returns, in the order to try them, the backends of rr that serve
+// model: by priority group (lower first), within a group a weighted random
+// order. unhealthy counts the candidates skipped for health (Retry-After or
+// ejection). buf is reused when large enough.
+func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (out []candidate, matched, unhealthy int) {
+	out = buf[:0]
+	for i, b := range rr.bs {
+		if b == nil {
+			continue
+		}
+		w := weightOf(rr.refs[i])
+		if w <= 0 {
+			continue
+		}
+		up, ok := b.serves(model)
+		if !ok {
+			continue
+		}
+		matched++
+		if !b.healthy(now) {
+			unhealthy++
+			continue
+		}
+		out = append(out, candidate{b: b, upstream: up, priority: rr.refs[i].Priority, weight: w})
+	}
+	if len(out) > 1 {
+		order(out)
+	}
+	return out, matched, unhealthy
+}
+
+// order sorts cs by priority, then shuffles each group by weight: each
+// position is drawn among the remaining members with probability proportional
+// to their weight.
+func order(cs []candidate) {
+	for i := 1; i < len(cs); i++ { // stable insertion sort: groups are small
+		for j := i; j > 0 && cs[j].priority < cs[j-1].priority; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+	for start := 0; start < len(cs); {
+		end := start + 1
+		for end < len(cs) && cs[end].priority == cs[start].priority {
+			end++
+		}
+		for i := start; i < end-1; i++ {
+			total := 0
+			for _, c := range cs[i:end] {
+				total += c.weight
+			}
+			n := rand.IntN(total)
+			for j := i; j < end; j++ {
+				if n < cs[j].weight {
+					cs[i], cs[j] = cs[j], cs[i]
+					break
+				}
+				n -= cs[j].weight
+			}
+		}
+		start = end
+	}
+}

@@ -1,0 +1,343 @@
+package ai
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/auth"
+	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// HeaderBackend names the backend that served a response.
+const HeaderBackend = "x-switchyard-backend"
+
+var prefixModels = []byte("/v1/models/")
+
+// Serve handles POST /v1/chat/completions, /v1/completions, /v1/embeddings and
+// GET /v1/models[/{id}]. Anything else is a 404 (or 405 for a wrong method) in
+// OpenAI's error shape. It writes the response, or the error, into ctx.
+func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
+	path := ctx.Path()
+	var op schema.Operation
+	switch string(path) {
+	case "/v1/chat/completions":
+		op = schema.OpChat
+	case "/v1/completions":
+		op = schema.OpCompletion
+	case "/v1/embeddings":
+		op = schema.OpEmbeddings
+	case "/v1/models":
+		f.serveModels(ctx, r, "")
+		return
+	default:
+		if bytes.HasPrefix(path, prefixModels) && len(path) > len(prefixModels) {
+			f.serveModels(ctx, r, string(path[len(prefixModels):]))
+			return
+		}
+		writeError(ctx, &schema.Error{Status: fasthttp.StatusNotFound, Type: schema.ErrInvalidRequest,
+			Message: "Unknown request URL: " + string(ctx.Method()) + " " + string(path) + "."})
+		return
+	}
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		writeError(ctx, &schema.Error{Status: fasthttp.StatusMethodNotAllowed, Type: schema.ErrInvalidRequest,
+			Message: "method " + string(ctx.Method()) + " is not allowed on " + string(path) + ": use POST"})
+		return
+	}
+	x := &policies.Exchange{RouteKey: r.Key, Operation: op, Start: time.Now()}
+	if id, ok := ctx.UserValue("request_id").(string); ok {
+		x.RequestID = id
+	} else {
+		x.RequestID = string(ctx.Response.Header.Peek("x-request-id"))
+	}
+	hdr := &ctx.Request.Header
+	x.Header = func(name string) string { return string(hdr.Peek(name)) }
+	s := &exchange{f: f, ctx: ctx, route: r, op: op, x: x}
+	if streamed := s.run(); streamed {
+		return // the stream writer reports usage when the stream ends
+	}
+	x.Status = ctx.Response.StatusCode()
+	f.policies.Done(context.Background(), x, s.usage)
+}
+
+// exchange is one client request through the front end.
+type exchange struct {
+	f     *Frontend
+	ctx   *fasthttp.RequestCtx
+	route Route
+	op    schema.Operation
+	x     *policies.Exchange
+	usage schema.Usage
+
+	body   []byte // the client's body (a copy for streams: it outlives ctx)
+	model  string
+	stream bool
+	req    *schema.ChatRequest // decoded lazily for translators and direct adapters
+	creds  auth.ClientCredentials
+}
+
+// run serves the request and reports whether a stream was committed (the
+// stream writer then owns the rest of the exchange).
+func (s *exchange) run() (streamed bool) {
+	ctx, f := s.ctx, s.f
+	if cl := ctx.Request.Header.ContentLength(); cl > f.maxBody {
+		writeError(ctx, tooLarge(f.maxBody))
+		return false
+	}
+	body := ctx.PostBody()
+	ri, e := inspect(body, s.op, f.maxBody)
+	if e != nil {
+		writeError(ctx, e)
+		return false
+	}
+	s.body, s.model, s.stream = body, ri.model, ri.stream
+	s.x.Stream = ri.stream
+	var buf [maxInline]candidate
+	now := time.Now()
+	cands, matched, unhealthy := candidates(f.resolve(s.route), s.model, now, buf[:])
+	if matched == 0 {
+		writeError(ctx, modelNotFound(s.model))
+		return false
+	}
+	s.x.Model = s.model
+	if len(cands) == 0 {
+		writeError(ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
+			Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
+		_ = unhealthy
+		return false
+	}
+	s.x.Body = body
+	if err := f.policies.Request(ctx, s.x); err != nil {
+		writeError(ctx, denialError(err))
+		return false
+	}
+	if s.stream {
+		// The stream is written after Serve returns, when ctx may be recycled.
+		s.body = append([]byte(nil), body...)
+		s.x.Body = s.body
+		h := new(fasthttp.RequestHeader)
+		ctx.Request.Header.CopyTo(h)
+		s.x.Header = func(name string) string { return string(h.Peek(name)) }
+	}
+	s.creds = auth.ClientCredentials{Authorization: string(ctx.Request.Header.Peek("Authorization"))}
+	if k := ctx.Request.Header.Peek("x-api-key"); len(k) > 0 {
+		s.creds.APIKey = string(k)
+	} else if k := ctx.Request.Header.Peek("api-key"); len(k) > 0 {
+		s.creds.APIKey = string(k)
+	}
+	var deadline time.Time
+	if t := s.route.Timeouts; t != nil && t.Request > 0 {
+		deadline = s.x.Start.Add(t.Request.D())
+	}
+	var last *schema.Error
+	for i, c := range cands {
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			last = schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out")
+			break
+		}
+		s.x.Backend, s.x.Provider, s.x.UpstreamModel = c.b.key, c.b.cfg.Provider, c.upstream
+		res := s.attempt(c, deadline)
+		if res.streamed {
+			return true
+		}
+		if res.err == nil {
+			c.b.succeeded()
+			return false
+		}
+		last = res.err
+		if !res.retry {
+			break
+		}
+		c.b.failed(time.Now(), res.wait)
+		if i < len(cands)-1 {
+			f.log.Warn("ai: upstream attempt failed, trying the next backend", "route", s.route.Key,
+				"backend", c.b.key, "status", res.err.Status, "error", res.err.Message)
+		}
+	}
+	if last.Status == fasthttp.StatusTooManyRequests && last.RetryAfter == 0 {
+		last.RetryAfter = 1
+	}
+	writeError(ctx, last)
+	return false
+}
+
+// result is the outcome of one attempt.
+type result struct {
+	err      *schema.Error // nil: a response was written
+	retry    bool          // the next candidate may be tried
+	wait     time.Duration // the backend asked not to be called for this long
+	streamed bool          // a stream was committed to the client
+}
+
+func failure(e *schema.Error) result { return result{err: e, retry: retryable(e.Status)} }
+
+// chatRequest decodes the body for a translator or direct adapter, with the
+// upstream model set; the decoded form is shared between attempts (read only).
+func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Error) {
+	if s.op != schema.OpChat {
+		return nil, nil
+	}
+	if s.req == nil {
+		r, err := schema.ParseChatRequest(s.body)
+		if err != nil {
+			return nil, asSchemaError(err, fasthttp.StatusBadRequest)
+		}
+		s.req = r
+	}
+	if s.req.Model == upstream {
+		return s.req, nil
+	}
+	cp := *s.req
+	cp.Model = upstream
+	return &cp, nil
+}
+
+// attempt tries one candidate.
+func (s *exchange) attempt(c candidate, deadline time.Time) result {
+	b := c.b
+	raw := s.body
+	if c.upstream != s.model {
+		var err error
+		if raw, err = SetModel(s.body, s.model, c.upstream); err != nil {
+			return result{err: badRequest("model", "could not set the upstream model")}
+		}
+	}
+	var req *schema.ChatRequest
+	if !b.passthrough || b.direct != nil {
+		var e *schema.Error
+		if req, e = s.chatRequest(c.upstream); e != nil {
+			return result{err: e}
+		}
+	}
+	if b.direct != nil {
+		return s.direct(b, raw, req)
+	}
+	tr, err := b.adapter.NewTranslator(s.op, b.cfg)
+	if err != nil {
+		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
+	}
+	up, err := tr.Request(raw, req)
+	if err != nil {
+		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
+	}
+	if err := b.signer.Sign(s.ctx, up, s.creds); err != nil {
+		return result{err: asSchemaError(err, fasthttp.StatusBadGateway)}
+	}
+	timeout := b.timeout
+	if t := s.route.Timeouts; t != nil && t.BackendRequest > 0 && t.BackendRequest.D() < timeout {
+		timeout = t.BackendRequest.D()
+	}
+	if !deadline.IsZero() {
+		if rem := time.Until(deadline); rem < timeout {
+			timeout = rem
+		}
+	}
+	return s.send(b, tr, up, timeout)
+}
+
+// send performs the upstream HTTP call of one attempt.
+func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream, timeout time.Duration) result {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	req.SetRequestURI(up.URL)
+	if up.Method != "" {
+		req.Header.SetMethod(up.Method)
+	} else {
+		req.Header.SetMethod(fasthttp.MethodPost)
+	}
+	ct := up.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	req.Header.SetContentType(ct)
+	for _, h := range up.Header {
+		req.Header.Set(h.Name, h.Value)
+	}
+	if s.x.RequestID != "" {
+		req.Header.Set("X-Request-Id", s.x.RequestID)
+	}
+	req.SetBodyRaw(up.Body)
+	resp.StreamBody = up.Stream
+	err := b.client.DoTimeout(req, resp, timeout)
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		return failure(transportError(err))
+	}
+	status := resp.StatusCode()
+	if up.Stream && status >= 200 && status <= 299 {
+		b.conns.clearReadDeadline(resp)
+		return s.relayUpstream(b, tr, resp)
+	}
+	wait := retryAfter(&resp.Header, time.Now())
+	out, u, terr := tr.Response(status, resp.Body())
+	if terr != nil {
+		fasthttp.ReleaseResponse(resp)
+		e := asSchemaError(terr, fasthttp.StatusBadGateway)
+		if e.RetryAfter > 0 && wait == 0 {
+			wait = time.Duration(e.RetryAfter) * time.Second
+		}
+		if wait > 0 && e.Status == fasthttp.StatusTooManyRequests {
+			e.RetryAfter = int((wait + time.Second - 1) / time.Second)
+		}
+		r := failure(e)
+		r.wait = wait
+		return r
+	}
+	ctx := s.ctx
+	copyRateLimitHeaders(&ctx.Response.Header, &resp.Header)
+	fasthttp.ReleaseResponse(resp)
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set(HeaderBackend, b.key)
+	ctx.SetBody(out)
+	s.usage = u
+	return result{}
+}
+
+// direct serves an attempt in-process (the sim adapter).
+func (s *exchange) direct(b *backend, raw []byte, req *schema.ChatRequest) result {
+	if s.stream {
+		return s.relayDirect(b, raw, req)
+	}
+	out, u, err := b.direct.Do(s.ctx, s.op, b.cfg, raw, req, nil)
+	if err != nil {
+		return failure(asSchemaError(err, fasthttp.StatusInternalServerError))
+	}
+	ctx := s.ctx
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set(HeaderBackend, b.key)
+	ctx.SetBody(out)
+	s.usage = u
+	return result{}
+}
+
+// asSchemaError returns err as an *schema.Error, or a generic one with status.
+func asSchemaError(err error, status int) *schema.Error {
+	var se *schema.Error
+	if errors.As(err, &se) {
+		cp := *se
+		return &cp
+	}
+	return &schema.Error{Status: status, Type: schema.TypeForStatus(status), Message: "the gateway could not serve the request"}
+}
+
+// denialError maps a policy's error to a client error.
+func denialError(err error) *schema.Error {
+	var d *policies.Denial
+	if errors.As(err, &d) {
+		typ := d.Type
+		if typ == "" {
+			typ = schema.TypeForStatus(d.Status)
+		}
+		return &schema.Error{Status: d.Status, Type: typ, Message: d.Message}
+	}
+	return asSchemaError(err, fasthttp.StatusForbidden)
+}

@@ -1,0 +1,152 @@
+package ai
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// errClientGone stops a producer once the client has left.
+var errClientGone = errors.New("ai: client disconnected")
+
+// pump runs a stream producer (a translator reading the upstream, or a direct
+// adapter) in its own goroutine and hands its chunks to the writer. Waiting for
+// the first chunk before answering lets an early failure fail over.
+type pump struct {
+	ch       chan []byte
+	stop     chan struct{}
+	stopOnce sync.Once
+	// usage and err are valid once ch is closed.
+	usage schema.Usage
+	err   error
+}
+
+func startPump(run func(emit func([]byte) error) (schema.Usage, error)) *pump {
+	p := &pump{ch: make(chan []byte, 16), stop: make(chan struct{})}
+	emit := func(c []byte) error {
+		cp := append([]byte(nil), c...)
+		select {
+		case p.ch <- cp:
+			return nil
+		case <-p.stop:
+			return errClientGone
+		}
+	}
+	go func() {
+		defer close(p.ch)
+		p.usage, p.err = run(emit)
+	}()
+	return p
+}
+
+// halt makes the producer's next emit fail.
+func (p *pump) halt() { p.stopOnce.Do(func() { close(p.stop) }) }
+
+// drain waits for the producer to end.
+func (p *pump) drain() {
+	for range p.ch {
+	}
+}
+
+// relayUpstream relays a 2xx upstream stream through tr.
+func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fasthttp.Response) result {
+	src := resp.BodyStream()
+	if src == nil {
+		src = eofReader{}
+	}
+	p := startPump(func(emit func([]byte) error) (schema.Usage, error) { return tr.Stream(src, emit) })
+	var once sync.Once
+	release := func() { once.Do(func() { fasthttp.ReleaseResponse(resp) }) }
+	interrupt := func() { _ = resp.CloseBodyStream() } // unblocks a pending upstream read
+	extra := func(h *fasthttp.ResponseHeader) { copyRateLimitHeaders(h, &resp.Header) }
+	return s.relay(b, p, interrupt, release, extra)
+}
+
+// relayDirect streams from an in-process adapter.
+func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) result {
+	dctx, cancel := context.WithCancel(context.Background())
+	p := startPump(func(emit func([]byte) error) (schema.Usage, error) {
+		_, u, err := b.direct.Do(dctx, s.op, b.cfg, raw, req, emit)
+		return u, err
+	})
+	return s.relay(b, p, cancel, cancel, nil)
+}
+
+// relay waits for the first chunk: an error before it is an attempt failure
+// (and may fail over); otherwise the stream is committed to the client.
+// interrupt unblocks the producer; release frees its resources once it ended.
+func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra func(*fasthttp.ResponseHeader)) result {
+	first, ok := <-p.ch
+	if !ok && p.err != nil {
+		release()
+		e := streamError(p.err)
+		return failure(e)
+	}
+	ctx := s.ctx
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set(HeaderBackend, b.key)
+	if extra != nil {
+		extra(&ctx.Response.Header)
+	}
+	b.succeeded()
+	x, f := s.x, s.f
+	x.Status = fasthttp.StatusOK
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		gone := false
+		write := func(c []byte) {
+			if gone {
+				return
+			}
+			_, _ = w.WriteString("data: ")
+			_, _ = w.Write(c)
+			_, _ = w.WriteString("\n\n")
+			if err := w.Flush(); err != nil {
+				gone = true
+				p.halt()
+				interrupt()
+			}
+		}
+		if ok {
+			x.FirstByte = time.Now()
+			write(first)
+			for c := range p.ch {
+				write(c)
+			}
+		}
+		switch {
+		case gone:
+		case p.err != nil && !errors.Is(p.err, errClientGone):
+			write(streamError(p.err).JSON())
+		default:
+			_, _ = w.WriteString("data: [DONE]\n\n")
+			_ = w.Flush()
+		}
+		p.drain()
+		release()
+		f.policies.Done(context.Background(), x, p.usage)
+	})
+	return result{streamed: true}
+}
+
+// streamError maps a producer error to a client error.
+func streamError(err error) *schema.Error {
+	var se *schema.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	return schema.Errorf(fasthttp.StatusBadGateway, schema.ErrServer, "the upstream provider's stream broke off")
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

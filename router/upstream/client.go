@@ -1,0 +1,223 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/valyala/fasthttp"
+)
+
+// processStart anchors nanotime; it is set once and never changes.
+var processStart = time.Now()
+
+// nanotime is a monotonic clock in nanoseconds, cheap to store in an atomic.
+func nanotime() int64 { return int64(time.Since(processStart)) }
+
+// Connection pool defaults, used when the snapshot left a field zero.
+const (
+	defaultMaxConns       = 1024
+	defaultMaxIdle        = 60 * time.Second
+	defaultConnectTimeout = 5 * time.Second
+	// maxConnWait bounds waiting for a free connection when the attempt has no timeout.
+	maxConnWait = 30 * time.Second
+)
+
+// connectError marks a failure to establish a connection (dial or TLS handshake):
+// always retryable, since the request never reached the endpoint.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return "connect: " + e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
+// newEndpointState builds an endpoint's client. It always returns a state; on error
+// the state has no client and is never picked.
+func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*endpointState, error) {
+	st := &endpointState{
+		fp:   fp,
+		addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)),
+		hc:   s.HealthCheck,
+		tls:  s.TLS != nil,
+	}
+	st.conns.m = make(map[netip.AddrPort]net.Conn)
+	var tlsConf *tls.Config
+	if s.TLS != nil {
+		var err error
+		if tlsConf, err = clientTLS(s.TLS, e.Host); err != nil {
+			return st, fmt.Errorf("upstream: endpoint %s: %w", st.addr, err)
+		}
+	}
+	cp := s.ConnectionPool
+	maxConns := cp.MaxConnections
+	if maxConns <= 0 {
+		maxConns = defaultMaxConns
+	}
+	idle := cp.MaxIdleTime.D()
+	if idle <= 0 {
+		idle = defaultMaxIdle
+	}
+	connectTimeout := cp.ConnectTimeout.D()
+	if connectTimeout <= 0 {
+		connectTimeout = defaultConnectTimeout
+	}
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	st.tlsConf, st.connectTimeout = tlsConf, connectTimeout
+	st.client = &fasthttp.HostClient{
+		Addr:                      st.addr,
+		Name:                      "",
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
+		IsTLS:                     tlsConf != nil,
+		TLSConfig:                 tlsConf,
+		Dial:                      st.dialFunc(dialer),
+		MaxConns:                  maxConns,
+		MaxIdleConnDuration:       idle,
+		MaxConnWaitTimeout:        maxConnWait,
+		MaxIdemponentCallAttempts: 1, // Forward decides retries
+		RetryIf:                   func(*fasthttp.Request) bool { return false },
+		StreamResponseBody:        true,
+		ReadBufferSize:            8 << 10,
+		WriteBufferSize:           8 << 10,
+	}
+	st.healthy.Store(true)
+	return st, nil
+}
+
+// clientTLS builds the TLS configuration for a backend.
+func clientTLS(t *config.BackendTLS, host string) (*tls.Config, error) {
+	conf := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
+		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // opt-in, documented as tests only
+	}
+	if t.ServerName != "" {
+		conf.ServerName = t.ServerName
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", t.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}
+
+// dialFunc dials with the connect timeout, marks failures as connect errors, and
+// registers each connection so that Forward can lift the header deadline once a
+// response starts to stream.
+func (st *endpointState) dialFunc(d *net.Dialer) fasthttp.DialFunc {
+	return func(addr string) (net.Conn, error) {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			return nil, &connectError{err: err}
+		}
+		return st.conns.add(c), nil
+	}
+}
+
+// connRegistry maps a connection's local address to the connection.
+type connRegistry struct {
+	mu sync.Mutex
+	m  map[netip.AddrPort]net.Conn
+}
+
+// trackedConn removes itself from its registry on Close.
+type trackedConn struct {
+	net.Conn
+	reg  *connRegistry
+	key  netip.AddrPort
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.reg.mu.Lock()
+		delete(c.reg.m, c.key)
+		c.reg.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (r *connRegistry) add(c net.Conn) net.Conn {
+	key, ok := addrPort(c.LocalAddr())
+	if !ok {
+		return c
+	}
+	tc := &trackedConn{Conn: c, reg: r, key: key}
+	r.mu.Lock()
+	r.m[key] = tc
+	r.mu.Unlock()
+	return tc
+}
+
+// setReadDeadline sets the read deadline of the connection with local address laddr.
+func (r *connRegistry) setReadDeadline(laddr net.Addr, t time.Time) {
+	key, ok := addrPort(laddr)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	c := r.m[key]
+	r.mu.Unlock()
+	if c != nil {
+		_ = c.SetReadDeadline(t)
+	}
+}
+
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta == nil {
+		return netip.AddrPort{}, false
+	}
+	return ta.AddrPort(), true
+}
+
+// usable reports whether the endpoint has a client.
+func (st *endpointState) usable() bool { return st != nil && st.client != nil }
+
+// stop ends the health checker and closes idle connections.
+func (st *endpointState) stop() {
+	st.checkMu.Lock()
+	if st.cancel != nil {
+		st.cancel()
+		st.cancel = nil
+	}
+	st.checkMu.Unlock()
+	if st.client != nil {
+		st.client.CloseIdleConnections()
+	}
+}
+
+// classify maps an attempt error to the status the client gets and whether it is a
+// connect error.
+func classify(err error) (status int, connect bool) {
+	var ce *connectError
+	switch {
+	case errors.As(err, &ce):
+		return fasthttp.StatusBadGateway, true
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return fasthttp.StatusServiceUnavailable, false
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return fasthttp.StatusGatewayTimeout, false
+	}
+	return fasthttp.StatusBadGateway, false
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
