@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -18,12 +19,18 @@ func Load(path string) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: read: %w", err)
 	}
-	return LoadBytes(path, data, os.LookupEnv)
+	return loadBytes(path, data, os.LookupEnv, filepath.Dir(path))
 }
 
 // LoadBytes is Load on bytes already read; name is used in messages; lookup is
 // os.LookupEnv in production (nil means an empty environment).
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Snapshot, error) {
+	return loadBytes(name, data, lookup, "")
+}
+
+// loadBytes loads with relative file paths in the configuration (certificates,
+// key files, CA bundles, credentials files) resolved against baseDir when set.
+func loadBytes(name string, data []byte, lookup func(string) (string, bool), baseDir string) (*Snapshot, error) {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
@@ -42,6 +49,9 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*S
 	cfg, errs := decode(name, src, pos)
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	if baseDir != "" {
+		resolvePaths(cfg, baseDir)
 	}
 	return compile(name, cfg, pos)
 }
@@ -82,4 +92,35 @@ func decode(name string, src *substituted, pos *positions) (*Config, Errors) {
 		return nil, Errors{{File: name, Line: line, Msg: "only one YAML document is supported (found a \"---\" separator)"}}
 	}
 	return &cfg, nil
+}
+
+// resolvePaths makes the configuration's relative file paths relative to dir,
+// the directory of the configuration file, so that a file works from any
+// working directory.
+func resolvePaths(cfg *Config, dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range cfg.Listeners {
+		if t := cfg.Listeners[i].TLS; t != nil {
+			for j := range t.Certificates {
+				abs(&t.Certificates[j].CertFile)
+				abs(&t.Certificates[j].KeyFile)
+			}
+		}
+	}
+	for i := range cfg.Backends {
+		b := &cfg.Backends[i]
+		if b.Static != nil && b.Static.TLS != nil {
+			abs(&b.Static.TLS.CAFile)
+		}
+		if b.AI != nil {
+			abs(&b.AI.Auth.APIKeyFile)
+			if b.AI.Auth.GCP != nil {
+				abs(&b.AI.Auth.GCP.CredentialsFile)
+			}
+		}
+	}
 }

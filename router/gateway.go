@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,7 @@ type state struct {
 	server    config.Server
 	accessLog bool
 	certs     map[int][]*tls.Certificate
+	hostnames []string // configured listener and route hostnames, lower-case
 }
 
 // Gateway serves the data plane for the current snapshot.
@@ -129,7 +131,7 @@ func (g *Gateway) compile(snap *config.Snapshot) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs}
+	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs, hostnames: configuredHosts(snap)}
 	st.accessLog = snap.Config.Server.AccessLog == nil || *snap.Config.Server.AccessLog
 	if prev := g.cur.Load(); prev != nil && prev.pool != nil {
 		st.pool = prev.pool.Rebuild(g.baseCtx, snap.Backends)
@@ -199,4 +201,20 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		st.close()
 	}
 	return errors.Join(errs...)
+}
+
+// configuredHosts lists every hostname a listener or route names.
+func configuredHosts(snap *config.Snapshot) []string {
+	var out []string
+	for _, l := range snap.Config.Listeners {
+		if l.Hostname != "" {
+			out = append(out, strings.ToLower(l.Hostname))
+		}
+	}
+	for _, r := range snap.Config.Routes {
+		for _, h := range r.Hostnames {
+			out = append(out, strings.ToLower(h))
+		}
+	}
+	return out
 }

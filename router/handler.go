@@ -26,6 +26,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 
 	rec := accessRecord{start: start, port: port}
 	defer func() {
+		// Forwarding replaces the response headers: set the id again.
+		ctx.Response.Header.Set("x-request-id", reqID)
 		rec.status = ctx.Response.StatusCode()
 		g.metrics.observe(&rec, time.Since(start))
 		if st != nil && st.accessLog {
@@ -33,7 +35,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		}
 	}()
 
-	if status, msg := checkFraming(ctx); status != 0 {
+	if status, msg := checkFraming(ctx, st); status != 0 {
 		rec.reason = "bad_request"
 		ctx.SetConnectionClose()
 		writeError(ctx, status, "invalid_request_error", msg)
@@ -59,7 +61,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		return
 	}
 	rule := m.Rule
-	rec.route = rule.Key
+	rec.route = m.Key
 	if rule.ApplyRequest(ctx, m) {
 		rule.ApplyResponse(ctx)
 		return
@@ -71,7 +73,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		if st.frontend == nil {
 			writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "AI front end not configured")
 		} else {
-			st.frontend.Serve(ctx, ai.Route{Key: rule.Key, Refs: rule.Config.BackendRefs, Timeouts: rule.Config.Timeouts})
+			st.frontend.Serve(ctx, ai.Route{Key: m.Key, Refs: rule.Config.BackendRefs, Timeouts: rule.Config.Timeouts})
 			rec.backend = string(ctx.Response.Header.Peek("x-switchyard-backend"))
 		}
 		rule.ApplyResponse(ctx)

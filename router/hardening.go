@@ -2,6 +2,8 @@ package router
 
 import (
 	"bytes"
+	"net"
+	"strings"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -17,7 +19,7 @@ var (
 // checkFraming enforces RFC 9112 section 6.3 beyond what fasthttp checks, and
 // refuses proxy-style requests. It returns a status and message for a request
 // that must be rejected (the caller closes the connection), or 0.
-func checkFraming(ctx *fasthttp.RequestCtx) (int, string) {
+func checkFraming(ctx *fasthttp.RequestCtx, st *state) (int, string) {
 	h := &ctx.Request.Header
 	if h.IsConnect() {
 		return fasthttp.StatusMethodNotAllowed, "CONNECT is not supported: this gateway is not a forward proxy"
@@ -60,7 +62,7 @@ func checkFraming(ctx *fasthttp.RequestCtx) (int, string) {
 		if !ok {
 			return fasthttp.StatusBadRequest, "invalid request target"
 		}
-		if !asciiEqualFold(authority, h.Host()) {
+		if !asciiEqualFold(authority, h.Host()) || !st.servesHost(hostOnly(authority)) {
 			return fasthttp.StatusBadRequest, "absolute-form request target names another host: this gateway is not a forward proxy"
 		}
 	}
@@ -162,4 +164,24 @@ func writeError(ctx *fasthttp.RequestCtx, status int, typ, msg string) {
 	buf = append(buf, t...)
 	buf = append(buf, `,"param":null,"code":null}}`...)
 	_, _ = b.Write(buf)
+}
+
+// servesHost reports whether an absolute-form request target may name host:
+// an IP literal or localhost (this machine), or a hostname configured on a
+// listener or route. Catch-all routes do not make every host ours: a request
+// in proxy form for a host we were not told about is refused.
+func (s *state) servesHost(host []byte) bool {
+	if s == nil {
+		return false
+	}
+	h := strings.ToLower(strings.Trim(string(host), "[]"))
+	if h == "localhost" || net.ParseIP(h) != nil {
+		return true
+	}
+	for _, pattern := range s.hostnames {
+		if pattern == h || (strings.HasPrefix(pattern, "*.") && strings.HasSuffix(h, pattern[1:])) {
+			return true
+		}
+	}
+	return false
 }

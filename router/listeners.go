@@ -38,7 +38,7 @@ func (g *Gateway) bindAll(st *state) error {
 		if _, ok := g.listeners[key]; ok {
 			continue
 		}
-		l, err := g.bind(b)
+		l, err := g.bind(b, st.server)
 		if err != nil {
 			for _, o := range opened {
 				_ = o.ln.Close()
@@ -75,7 +75,7 @@ func (g *Gateway) unbindStale(st *state) {
 	}
 }
 
-func (g *Gateway) bind(b config.Bind) (*boundListener, error) {
+func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error) {
 	addr := net.JoinHostPort(b.Address, strconv.Itoa(b.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -93,7 +93,7 @@ func (g *Gateway) bind(b config.Bind) (*boundListener, error) {
 			},
 		})
 	}
-	l.srv = g.newServer(b.Port)
+	l.srv = g.newServer(b.Port, lim)
 	return l, nil
 }
 
@@ -113,13 +113,9 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 	return err
 }
 
-// newServer returns the fasthttp server for one port, with the current
-// snapshot's limits. Limits change with a reload only for new ports.
-func (g *Gateway) newServer(port int) *fasthttp.Server {
-	lim := config.DefaultServer()
-	if st := g.cur.Load(); st != nil {
-		lim = st.server
-	}
+// newServer returns the fasthttp server for one port with the snapshot's
+// limits. Limits change with a reload only for newly bound ports.
+func (g *Gateway) newServer(port int, lim config.Server) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                       func(ctx *fasthttp.RequestCtx) { g.handle(ctx, port) },
 		ErrorHandler:                  g.parseError,

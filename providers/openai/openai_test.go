@@ -3,8 +3,8 @@ package openai
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,10 +43,10 @@ func TestRequest(t *testing.T) {
 			raw: chat, wantURL: "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"},
 		{name: "azure fixed deployment and version", op: schema.OpEmbeddings,
 			backend: config.AIBackend{Provider: "azure", BaseURL: "https://r", Model: "emb dep", APIVersion: "2025-01-01"},
-			raw: chat, wantURL: "https://r/openai/deployments/emb%20dep/embeddings?api-version=2025-01-01"},
+			raw:     chat, wantURL: "https://r/openai/deployments/emb%20dep/embeddings?api-version=2025-01-01"},
 		{name: "stream adds include_usage", op: schema.OpChat, backend: config.AIBackend{Provider: "openai"}, raw: streamChat,
-			wantURL: "https://api.openai.com/v1/chat/completions",
-			wantBody: `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`,
+			wantURL:   "https://api.openai.com/v1/chat/completions",
+			wantBody:  `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`,
 			wantStrip: true},
 		{name: "stream keeps client include_usage", op: schema.OpChat, backend: config.AIBackend{Provider: "openai"}, raw: streamUsage,
 			wantURL: "https://api.openai.com/v1/chat/completions"},

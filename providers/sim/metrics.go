@@ -151,10 +151,16 @@ func (ms *models) names() []string {
 	return out
 }
 
-// Stats returns the current state of a model name: requests running and
-// waiting, KV-cache tokens in use and token totals.
+// Stats returns the current state of a model name: the requests running and
+// waiting and the simulated KV-cache usage (0 to 1). An unseen name is all zero.
 func (a *Adapter) Stats(modelName string) (running, waiting int, kvUsage float64) {
-	s := a.models.get(modelName).stats()
+	a.models.mu.Lock()
+	m := a.models.m[modelName]
+	a.models.mu.Unlock()
+	if m == nil {
+		return 0, 0, 0
+	}
+	s := m.stats()
 	return s.Running, s.Waiting, a.kvUsage(s.KVTokens)
 }
 

@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -75,6 +76,9 @@ func newHarness(t testing.TB, specs []backendSpec, opts Options) *harness {
 		ai := s.ai
 		snap.Backends["default/"+s.name] = &config.Backend{Name: "default/" + s.name, AI: &ai}
 		refs = append(refs, config.BackendRef{Name: "default/" + s.name, Priority: s.priority, Weight: s.weight})
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	rec := newRecorder()
 	opts.Policies = append(opts.Policies, rec)

@@ -100,7 +100,7 @@ func (s *exchange) run() (streamed bool) {
 	s.x.Stream = ri.stream
 	var buf [maxInline]candidate
 	now := time.Now()
-	cands, matched, unhealthy := candidates(f.resolve(s.route), s.model, now, buf[:])
+	cands, matched, _ := candidates(f.resolve(s.route), s.model, now, buf[:])
 	if matched == 0 {
 		writeError(ctx, modelNotFound(s.model))
 		return false
@@ -109,7 +109,6 @@ func (s *exchange) run() (streamed bool) {
 	if len(cands) == 0 {
 		writeError(ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
 			Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
-		_ = unhealthy
 		return false
 	}
 	s.x.Body = body
@@ -292,11 +291,11 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	}
 	ctx := s.ctx
 	copyRateLimitHeaders(&ctx.Response.Header, &resp.Header)
-	fasthttp.ReleaseResponse(resp)
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set(HeaderBackend, b.key)
-	ctx.SetBody(out)
+	ctx.SetBody(out) // copies: out may alias resp's body
+	fasthttp.ReleaseResponse(resp)
 	s.usage = u
 	return result{}
 }

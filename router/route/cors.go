@@ -91,7 +91,7 @@ func (p *corsPolicy) allowed(origin []byte) bool {
 			continue
 		}
 		mid := origin[len(o.prefix) : len(origin)-len(o.suffix)]
-		if bytes.IndexAny(mid, "/:@") < 0 && mid[0] != '.' {
+		if !bytes.ContainsAny(mid, "/:@") && mid[0] != '.' {
 			return true
 		}
 	}

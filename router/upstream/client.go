@@ -85,7 +85,7 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 		MaxIdemponentCallAttempts: 1, // Forward decides retries
 		RetryIf:                   func(*fasthttp.Request) bool { return false },
 		StreamResponseBody:        true,
-		ReadBufferSize:            8 << 10,
+		ReadBufferSize:            16 << 10, // room for large upstream headers
 		WriteBufferSize:           8 << 10,
 	}
 	st.healthy.Store(true)

@@ -293,3 +293,46 @@ func TestForwardUnknownBackend(t *testing.T) {
 		t.Fatalf("err %v, want status 500", err)
 	}
 }
+
+func TestForwardConcurrent(t *testing.T) {
+	a := upstreamServer(t, statusHandler("a", 200))
+	b := upstreamServer(t, statusHandler("b", 200))
+	s := static(a, b)
+	s.LoadBalancer.Type = config.LBLeastRequest
+	p := newTestPool(t, s, nil)
+	url, _ := frontend(t, p, Options{Retry: &config.Retry{Attempts: 1}}, nil)
+	const n = 200
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			st := time.Now()
+			resp, err := http.Post(fmt.Sprintf("%s/c/%d", url, i), "text/plain", strings.NewReader("body"))
+			if d := time.Since(st); d > time.Second {
+				t.Logf("req %d took %v err %v", i, d, err)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- fmt.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	eventually(t, time.Second, func() bool {
+		for _, e := range p.Status()["b"] {
+			if e.Active != 0 {
+				return false
+			}
+		}
+		return true
+	}, "active requests to return to zero")
+}

@@ -78,6 +78,8 @@ func prepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Request, tls bool, f
 		out.SetBodyRaw(in.Body())
 	}
 	stripRequestHopByHop(&out.Header)
+	// The server already answered any 100-continue; the body is sent with the request.
+	out.Header.Del(fasthttp.HeaderExpect)
 	setForwarded(ctx, &out.Header, forwardedHost)
 	out.UseHostHeader = true
 	if tls {

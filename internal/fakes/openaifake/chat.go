@@ -12,9 +12,9 @@ import (
 
 // chatRequest is the part of a chat request the fake checks.
 type chatRequest struct {
-	Model         *string         `json:"model"`
-	Messages      []message       `json:"messages"`
-	Stream        *bool           `json:"stream"`
+	Model         *string   `json:"model"`
+	Messages      []message `json:"messages"`
+	Stream        *bool     `json:"stream"`
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`

@@ -1,0 +1,144 @@
+// Package fake is the fake model upstream of the load tests: a fasthttp
+// handler answering the OpenAI chat completions API (JSON and SSE) and the
+// Bedrock Converse API with fixed bodies, cheaply enough never to be the
+// bottleneck of a benchmark.
+package fake
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/valyala/fasthttp"
+)
+
+// Config sets the shape of streamed answers.
+type Config struct {
+	// Chunks is the number of content chunks of a streamed answer.
+	Chunks int
+	// Gap is the pause between two chunks.
+	Gap time.Duration
+	// Delay is the pause before the first chunk (the upstream's own TTFT).
+	Delay time.Duration
+}
+
+// Server is the fake upstream. Its zero value is not usable: call New.
+// Handle is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	requests atomic.Int64
+	streams  atomic.Int64
+	start    time.Time
+}
+
+// New returns a Server answering streams as cfg says.
+func New(cfg Config) *Server {
+	if cfg.Chunks <= 0 {
+		cfg.Chunks = 20
+	}
+	return &Server{cfg: cfg, start: time.Now()}
+}
+
+// ChatCompletion is the fixed non-streamed answer (about 600 bytes).
+var chatCompletion = []byte(`{"id":"chatcmpl-loadtest0000000000000000000001","object":"chat.completion","created":1760000000,` +
+	`"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_loadtest01","choices":[{"index":0,"message":{"role":"assistant",` +
+	`"content":"The quick brown fox jumps over the lazy dog. This fixed answer is returned by the Switchyard load-test ` +
+	`upstream for every request, so that the measured cost is the gateway's and not the model's. It is about six ` +
+	`hundred bytes long, close to a short real answer.","refusal":null},"logprobs":null,"finish_reason":"stop"}],` +
+	`"usage":{"prompt_tokens":25,"completion_tokens":52,"total_tokens":77},"service_tier":"default"}`)
+
+// converseAnswer is the fixed Bedrock Converse answer.
+var converseAnswer = []byte(`{"output":{"message":{"role":"assistant","content":[{"text":"The quick brown fox jumps over ` +
+	`the lazy dog. This fixed answer is returned by the Switchyard load-test Bedrock fake for every request."}]}},` +
+	`"stopReason":"end_turn","usage":{"inputTokens":25,"outputTokens":30,"totalTokens":55},"metrics":{"latencyMs":1}}`)
+
+var (
+	pathChat  = []byte("/v1/chat/completions")
+	pathStats = []byte("/stats")
+	prefModel = []byte("/model/")
+	sufConv   = []byte("/converse")
+)
+
+// Handle serves one request. Every path but /stats and the Bedrock paths is
+// answered as a chat completion, so that plain-HTTP passthrough routes work.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch {
+	case bytes.Equal(path, pathStats):
+		s.writeStats(ctx)
+		return
+	case bytes.HasPrefix(path, prefModel) && bytes.HasSuffix(path, sufConv):
+		s.requests.Add(1)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(converseAnswer)
+		return
+	}
+	s.requests.Add(1)
+	if ctx.IsPost() && bytes.Equal(path, pathChat) && gjson.GetBytes(ctx.PostBody(), "stream").Bool() {
+		s.streams.Add(1)
+		s.stream(ctx)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(chatCompletion)
+}
+
+// Stats is the JSON body of GET /stats.
+type Stats struct {
+	// Requests counts the answered requests (streamed or not).
+	Requests int64 `json:"requests"`
+	// Streams counts the streamed answers.
+	Streams int64 `json:"streams"`
+	// CPUSeconds is the user+system CPU time of the whole process.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// MaxRSSBytes is the peak resident set size of the process.
+	MaxRSSBytes int64 `json:"max_rss_bytes"`
+	// UptimeSeconds is the time since New.
+	UptimeSeconds float64 `json:"uptime_seconds"`
+}
+
+// Snapshot returns the counters and the process's resource usage.
+func (s *Server) Snapshot() Stats {
+	st := Stats{Requests: s.requests.Load(), Streams: s.streams.Load(), UptimeSeconds: time.Since(s.start).Seconds()}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		st.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+		st.MaxRSSBytes = ru.Maxrss * 1024
+	}
+	return st
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func (s *Server) writeStats(ctx *fasthttp.RequestCtx) {
+	b, err := json.Marshal(s.Snapshot())
+	if err != nil {
+		ctx.Error("stats: "+err.Error(), fasthttp.StatusInternalServerError)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// ChunkEvent returns the SSE event of content chunk i (exported for tests).
+func ChunkEvent(i int) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `data: {"id":"chatcmpl-loadtest","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{`...)
+	if i == 0 {
+		b = append(b, `"role":"assistant",`...)
+	}
+	b = append(b, `"content":"tok`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, ` "},"finish_reason":null}]}`+"\n\n"...)
+	return b
+}
+
+var (
+	finalEvent = []byte(`data: {"id":"chatcmpl-loadtest","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n")
+	usageEvent = []byte(`data: {"id":"chatcmpl-loadtest","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":25,"completion_tokens":20,"total_tokens":45}}` + "\n\n")
+	doneEvent  = []byte("data: [DONE]\n\n")
+)

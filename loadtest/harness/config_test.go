@@ -1,0 +1,66 @@
+package harness
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestGatewayConfigValidates checks every generated configuration with
+// `switchyard validate` when the binary has been built (make build).
+func TestGatewayConfigValidates(t *testing.T) {
+	bin, err := filepath.Abs("../../bin/switchyard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Skip("bin/switchyard not built: run make build")
+	}
+	tests := []struct {
+		name string
+		g    Gateway
+	}{
+		{name: "ai", g: Gateway{Kind: "ai"}},
+		{name: "ai with access log", g: Gateway{Kind: "ai", AccessLog: true}},
+		{name: "policy", g: Gateway{Kind: "policy"}},
+		{name: "bedrock", g: Gateway{Kind: "bedrock"}},
+		{name: "scale 100x100", g: Gateway{Kind: "scale", Routes: 100, Models: 100}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := GatewayConfig(tt.g, Ports{AI: 18080, HTTP: 18081, Upstream: 18082})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(t.TempDir(), "gw.yaml")
+			if err := os.WriteFile(f, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "validate", "-c", f).CombinedOutput()
+			if err != nil {
+				t.Fatalf("validate: %v\n%s\n--- config:\n%s", err, out, cfg)
+			}
+		})
+	}
+}
+
+func TestGatewayConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		g    Gateway
+		want string
+	}{
+		{name: "unknown kind", g: Gateway{Kind: "nope"}, want: "unknown gateway kind"},
+		{name: "empty scale", g: Gateway{Kind: "scale"}, want: "at least one route"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := GatewayConfig(tt.g, Ports{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

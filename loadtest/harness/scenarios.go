@@ -1,0 +1,130 @@
+// Package harness runs the load-test scenarios: it starts the fake upstream,
+// the bare proxy, Switchyard and the peer gateway, drives them with loadgen,
+// and writes the report (markdown table and latency plot).
+package harness
+
+import "time"
+
+// Target is what a scenario sends its load to.
+type Target string
+
+// The targets. TargetSwitchyardHTTP is Switchyard forwarding through a static
+// (plain HTTP) backend rather than an AI backend.
+const (
+	TargetDirect         Target = "direct"
+	TargetFloor          Target = "floor"
+	TargetSwitchyard     Target = "switchyard"
+	TargetSwitchyardHTTP Target = "switchyard-http"
+	TargetPeer           Target = "peer"
+)
+
+// Gateway selects the Switchyard configuration generated for a scenario.
+type Gateway struct {
+	// Kind is "ai" (one openai-compatible route), "policy" (header match and
+	// filters, model routing over three backends), "bedrock" (translation to
+	// the Converse API) or "scale" (Routes routes and Models backends).
+	Kind string
+	// AccessLog turns the access log on (it is off for throughput runs).
+	AccessLog bool
+	// Routes and Models size a "scale" configuration.
+	Routes, Models int
+}
+
+// Upstream is the shape of the fake upstream's streams.
+type Upstream struct {
+	Chunks int
+	Gap    time.Duration
+	Delay  time.Duration
+}
+
+// Load is the load of a scenario (see loadgen's flags).
+type Load struct {
+	Open     bool
+	Conns    int
+	Rate     float64
+	Stream   bool
+	BodySize int
+	// Duration and Warmup override the harness defaults when set.
+	Duration, Warmup time.Duration
+	RampUp           time.Duration
+}
+
+// Scenario is one row group of the report. Adding one takes a few lines in
+// Default.
+type Scenario struct {
+	Name    string
+	Title   string
+	Targets []Target
+	Load    Load
+	Up      Upstream
+	Gateway Gateway
+	// Memory marks a scenario whose figure is RSS growth per 1,000 streams.
+	Memory bool
+}
+
+// MaxStreams bounds the concurrent streams of the memory scenarios: a proxy
+// holds two descriptors per stream (client and upstream) and the hard
+// RLIMIT_NOFILE here is 20,000.
+const MaxStreams = 9500
+
+// Default returns the scenario table of `make bench`.
+func Default() []Scenario {
+	all := []Target{TargetDirect, TargetFloor, TargetSwitchyard}
+	longStream := Upstream{Chunks: 200, Gap: 25 * time.Millisecond}
+	return []Scenario{
+		{Name: "passthrough", Title: "max throughput, closed loop, 64 connections",
+			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard, TargetSwitchyardHTTP, TargetPeer},
+			Load:    Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "passthrough-accesslog", Title: "as passthrough, access log on (to a file)",
+			Targets: []Target{TargetFloor, TargetSwitchyard},
+			Load:    Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "ai", AccessLog: true}},
+		{Name: "latency-c1", Title: "added latency, one connection",
+			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard, TargetPeer},
+			Load:    Load{Conns: 1, BodySize: 1024}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "rate-1k", Title: "open loop, 1,000 requests/s",
+			Targets: all, Load: Load{Open: true, Rate: 1000, Conns: 256, BodySize: 1024}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "rate-5k", Title: "open loop, 5,000 requests/s",
+			Targets: all, Load: Load{Open: true, Rate: 5000, Conns: 512, BodySize: 1024}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "stream", Title: "SSE, 20 chunks 5 ms apart, 16 connections",
+			Targets: all, Load: Load{Conns: 16, Stream: true, BodySize: 1024},
+			Up: Upstream{Chunks: 20, Gap: 5 * time.Millisecond}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "memory-1k", Title: "1,000 concurrent long streams (RSS growth)",
+			Targets: []Target{TargetFloor, TargetSwitchyard}, Memory: true,
+			Load: Load{Conns: 1000, Stream: true, BodySize: 1024, Warmup: 1500 * time.Millisecond, RampUp: time.Second},
+			Up:   longStream, Gateway: Gateway{Kind: "ai"}},
+		{Name: "memory-10k", Title: "9,500 concurrent long streams (RSS growth; fd limit 20,000)",
+			Targets: []Target{TargetFloor, TargetSwitchyard}, Memory: true,
+			Load: Load{Conns: MaxStreams, Stream: true, BodySize: 1024, Warmup: 3 * time.Second, RampUp: 2 * time.Second},
+			Up:   longStream, Gateway: Gateway{Kind: "ai"}},
+		{Name: "policy", Title: "policy chain: header match + filters, model routing over 3 backends, usage, metrics",
+			Targets: []Target{TargetFloor, TargetSwitchyard}, Load: Load{Conns: 64, BodySize: 1024},
+			Gateway: Gateway{Kind: "policy"}},
+		{Name: "translation", Title: "OpenAI client to the Bedrock Converse fake (SigV4, translation)",
+			Targets: []Target{TargetFloor, TargetSwitchyard}, Load: Load{Conns: 64, BodySize: 1024},
+			Gateway: Gateway{Kind: "bedrock"}},
+		{Name: "scale-1", Title: "1 route, 1 model", Targets: []Target{TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 1, Models: 1}},
+		{Name: "scale-routes-100", Title: "100 routes", Targets: []Target{TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 100, Models: 1}},
+		{Name: "scale-routes-10k", Title: "10,000 routes", Targets: []Target{TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 10000, Models: 1}},
+		{Name: "scale-models-100", Title: "100 models (backends) on one route", Targets: []Target{TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 1, Models: 100}},
+		{Name: "scale-models-10k", Title: "10,000 models (backends) on one route", Targets: []Target{TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 1, Models: 10000}},
+		{Name: "body-1k", Title: "1 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 1 << 10}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "body-32k", Title: "32 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 32 << 10}, Gateway: Gateway{Kind: "ai"}},
+		{Name: "body-256k", Title: "256 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},
+			Load: Load{Conns: 64, BodySize: 256 << 10}, Gateway: Gateway{Kind: "ai"}},
+	}
+}
+
+// model returns the model a scenario's requests ask for.
+func (s Scenario) model() string {
+	if s.Gateway.Kind == "scale" {
+		return modelName(s.Gateway.Models - 1)
+	}
+	return "gpt-4o-mini"
+}

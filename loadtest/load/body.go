@@ -1,0 +1,22 @@
+package load
+
+import (
+	"strconv"
+	"strings"
+)
+
+// ChatBody returns an OpenAI chat completions request for model, streamed or
+// not, whose user message is padded so the body is about size bytes (at least
+// the bare request when size is small).
+func ChatBody(model string, stream bool, size int) []byte {
+	head := `{"model":` + strconv.Quote(model) + `,"stream":` + strconv.FormatBool(stream) +
+		`,"max_tokens":64,"messages":[{"role":"system","content":"You are a load test."},{"role":"user","content":"`
+	tail := `"}]}`
+	pad := size - len(head) - len(tail)
+	msg := "Say hello."
+	if pad > len(msg) {
+		const word = "lorem ipsum dolor sit amet "
+		msg = strings.Repeat(word, pad/len(word)+1)[:pad]
+	}
+	return []byte(head + msg + tail)
+}

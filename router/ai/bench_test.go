@@ -1,0 +1,75 @@
+package ai
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello to the benchmark."}],"temperature":0.2,"max_tokens":64}`)
+
+// BenchmarkPassthrough sends a chat request through Frontend.Serve to a
+// fasthttp fake upstream on loopback.
+func BenchmarkPassthrough(b *testing.B) {
+	answer := []byte(`{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":2,"total_tokens":22}}`)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(answer)
+	}}
+	go func() { _ = up.Serve(ln) }()
+	b.Cleanup(func() { _ = up.Shutdown() })
+	snap := &config.Snapshot{Backends: map[string]*config.Backend{"default/oa": {AI: &config.AIBackend{
+		Provider: "openai", BaseURL: "http://" + ln.Addr().String(), Models: []string{"gpt-4o-mini"},
+		Auth: config.BackendAuth{APIKey: "k"}, Timeout: config.Duration(5 * time.Second)}}}}
+	fe, err := New(snap, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fe.Close)
+	route := Route{Key: "default.r.0.0", Refs: []config.BackendRef{{Name: "default/oa"}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		for pb.Next() {
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.Header.SetMethod("POST")
+			ctx.Request.SetRequestURI("/v1/chat/completions")
+			ctx.Request.Header.SetContentType("application/json")
+			ctx.Request.SetBody(benchBody)
+			fe.Serve(&ctx, route)
+			if ctx.Response.StatusCode() != 200 {
+				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+		}
+	})
+}
+
+// BenchmarkModelLookup measures the body check, model/stream lookup and
+// candidate choice.
+func BenchmarkModelLookup(b *testing.B) {
+	fe, r := routingFrontend(b)
+	var buf [maxInline]candidate
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ri, e := inspect(benchBody, schema.OpChat, 0)
+		if e != nil {
+			b.Fatal(e)
+		}
+		cs, _, _ := candidates(fe.resolve(r), ri.model, time.Now(), buf[:])
+		if len(cs) == 0 {
+			b.Fatal("no candidate")
+		}
+	}
+}
