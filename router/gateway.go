@@ -36,10 +36,10 @@ type Options struct {
 
 // state is everything compiled from one snapshot.
 type state struct {
-	snap     *config.Snapshot
-	table    *route.Table
-	pool     *upstream.Pool
-	frontend *ai.Frontend
+	snap      *config.Snapshot
+	table     *route.Table
+	pool      *upstream.Pool
+	frontend  *ai.Frontend
 	server    config.Server
 	accessLog bool
 	certs     map[int][]*tls.Certificate

@@ -2,11 +2,11 @@ package router
 
 import (
 	"bytes"
-	"net"
-	"strings"
 	"encoding/json"
 	"errors"
+	"net"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 )

@@ -172,7 +172,9 @@ func loadCertificates(snap *config.Snapshot) (map[int][]*tls.Certificate, error)
 	return out, nil
 }
 
-type fasthttpLogger struct{ log interface{ Debug(string, ...any) } }
+type fasthttpLogger struct {
+	log interface{ Debug(string, ...any) }
+}
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.log.Debug(fmt.Sprintf(format, args...))
