@@ -62,6 +62,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	}
 	rule := m.Rule
 	rec.route = m.Key
+	origHost := string(ctx.Request.Header.Host())
 	if rule.ApplyRequest(ctx, m) {
 		rule.ApplyResponse(ctx)
 		return
@@ -85,7 +86,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		return
 	}
 	rec.backend = backend
-	res, err := st.pool.Forward(ctx, backend, upstream.Options{Timeouts: rule.Config.Timeouts, Retry: rule.Config.Retry})
+	res, err := st.pool.Forward(ctx, backend, upstream.Options{
+		Timeouts: rule.Config.Timeouts, Retry: rule.Config.Retry, ForwardedHost: origHost})
 	rec.endpoint, rec.attempts = res.Endpoint, res.Attempts
 	if err != nil {
 		status := fasthttp.StatusBadGateway

@@ -187,6 +187,9 @@ func newProcMeter(procs []Proc) *procMeter {
 		started: make(chan struct{}), done: make(chan struct{})}
 	for i, p := range procs {
 		m.res[i] = ProcResult{Name: p.Name, PID: p.PID}
+		if mem, err := ReadMemory(p.PID); err == nil {
+			m.res[i].RSSBeforeBytes = mem.RSS
+		}
 	}
 	return m
 }

@@ -100,6 +100,9 @@ type ProcResult struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 	// CPUPerRequestUS is CPUSeconds per completed request, in microseconds.
 	CPUPerRequestUS float64 `json:"cpu_per_request_us"`
+	// RSSBeforeBytes is VmRSS before the generator sent anything (the idle
+	// footprint of a fresh process).
+	RSSBeforeBytes int64 `json:"rss_before_bytes"`
 	// RSSStartBytes is VmRSS when the window opened.
 	RSSStartBytes int64 `json:"rss_start_bytes"`
 	// RSSPeakBytes is the largest VmRSS sampled during the window.

@@ -137,14 +137,16 @@ func (b *backend) close() {
 // upstream model to ask for.
 func (b *backend) serves(model string) (string, bool) {
 	c := b.cfg
+	// An alias wins even when its name is also listed in models: listing the
+	// client-facing name there is the natural way to advertise it.
+	if up, ok := c.Aliases[model]; ok {
+		return up, true
+	}
 	if b.models[model] {
 		if c.Model != "" {
 			return c.Model, true
 		}
 		return model, true
-	}
-	if up, ok := c.Aliases[model]; ok {
-		return up, true
 	}
 	if rest, ok := cutBackendPrefix(model, b.key); ok {
 		return rest, true

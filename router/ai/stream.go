@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/providers"
@@ -62,12 +63,35 @@ func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fast
 	if src == nil {
 		src = eofReader{}
 	}
-	p := startPump(func(emit func([]byte) error) (schema.Usage, error) { return tr.Stream(src, emit) })
+	// Copy what the client gets of the upstream's headers before the producer
+	// starts: reading the body to its end (trailers) writes resp.Header.
+	var limits fasthttp.ResponseHeader
+	copyRateLimitHeaders(&limits, &resp.Header)
+	extra := func(h *fasthttp.ResponseHeader) { copyRateLimitHeaders(h, &limits) }
+	run := func(emit func([]byte) error) (schema.Usage, error) { return tr.Stream(src, emit) }
+	if !b.passthrough && !gjson.GetBytes(s.body, "stream_options.include_usage").Bool() {
+		// Translators always emit a final usage-only chunk; the client did not ask for it.
+		run = func(emit func([]byte) error) (schema.Usage, error) {
+			return tr.Stream(src, func(c []byte) error {
+				if isUsageOnlyChunk(c) {
+					return nil
+				}
+				return emit(c)
+			})
+		}
+	}
+	p := startPump(run)
 	var once sync.Once
 	release := func() { once.Do(func() { fasthttp.ReleaseResponse(resp) }) }
 	interrupt := func() { _ = resp.CloseBodyStream() } // unblocks a pending upstream read
-	extra := func(h *fasthttp.ResponseHeader) { copyRateLimitHeaders(h, &resp.Header) }
 	return s.relay(b, p, interrupt, release, extra)
+}
+
+// isUsageOnlyChunk reports a chunk with no choices and a usage object: the
+// final chunk OpenAI sends for stream_options.include_usage.
+func isUsageOnlyChunk(c []byte) bool {
+	r := gjson.GetManyBytes(c, "choices.#", "usage")
+	return r[0].Int() == 0 && r[1].IsObject()
 }
 
 // relayDirect streams from an in-process adapter.

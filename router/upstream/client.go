@@ -73,7 +73,6 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 	st.tlsConf, st.connectTimeout = tlsConf, connectTimeout
 	st.client = &fasthttp.HostClient{
 		Addr:                      st.addr,
-		Name:                      "",
 		NoDefaultUserAgentHeader:  true,
 		DisablePathNormalizing:    true,
 		IsTLS:                     tlsConf != nil,

@@ -72,6 +72,9 @@ func forEachToken(v []byte, f func([]byte)) {
 func prepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Request, tls bool, forwardedHost string) {
 	in := &ctx.Request
 	in.Header.CopyTo(&out.Header)
+	// Forward the path the gateway matched (normalized, and rewritten by a
+	// URLRewrite), not the raw request target the client sent.
+	out.Header.SetRequestURIBytes(in.URI().RequestURI())
 	if in.IsBodyStream() {
 		out.SetBodyStream(ctx.RequestBodyStream(), in.Header.ContentLength())
 	} else {

@@ -73,6 +73,9 @@ func frontend(t testing.TB, p *Pool, opts Options, before func(*fasthttp.Request
 	}
 	results = make(chan Result, 1024)
 	srv := &fasthttp.Server{
+		// Bounded so that Shutdown does not wait for clients' idle or unused connections.
+		IdleTimeout: 500 * time.Millisecond,
+		ReadTimeout: 5 * time.Second,
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if before != nil {
 				before(ctx)
@@ -94,7 +97,11 @@ func frontend(t testing.TB, p *Pool, opts Options, before func(*fasthttp.Request
 		},
 	}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.ShutdownWithContext(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.ShutdownWithContext(ctx)
+	})
 	return "http://" + ln.Addr().String(), results
 }
 

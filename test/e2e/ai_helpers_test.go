@@ -47,9 +47,6 @@ func weatherTool() openai.ChatCompletionToolUnionParam {
 	})
 }
 
-// tokenCount is the usage a client saw.
-type tokenCount struct{ prompt, completion int64 }
-
 // streamResult is everything a client collected from one stream.
 type streamResult struct {
 	chunks      int    // every chunk received

@@ -18,7 +18,7 @@ func TestExamplesValidate(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			cmd := exec.Command(binary, "validate", "-c", f)
+			cmd := exec.Command(binary, "validate", "-c", mustAbs(t, f))
 			cmd.Dir = filepath.Dir(f)
 			cmd.Env = append(cmd.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
 				"AWS_SECRET_ACCESS_KEY=example", "GOOGLE_APPLICATION_CREDENTIALS="+mustAbs(t, "../../examples/testdata/gcp-service-account.json"))

@@ -1,0 +1,83 @@
+package fake
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+func serve(t *testing.T, cfg Config) *fasthttp.Client {
+	t.Helper()
+	ln := fasthttputil.NewInmemoryListener()
+	s := &fasthttp.Server{Handler: New(cfg).Handle}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Shutdown() })
+	return &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+}
+
+func TestHandle(t *testing.T) {
+	c := serve(t, Config{Chunks: 3, Gap: time.Millisecond})
+	tests := []struct {
+		name, method, path, body string
+		wantType                 string
+		check                    func(t *testing.T, body []byte)
+	}{
+		{name: "chat", method: "POST", path: "/v1/chat/completions", body: `{"model":"m","messages":[]}`,
+			wantType: "application/json", check: func(t *testing.T, b []byte) {
+				var v struct {
+					Usage struct{ TotalTokens int `json:"total_tokens"` } `json:"usage"`
+				}
+				if err := json.Unmarshal(b, &v); err != nil || v.Usage.TotalTokens != 77 {
+					t.Fatalf("usage %+v err %v", v, err)
+				}
+				if len(b) < 550 || len(b) > 700 {
+					t.Fatalf("len %d, want about 600", len(b))
+				}
+			}},
+		{name: "stream", method: "POST", path: "/v1/chat/completions", body: `{"model":"m","stream":true}`,
+			wantType: "text/event-stream", check: func(t *testing.T, b []byte) {
+				if n := bytes.Count(b, []byte(`"content":"tok`)); n != 3 {
+					t.Fatalf("%d content chunks, want 3:\n%s", n, b)
+				}
+				if !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) || !bytes.Contains(b, []byte(`"usage"`)) {
+					t.Fatalf("no usage or [DONE]:\n%s", b)
+				}
+			}},
+		{name: "converse", method: "POST", path: "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", body: `{}`,
+			wantType: "application/json", check: func(t *testing.T, b []byte) {
+				if !bytes.Contains(b, []byte(`"stopReason":"end_turn"`)) {
+					t.Fatalf("not a Converse answer: %s", b)
+				}
+			}},
+		{name: "stats", method: "GET", path: "/stats", wantType: "application/json", check: func(t *testing.T, b []byte) {
+			var st Stats
+			if err := json.Unmarshal(b, &st); err != nil || st.Requests != 3 || st.Streams != 1 || st.CPUSeconds <= 0 {
+				t.Fatalf("stats %+v err %v", st, err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI("http://fake" + tt.path)
+			req.Header.SetMethod(tt.method)
+			if tt.body != "" {
+				req.SetBodyString(tt.body)
+			}
+			if err := c.Do(req, resp); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode() != 200 || string(resp.Header.ContentType()) != tt.wantType {
+				t.Fatalf("status %d type %q", resp.StatusCode(), resp.Header.ContentType())
+			}
+			tt.check(t, resp.Body())
+		})
+	}
+}

@@ -1,0 +1,302 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Agg is the median over repetitions of one target in one scenario.
+type Agg struct {
+	Scenario, Title string
+	Target          Target
+	Reps            int
+	Throughput      float64
+	P50, P99        float64 // latency, ms
+	CPUPerReq       float64 // server CPU µs per request (0: no server process)
+	UpCPUPerReq     float64 // fake upstream CPU µs per request
+	TTFT, Gap       float64 // ms (streams)
+	Spread          float64
+	MemPer1k        float64 // RSS growth (peak in the window - idle before the load) per 1,000 connections, MB
+	PeakRSS         float64 // MB
+	Errors, Dropped int64
+	HasServer       bool
+}
+
+// Aggregate groups samples by scenario and target, in the scenario order.
+func Aggregate(scenarios []Scenario, samples []Sample) []Agg {
+	var out []Agg
+	for _, sc := range scenarios {
+		for _, t := range sc.Targets {
+			var ss []Sample
+			for _, s := range samples {
+				if s.Scenario == sc.Name && s.Target == t && s.Result != nil {
+					ss = append(ss, s)
+				}
+			}
+			if len(ss) == 0 {
+				continue
+			}
+			a := Agg{Scenario: sc.Name, Title: sc.Title, Target: t, Reps: len(ss)}
+			pick := func(f func(Sample) float64) float64 {
+				v := make([]float64, len(ss))
+				for i, s := range ss {
+					v[i] = f(s)
+				}
+				return medianOf(v)
+			}
+			a.Throughput = pick(func(s Sample) float64 { return s.Result.Throughput })
+			a.P50 = pick(func(s Sample) float64 { return s.Result.Latency.P50 })
+			a.P99 = pick(func(s Sample) float64 { return s.Result.Latency.P99 })
+			a.TTFT = pick(func(s Sample) float64 { return s.Result.TTFT.P50 })
+			a.Gap = pick(func(s Sample) float64 { return s.Result.ChunkGap.P50 })
+			a.Spread = pick(func(s Sample) float64 { return s.Result.SpreadRatio })
+			a.UpCPUPerReq = pick(func(s Sample) float64 { p, _ := s.Upstream(); return p.CPUPerRequestUS })
+			_, a.HasServer = ss[0].Server()
+			a.CPUPerReq = pick(func(s Sample) float64 { p, _ := s.Server(); return p.CPUPerRequestUS })
+			a.PeakRSS = pick(func(s Sample) float64 { p, _ := s.Server(); return float64(p.RSSPeakBytes) / (1 << 20) })
+			a.MemPer1k = pick(func(s Sample) float64 {
+				p, _ := s.Server()
+				return float64(p.RSSPeakBytes-p.RSSBeforeBytes) / (1 << 20) / (float64(s.Result.Conns) / 1000)
+			})
+			for _, s := range ss {
+				a.Errors += s.Result.Errors
+				a.Dropped += s.Result.Dropped
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// noise bounds an added-time figure (ms) below by 10 µs, the resolution of
+// these measurements: a floor that adds nothing measurable (or a negative
+// median from noise) is judged as adding 10 µs rather than making the ratio
+// meaningless.
+func noise(ms float64) float64 { return max(ms, 0.010) }
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// find returns the aggregate of scenario and target.
+func find(aggs []Agg, scenario string, t Target) (Agg, bool) {
+	for _, a := range aggs {
+		if a.Scenario == scenario && a.Target == t {
+			return a, true
+		}
+	}
+	return Agg{}, false
+}
+
+func ratio(a, b float64) string {
+	if b == 0 || a == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// WriteTables writes the figures: one table for request/response scenarios,
+// one for streams, one for memory.
+func WriteTables(w io.Writer, scenarios []Scenario, aggs []Agg) {
+	fmt.Fprintln(w, "### Requests (medians of the repetitions)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | target | req/s | ×floor | p50 ms | ×direct | p99 ms | server CPU µs/req | ×floor | upstream CPU µs/req | errors | dropped |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, a := range aggs {
+		if a.isStream(scenarios) {
+			continue
+		}
+		floor, _ := find(aggs, a.Scenario, TargetFloor)
+		direct, _ := find(aggs, a.Scenario, TargetDirect)
+		cpu := "–"
+		if a.HasServer {
+			cpu = fmt.Sprintf("%.1f", a.CPUPerReq)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.3f | %s | %.3f | %s | %s | %.1f | %d | %d |\n",
+			a.Scenario, a.Target, a.Throughput, ratio(a.Throughput, floor.Throughput), a.P50, ratio(a.P50, direct.P50),
+			a.P99, cpu, ratio(a.CPUPerReq, floor.CPUPerReq), a.UpCPUPerReq, a.Errors, a.Dropped)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "### Streams")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | target | streams/s | TTFT p50 ms | added TTFT ms | chunk gap p50 ms | spread | server CPU µs/stream | ×floor | peak RSS MB | RSS growth MB per 1k streams | errors |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, a := range aggs {
+		if !a.isStream(scenarios) {
+			continue
+		}
+		floor, _ := find(aggs, a.Scenario, TargetFloor)
+		added := "–"
+		if d, ok := find(aggs, a.Scenario, TargetDirect); ok && a.Target != TargetDirect {
+			added = fmt.Sprintf("%.3f", a.TTFT-d.TTFT)
+		}
+		cpu, mem, peak := "–", "–", "–"
+		if a.HasServer {
+			cpu = fmt.Sprintf("%.1f", a.CPUPerReq)
+			peak = fmt.Sprintf("%.1f", a.PeakRSS)
+			mem = fmt.Sprintf("%.1f", a.MemPer1k)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.3f | %s | %.3f | %.2f | %s | %s | %s | %s | %d |\n",
+			a.Scenario, a.Target, a.Throughput, a.TTFT, added, a.Gap, a.Spread, cpu, ratio(a.CPUPerReq, floor.CPUPerReq),
+			peak, mem, a.Errors)
+	}
+	fmt.Fprintln(w)
+}
+
+func (a Agg) isStream(scenarios []Scenario) bool {
+	for _, s := range scenarios {
+		if s.Name == a.Scenario {
+			return s.Load.Stream
+		}
+	}
+	return false
+}
+
+// Check is one target of the issue, judged on the measured figures.
+type Check struct {
+	Name     string
+	Limit    string
+	Measured string
+	Pass     bool
+	Missing  bool // the figures needed were not measured
+}
+
+// Checks evaluates the targets of the issue against aggs.
+func Checks(aggs []Agg) []Check {
+	var cs []Check
+	get := func(s string, t Target) (Agg, bool) { return find(aggs, s, t) }
+	add := func(name, limit string, ok bool, measured string, pass bool) {
+		if !ok {
+			cs = append(cs, Check{Name: name, Limit: limit, Measured: "not measured", Missing: true})
+			return
+		}
+		cs = append(cs, Check{Name: name, Limit: limit, Measured: measured, Pass: pass})
+	}
+	f, okF := get("passthrough", TargetFloor)
+	sy, okS := get("passthrough", TargetSwitchyard)
+	sh, okH := get("passthrough", TargetSwitchyardHTTP)
+	add("passthrough CPU per request (AI route)", "≤ 1.3× floor", okF && okS,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", sy.CPUPerReq, f.CPUPerReq, sy.CPUPerReq/f.CPUPerReq), sy.CPUPerReq <= 1.3*f.CPUPerReq)
+	add("passthrough CPU per request (plain HTTP route)", "≤ 1.3× floor", okF && okH,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", sh.CPUPerReq, f.CPUPerReq, sh.CPUPerReq/f.CPUPerReq), sh.CPUPerReq <= 1.3*f.CPUPerReq)
+	add("max throughput (AI route)", "≥ 0.75× floor", okF && okS,
+		fmt.Sprintf("%.0f vs %.0f req/s = %.2f×", sy.Throughput, f.Throughput, sy.Throughput/f.Throughput), sy.Throughput >= 0.75*f.Throughput)
+	pf, ok1 := get("policy", TargetFloor)
+	ps, ok2 := get("policy", TargetSwitchyard)
+	add("policy chain CPU per request", "≤ 2× floor", ok1 && ok2,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", ps.CPUPerReq, pf.CPUPerReq, ps.CPUPerReq/pf.CPUPerReq), ps.CPUPerReq <= 2*pf.CPUPerReq)
+	ld, ok1 := get("latency-c1", TargetDirect)
+	lf, ok2 := get("latency-c1", TargetFloor)
+	ls, ok3 := get("latency-c1", TargetSwitchyard)
+	addF, addS := lf.P50-ld.P50, ls.P50-ld.P50
+	add("added latency at concurrency 1 (p50)", "≤ 1.5× floor's", ok1 && ok2 && ok3,
+		fmt.Sprintf("%.0f vs %.0f µs = %.2f×", addS*1000, addF*1000, addS/noise(addF)), addS <= 1.5*noise(addF))
+	sd, ok1 := get("stream", TargetDirect)
+	sf, ok2 := get("stream", TargetFloor)
+	ss, ok3 := get("stream", TargetSwitchyard)
+	tf, ts := sf.TTFT-sd.TTFT, ss.TTFT-sd.TTFT
+	add("streaming added TTFT (p50)", "≤ 1.5× floor's", ok1 && ok2 && ok3,
+		fmt.Sprintf("%.0f vs %.0f µs = %.2f×", ts*1000, tf*1000, ts/noise(tf)), ts <= 1.5*noise(tf))
+	add("no buffering (chunk spread / expected)", "≥ 0.9 and gap p50 within 1 ms of direct", ok1 && ok3,
+		fmt.Sprintf("spread %.2f, gap p50 %.2f ms (direct %.2f)", ss.Spread, ss.Gap, sd.Gap),
+		ss.Spread >= 0.9 && ss.Gap-sd.Gap <= 1)
+	for _, m := range []string{"memory-1k", "memory-10k"} {
+		mf, ok1 := get(m, TargetFloor)
+		ms, ok2 := get(m, TargetSwitchyard)
+		add("memory per 1,000 streams ("+m+")", "≤ floor's", ok1 && ok2,
+			fmt.Sprintf("%.1f vs %.1f MB = %s", ms.MemPer1k, mf.MemPer1k, ratio(ms.MemPer1k, mf.MemPer1k)), ms.MemPer1k <= mf.MemPer1k)
+	}
+	base, okB := get("scale-1", TargetSwitchyard)
+	for _, s := range []string{"scale-routes-10k", "scale-models-10k"} {
+		a, ok := get(s, TargetSwitchyard)
+		add(s+" throughput", "≥ 0.9× scale-1", okB && ok,
+			fmt.Sprintf("%.0f vs %.0f req/s = %.2f×", a.Throughput, base.Throughput, a.Throughput/base.Throughput),
+			a.Throughput >= 0.9*base.Throughput)
+	}
+	return cs
+}
+
+// WriteChecks writes the PASS/MISS table.
+func WriteChecks(w io.Writer, cs []Check) {
+	fmt.Fprintln(w, "| target | limit | measured | result |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	for _, c := range cs {
+		r := "MISS"
+		switch {
+		case c.Missing:
+			r = "n/a"
+		case c.Pass:
+			r = "PASS"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | **%s** |\n", c.Name, c.Limit, strings.ReplaceAll(c.Measured, "|", "/"), r)
+	}
+	fmt.Fprintln(w)
+}
+
+// ReportInfo is the context printed at the top of the report.
+type ReportInfo struct {
+	Machine                string
+	Reps                   int
+	Duration, Warmup       time.Duration
+	ServerCPUs, ClientCPUs string
+	Elapsed                time.Duration
+	Peer                   bool
+	PeerWhy                string
+	Err                    error
+}
+
+// WriteReport writes the whole markdown report.
+func WriteReport(w io.Writer, info ReportInfo, scenarios []Scenario, aggs []Agg) {
+	fmt.Fprintln(w, "# Switchyard load test report")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Generated by `make bench` (loadtest/run.sh) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "- Machine: %s\n", info.Machine)
+	pin := "not pinned"
+	if info.ServerCPUs != "" {
+		pin = fmt.Sprintf("gateway / bare proxy / peer on CPU %s, fake upstream + load generator on CPU %s", info.ServerCPUs, info.ClientCPUs)
+	}
+	fmt.Fprintf(w, "- Pinning: %s\n", pin)
+	fmt.Fprintf(w, "- Each figure is the median of %d repetitions; a run is %s of warm-up then a %s measured window "+
+		"(memory and stream scenarios set their own); targets alternate within each repetition.\n",
+		info.Reps, info.Warmup, info.Duration)
+	fmt.Fprintln(w, "- direct = load generator to the fake upstream; floor = bare fasthttp reverse proxy; switchyard = AI route "+
+		"(openai-compatible backend); switchyard-http = plain-HTTP route (static backend); peer = Portkey gateway 1.15.2 on Node.")
+	if !info.Peer {
+		fmt.Fprintf(w, "- Peer skipped: %s.\n", info.PeerWhy)
+	}
+	fmt.Fprintln(w, "- Access log off except in passthrough-accesslog. CPU = utime+stime of the process over the window "+
+		"(/proc, 10 ms ticks) divided by the requests completed in it.")
+	fmt.Fprintf(w, "- Total bench time: %s.\n", info.Elapsed.Round(time.Second))
+	if info.Err != nil {
+		fmt.Fprintf(w, "- **The run stopped early**: %v\n", info.Err)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "## Targets")
+	fmt.Fprintln(w)
+	WriteChecks(w, Checks(aggs))
+	fmt.Fprintln(w, "## Figures")
+	fmt.Fprintln(w)
+	WriteTables(w, scenarios, aggs)
+	fmt.Fprintln(w, "## Scenarios")
+	fmt.Fprintln(w)
+	for _, s := range scenarios {
+		ts := make([]string, len(s.Targets))
+		for i, t := range s.Targets {
+			ts[i] = string(t)
+		}
+		fmt.Fprintf(w, "- **%s**: %s (%s)\n", s.Name, s.Title, strings.Join(ts, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "![latency](latency.png)")
+}
