@@ -13,12 +13,11 @@ import (
 
 // collected is what a client would rebuild from a stream's chunks.
 type collected struct {
-	chunks  []schema.ChatChunk
-	text    string
-	calls   map[int]*schema.ToolCall
-	finish  string
-	usage   *schema.Usage
-	lastIdx int
+	chunks []schema.ChatChunk
+	text   string
+	calls  map[int]*schema.ToolCall
+	finish string
+	usage  *schema.Usage
 }
 
 func runStream(t *testing.T, events []streamEvent) (collected, schema.Usage, error) {

@@ -82,7 +82,7 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 		MaxIdleConnDuration:       idle,
 		MaxConnWaitTimeout:        maxConnWait,
 		MaxIdemponentCallAttempts: 1, // Forward decides retries
-		RetryIf:                   func(*fasthttp.Request) bool { return false },
+		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		StreamResponseBody:        true,
 		ReadBufferSize:            16 << 10, // room for large upstream headers
 		WriteBufferSize:           8 << 10,

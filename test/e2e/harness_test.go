@@ -197,20 +197,6 @@ func (g *gateway) metric(series string) float64 {
 	return 0
 }
 
-// configJSON fetches /config.
-func (g *gateway) configJSON() map[string]any {
-	g.t.Helper()
-	resp, err := http.Get("http://" + g.Admin + "/config")
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		g.t.Fatal(err)
-	}
-	return out
-}
 
 // echoUpstream is a named upstream that answers with what it received.
 type echoUpstream struct {

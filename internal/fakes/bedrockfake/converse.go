@@ -100,7 +100,9 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("Malformed input request: %v, please reformat your input and try again.", err)
+		// Bedrock's own wording, capital and full stop included.
+		return fmt.Errorf("Malformed input request: %v, please reformat your input and try again.", err) //nolint:staticcheck // ST1005: matches the service's message
+
 	}
 	return nil
 }
