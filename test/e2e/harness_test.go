@@ -197,7 +197,6 @@ func (g *gateway) metric(series string) float64 {
 	return 0
 }
 
-
 // echoUpstream is a named upstream that answers with what it received.
 type echoUpstream struct {
 	*httptest.Server
