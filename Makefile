@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 STATICCHECK_VERSION := 2025.1.1
 
-.PHONY: help build run test test-short check fmt vet staticcheck imports bench bench-go clean
+.PHONY: help build run test node-deps test-short check fmt vet staticcheck imports bench bench-go clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,8 +17,15 @@ build: ## build bin/switchyard
 run: build ## build and run the gateway on its embedded default configuration (127.0.0.1:8080, admin 127.0.0.1:15000)
 	./$(BIN) run
 
-test: ## run every test with the race detector (needs redis-server and node for some end-to-end tests: .ci/run installs them)
+test: node-deps ## run every test with the race detector (unit and end-to-end through the binary)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+node-deps: ## install the pinned npm clients the end-to-end tests drive (skipped when npm is absent)
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -d test/node/node_modules ] || [ test/node/package-lock.json -nt test/node/node_modules ]; then \
+			cd test/node && npm ci --no-audit --no-fund --loglevel=error; \
+		fi; \
+	else echo "npm not found: the openai npm client tests will be skipped"; fi
 
 test-short: ## run the unit tests only (no end-to-end tests through the binary)
 	$(GO) test -short -count=1 $(PKGS)
