@@ -30,7 +30,9 @@ func TestHandle(t *testing.T) {
 		{name: "chat", method: "POST", path: "/v1/chat/completions", body: `{"model":"m","messages":[]}`,
 			wantType: "application/json", check: func(t *testing.T, b []byte) {
 				var v struct {
-					Usage struct{ TotalTokens int `json:"total_tokens"` } `json:"usage"`
+					Usage struct {
+						TotalTokens int `json:"total_tokens"`
+					} `json:"usage"`
 				}
 				if err := json.Unmarshal(b, &v); err != nil || v.Usage.TotalTokens != 77 {
 					t.Fatalf("usage %+v err %v", v, err)

@@ -145,13 +145,24 @@ func WriteTables(w io.Writer, scenarios []Scenario, aggs []Agg) {
 		if a.HasServer {
 			cpu = fmt.Sprintf("%.1f", a.CPUPerReq)
 			peak = fmt.Sprintf("%.1f", a.PeakRSS)
-			mem = fmt.Sprintf("%.1f", a.MemPer1k)
+			if a.isMemory(scenarios) {
+				mem = fmt.Sprintf("%.1f", a.MemPer1k)
+			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %.0f | %.3f | %s | %.3f | %.2f | %s | %s | %s | %s | %d |\n",
 			a.Scenario, a.Target, a.Throughput, a.TTFT, added, a.Gap, a.Spread, cpu, ratio(a.CPUPerReq, floor.CPUPerReq),
 			peak, mem, a.Errors)
 	}
 	fmt.Fprintln(w)
+}
+
+func (a Agg) isMemory(scenarios []Scenario) bool {
+	for _, s := range scenarios {
+		if s.Name == a.Scenario {
+			return s.Memory
+		}
+	}
+	return false
 }
 
 func (a Agg) isStream(scenarios []Scenario) bool {
@@ -277,7 +288,9 @@ func WriteReport(w io.Writer, info ReportInfo, scenarios []Scenario, aggs []Agg)
 	}
 	fmt.Fprintln(w, "- Access log off except in passthrough-accesslog. CPU = utime+stime of the process over the window "+
 		"(/proc, 10 ms ticks) divided by the requests completed in it.")
-	fmt.Fprintf(w, "- Total bench time: %s.\n", info.Elapsed.Round(time.Second))
+	if info.Elapsed > 0 {
+		fmt.Fprintf(w, "- Total bench time: %s.\n", info.Elapsed.Round(time.Second))
+	}
 	if info.Err != nil {
 		fmt.Fprintf(w, "- **The run stopped early**: %v\n", info.Err)
 	}

@@ -5,6 +5,6 @@ import (
 	"os"
 )
 
-func jsonValid(b []byte) bool { return json.Valid(b) } 
+func jsonValid(b []byte) bool { return json.Valid(b) }
 
 func osGetpid() int { return os.Getpid() }

@@ -39,6 +39,7 @@ func run() error {
 	flag.StringVar(&o.ServerCPUs, "server-cpus", "", "taskset CPU list of the gateway, proxy and peer")
 	flag.StringVar(&o.ClientCPUs, "client-cpus", "", "taskset CPU list of the fake upstream and the generator")
 	only := flag.String("only", "", "comma-separated scenario names (default all)")
+	from := flag.String("from", "", "do not run: rewrite the report from this samples.json of an earlier run")
 	flag.Parse()
 	o.Log = os.Stderr
 
@@ -62,23 +63,39 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	samples, runErr := harness.Run(ctx, o, scenarios)
-	if len(samples) == 0 {
-		return runErr
+	var samples []harness.Sample
+	var runErr error
+	if *from != "" {
+		b, err := os.ReadFile(*from)
+		if err != nil {
+			return fmt.Errorf("read samples: %w", err)
+		}
+		if err := json.Unmarshal(b, &samples); err != nil {
+			return fmt.Errorf("decode %s: %w", *from, err)
+		}
+	} else {
+		samples, runErr = harness.Run(ctx, o, scenarios)
+		if len(samples) == 0 {
+			return runErr
+		}
+		raw, err := json.MarshalIndent(samples, "", " ")
+		if err != nil {
+			return fmt.Errorf("encode samples: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(o.Out, "raw", "samples.json"), raw, 0o644); err != nil {
+			return fmt.Errorf("write samples: %w", err)
+		}
 	}
-	raw, err := json.MarshalIndent(samples, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode samples: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(o.Out, "raw", "samples.json"), raw, 0o644); err != nil {
-		return fmt.Errorf("write samples: %w", err)
+	elapsed := time.Since(start)
+	if *from != "" {
+		elapsed = 0 // unknown: the run was earlier
 	}
 	aggs := harness.Aggregate(scenarios, samples)
 	var md bytes.Buffer
 	peerOK, why := harness.PeerAvailable(o.PeerDir)
 	harness.WriteReport(&md, harness.ReportInfo{
 		Machine: harness.Machine(), Reps: o.Reps, Duration: o.Duration, Warmup: o.Warmup,
-		ServerCPUs: o.ServerCPUs, ClientCPUs: o.ClientCPUs, Elapsed: time.Since(start), Peer: peerOK, PeerWhy: why,
+		ServerCPUs: o.ServerCPUs, ClientCPUs: o.ClientCPUs, Elapsed: elapsed, Peer: peerOK, PeerWhy: why,
 		Err: runErr,
 	}, scenarios, aggs)
 	if err := os.WriteFile(filepath.Join(o.Out, "report.md"), md.Bytes(), 0o644); err != nil {
