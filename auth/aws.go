@@ -120,7 +120,10 @@ func (s *AWSSigner) Region() string { return s.region }
 func (s *AWSSigner) Sign(ctx context.Context, req *schema.Upstream, _ ClientCredentials) error {
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
-		return schema.Errorf(http.StatusBadGateway, schema.ErrServer, "aws credentials unavailable: %s", err.Error())
+		// The cause (STS or metadata errors name accounts, roles and files) is
+		// for logs; the client sees only the generic *schema.Error.
+		return fmt.Errorf("auth: aws: retrieve credentials: %v: %w", err, &schema.Error{Status: http.StatusBadGateway,
+			Type: schema.ErrServer, Message: "upstream authentication failed: AWS credentials are unavailable"})
 	}
 	method := req.Method
 	if method == "" {

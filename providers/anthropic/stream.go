@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/providers/sse"
@@ -30,6 +31,11 @@ type streamState struct {
 	blocks  map[int]blockKind
 	toolIdx map[int]int // Anthropic block index -> OpenAI tool_calls index
 	tools   int
+	// noArgs holds the Anthropic block indexes of tool_use blocks (client
+	// tools and the response_format tool) that have had no input fragment
+	// yet: a tool called without input may stream none (or only ""), and
+	// OpenAI clients need valid JSON, so "{}" is sent when the block stops.
+	noArgs  map[int]bool
 	stop    string
 	stopped bool // a message_delta with stop_reason was seen
 	usage   usage
@@ -40,7 +46,8 @@ type streamState struct {
 // message_start, text and tool-call deltas, the finish chunk and then the
 // usage-only chunk on message_stop. Thinking blocks are dropped.
 func (t *translator) Stream(src io.Reader, emit func(chunk []byte) error) (schema.Usage, error) {
-	s := &streamState{t: t, emit: emit, model: t.model, blocks: map[int]blockKind{}, toolIdx: map[int]int{}}
+	s := &streamState{t: t, emit: emit, model: t.model, blocks: map[int]blockKind{}, toolIdx: map[int]int{},
+		noArgs: map[int]bool{}}
 	r := sse.NewReader(src)
 	for {
 		ev, err := r.Next()
@@ -96,6 +103,8 @@ func (s *streamState) handle(e *streamEvent) (done bool, err error) {
 			s.mergeUsage(*e.Usage)
 		}
 		return false, nil
+	case "content_block_stop":
+		return false, s.closeArgs(e.Index)
 	case "message_stop":
 		_, err := s.finish()
 		return true, err
@@ -105,7 +114,7 @@ func (s *streamState) handle(e *streamEvent) (done bool, err error) {
 		}
 		return true, s.t.apiErr(500, e.Error)
 	}
-	return false, nil // ping, content_block_stop, unknown events
+	return false, nil // ping, unknown events
 }
 
 // mergeUsage takes message_delta usage: output tokens are cumulative; input
@@ -141,6 +150,9 @@ func (s *streamState) blockStart(e *streamEvent) error {
 	if b == nil {
 		return nil
 	}
+	if _, seen := s.blocks[e.Index]; seen {
+		return nil // a repeated start must not open a second call for the same block
+	}
 	switch b.Type {
 	case "text":
 		s.blocks[e.Index] = blockText
@@ -148,6 +160,7 @@ func (s *streamState) blockStart(e *streamEvent) error {
 			return s.text(b.Text)
 		}
 	case "tool_use":
+		s.noArgs[e.Index] = true
 		if s.t.jsonTool != "" && b.Name == s.t.jsonTool {
 			s.blocks[e.Index] = blockJSON
 			return nil
@@ -174,16 +187,33 @@ func (s *streamState) blockDelta(e *streamEvent) error {
 		}
 	case blockJSON:
 		if e.Delta.Type == "input_json_delta" && e.Delta.PartialJSON != "" {
+			delete(s.noArgs, e.Index)
 			return s.text(e.Delta.PartialJSON)
 		}
 	case blockTool:
 		if e.Delta.Type == "input_json_delta" && e.Delta.PartialJSON != "" {
+			delete(s.noArgs, e.Index)
 			idx := s.toolIdx[e.Index]
 			return s.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &idx,
 				Function: schema.FunctionCall{Arguments: e.Delta.PartialJSON}}}}, nil)
 		}
 	}
 	return nil
+}
+
+// closeArgs completes the input of tool_use block index with "{}" when no
+// fragment came for it.
+func (s *streamState) closeArgs(index int) error {
+	if !s.noArgs[index] {
+		return nil
+	}
+	delete(s.noArgs, index)
+	if s.blocks[index] == blockJSON {
+		return s.text("{}")
+	}
+	idx := s.toolIdx[index]
+	return s.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &idx,
+		Function: schema.FunctionCall{Arguments: "{}"}}}}, nil)
 }
 
 func (s *streamState) text(txt string) error {
@@ -195,6 +225,18 @@ func (s *streamState) finish() (schema.Usage, error) {
 	u := openAIUsage(s.usage)
 	if err := s.start(); err != nil {
 		return u, err
+	}
+	if len(s.noArgs) > 0 { // blocks the upstream never stopped, in block order
+		open := make([]int, 0, len(s.noArgs))
+		for i := range s.noArgs {
+			open = append(open, i)
+		}
+		sort.Ints(open)
+		for _, i := range open {
+			if err := s.closeArgs(i); err != nil {
+				return u, err
+			}
+		}
 	}
 	reason := finishReason(s.stop)
 	switch {

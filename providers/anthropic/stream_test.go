@@ -226,3 +226,42 @@ func TestStreamEmitError(t *testing.T) {
 		t.Errorf("err = %v after %d emits, want the emit error after 2", err, n)
 	}
 }
+
+func TestStreamToolWithoutInput(t *testing.T) {
+	start := event("message_start", `{"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":5,"output_tokens":1}}}`)
+	block0 := event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"now","input":{}}}`)
+	block1 := event("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"search","input":{}}}`) +
+		event("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\":1}"}}`) +
+		event("content_block_stop", `{"type":"content_block_stop","index":1}`)
+	end := event("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":40}}`) +
+		event("message_stop", `{"type":"message_stop"}`)
+	tests := []struct {
+		name string
+		sse  string
+	}{
+		{name: "empty fragment", sse: start + block0 +
+			event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}`) +
+			event("content_block_stop", `{"type":"content_block_stop","index":0}`) + block1 + end},
+		{name: "no fragment", sse: start + block0 + event("content_block_stop", `{"type":"content_block_stop","index":0}`) + block1 + end},
+		{name: "no block stop", sse: start + block0 + block1 + end},
+		{name: "repeated block start", sse: start + block0 + block0 + event("content_block_stop", `{"type":"content_block_stop","index":0}`) + block1 + end},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			chunks, _, err := collect(t, tc.sse)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls, finish, _ := reassemble(t, chunks)
+			if len(calls) != 2 || calls[0].Function.Arguments != "{}" || calls[1].Function.Arguments != `{"q":1}` {
+				for i, c := range calls {
+					t.Logf("call %d: %+v", i, *c)
+				}
+				t.Fatalf("got %d calls, want 2 with arguments {} and {\"q\":1}", len(calls))
+			}
+			if finish != schema.FinishToolCalls {
+				t.Errorf("finish = %q", finish)
+			}
+		})
+	}
+}

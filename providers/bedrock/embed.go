@@ -41,6 +41,12 @@ func embeddingFamily(model string) string {
 	return ""
 }
 
+// isTitanG1 reports whether model is Titan Embeddings G1 - Text
+// (amazon.titan-embed-text-v1), whose body has inputText and nothing else.
+func isTitanG1(model string) bool {
+	return strings.Contains(model[strings.LastIndexByte(model, '/')+1:], "amazon.titan-embed-text-v1")
+}
+
 // Request implements [providers.Translator.Request]. req is unused: the body
 // is an OpenAI embeddings request. Titan takes one input per call; several
 // inputs get a 400. Cohere takes up to 96 inputs in one call.
@@ -63,12 +69,21 @@ func (t *embedTranslator) Request(raw []byte, _ *schema.ChatRequest) (*schema.Up
 		if len(er.Input) != 1 {
 			return nil, badRequest("input", "bedrock titan embeddings take one input per request")
 		}
-		tr := struct {
+		if isTitanG1(er.Model) {
+			// Titan Embeddings G1 takes inputText only: any other key is a ValidationException.
+			if er.Dimensions != nil {
+				return nil, badRequest("dimensions", "%s does not support dimensions", er.Model)
+			}
+			body = struct {
+				InputText string `json:"inputText"`
+			}{InputText: er.Input[0]}
+			break
+		}
+		body = struct {
 			InputText  string `json:"inputText"`
 			Dimensions *int   `json:"dimensions,omitempty"`
 			Normalize  bool   `json:"normalize"`
 		}{InputText: er.Input[0], Dimensions: er.Dimensions, Normalize: true}
-		body = tr
 	case familyCohere:
 		if len(er.Input) > 96 {
 			return nil, badRequest("input", "bedrock cohere embeddings take at most 96 inputs per request")

@@ -1,6 +1,8 @@
 package bedrock
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +14,55 @@ import (
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
-// maxEventPayload bounds one event-stream payload buffer reuse.
+// maxEventPayload is the initial capacity of the reused payload buffer.
 const maxEventPayload = 64 << 10
+
+// Limits of one event-stream message, as the AWS event stream specification
+// sets them (16 MiB per message, 128 KiB of headers). The SDK decoder checks
+// neither: it would buffer whatever length a prelude announces (up to 4 GiB,
+// or a wrapped-around length when the headers length exceeds the total).
+const (
+	maxFrameBytes   = 16 << 20
+	maxHeadersBytes = 128 << 10
+	// frameOverhead is the prelude (total and headers lengths), its CRC and the message CRC.
+	frameOverhead = 16
+)
+
+// frameReader reads whole event-stream messages after checking their
+// announced lengths, so that a hostile or broken upstream cannot make the
+// gateway allocate more than maxFrameBytes per message.
+type frameReader struct {
+	src io.Reader
+	buf []byte
+	rd  bytes.Reader
+}
+
+// next returns a reader over the next complete message, io.EOF at a clean
+// end of stream, or an error for a truncated or oversized message.
+func (f *frameReader) next() (*bytes.Reader, error) {
+	var prelude [8]byte
+	if _, err := io.ReadFull(f.src, prelude[:]); err != nil {
+		return nil, err // io.EOF at a message boundary, io.ErrUnexpectedEOF inside one
+	}
+	total := binary.BigEndian.Uint32(prelude[0:4])
+	headers := binary.BigEndian.Uint32(prelude[4:8])
+	if total < frameOverhead || total > maxFrameBytes || headers > maxHeadersBytes || headers > total-frameOverhead {
+		return nil, fmt.Errorf("event stream message length %d (headers %d) is out of bounds", total, headers)
+	}
+	if cap(f.buf) < int(total) {
+		f.buf = make([]byte, total)
+	}
+	f.buf = f.buf[:total]
+	copy(f.buf, prelude[:])
+	if _, err := io.ReadFull(f.src, f.buf[len(prelude):]); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	f.rd.Reset(f.buf)
+	return &f.rd, nil
+}
 
 // streamState turns ConverseStream events into OpenAI chunks, one by one.
 type streamState struct {
@@ -22,9 +71,13 @@ type streamState struct {
 	created int64
 	emit    func([]byte) error
 
-	started   bool
-	tools     map[int]int // contentBlockIndex -> OpenAI tool call index
-	nTools    int
+	started bool
+	tools   map[int]int // contentBlockIndex -> OpenAI tool call index
+	nTools  int
+	// noArgs holds the OpenAI indexes of open tool calls that have had no
+	// argument fragment yet: they get "{}" when their block (or the message)
+	// stops, so that every call's arguments are valid JSON.
+	noArgs    map[int]bool
 	stopped   bool
 	usage     schema.Usage
 	usageSent bool
@@ -35,13 +88,19 @@ type streamState struct {
 // and tool-call deltas, a finish chunk at messageStop, and a usage-only chunk
 // (empty choices) last. An exception event ends it with a *schema.Error.
 func (t *chatTranslator) Stream(src io.Reader, emit func(chunk []byte) error) (schema.Usage, error) {
-	st := &streamState{t: t, id: t.newID(), created: t.now().Unix(), emit: emit, tools: map[int]int{}}
+	st := &streamState{t: t, id: t.newID(), created: t.now().Unix(), emit: emit, tools: map[int]int{},
+		noArgs: map[int]bool{}}
 	dec := eventstream.NewDecoder()
 	buf := make([]byte, 0, maxEventPayload)
+	frames := &frameReader{src: src}
 	for {
-		msg, err := dec.Decode(src, buf[:0])
+		frame, err := frames.next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		var msg eventstream.Message
+		if err == nil {
+			msg, err = dec.Decode(frame, buf[:0])
 		}
 		if err != nil {
 			return st.usage, &schema.Error{Status: http.StatusBadGateway, Type: schema.ErrServer,
@@ -121,6 +180,7 @@ func (st *streamState) handle(msg eventstream.Message) error {
 			if ev.Delta.ToolUse.Input == "" {
 				return nil
 			}
+			delete(st.noArgs, idx)
 			return st.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &idx,
 				Function: schema.FunctionCall{Arguments: ev.Delta.ToolUse.Input}}}}, nil)
 		}
@@ -132,6 +192,9 @@ func (st *streamState) handle(msg eventstream.Message) error {
 		}
 		if st.stopped {
 			return nil
+		}
+		if err := st.closeArgs(-1); err != nil {
+			return err
 		}
 		st.stopped = true
 		finish := mapStopReason(ev.StopReason, st.nTools > 0)
@@ -147,8 +210,37 @@ func (st *streamState) handle(msg eventstream.Message) error {
 		if st.stopped && !st.usageSent {
 			return st.sendUsage()
 		}
+	case "contentBlockStop":
+		var ev contentBlockStopEvent
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			return bad(err)
+		}
+		if idx, ok := st.tools[ev.ContentBlockIndex]; ok {
+			return st.closeArgs(idx)
+		}
 	}
-	return nil // contentBlockStop and unknown events carry nothing to translate
+	return nil // unknown events carry nothing to translate
+}
+
+// closeArgs sends "{}" as the arguments of the tool call idx (every open
+// call when idx < 0) when no argument fragment came for it: a tool called
+// without input may stream no fragment, and "" is not valid JSON.
+func (st *streamState) closeArgs(idx int) error {
+	if len(st.noArgs) == 0 {
+		return nil
+	}
+	for i := 0; i < st.nTools; i++ {
+		if (idx >= 0 && i != idx) || !st.noArgs[i] {
+			continue
+		}
+		delete(st.noArgs, i)
+		n := i
+		if err := st.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &n,
+			Function: schema.FunctionCall{Arguments: "{}"}}}}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (st *streamState) start() error {
@@ -162,9 +254,13 @@ func (st *streamState) start() error {
 }
 
 func (st *streamState) toolStart(block int, id, name string) error {
+	if _, open := st.tools[block]; open {
+		return nil // a repeated start must not open a second call for the same block
+	}
 	idx := st.nTools
 	st.nTools++
 	st.tools[block] = idx
+	st.noArgs[idx] = true
 	return st.send(schema.Delta{ToolCalls: []schema.ToolCall{{Index: &idx, ID: id, Type: "function",
 		Function: schema.FunctionCall{Name: name, Arguments: ""}}}}, nil)
 }

@@ -2,9 +2,12 @@ package bedrock
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"net/http"
 	"testing"
 
@@ -218,6 +221,101 @@ func TestConvertUsage(t *testing.T) {
 			want, _ := json.Marshal(tc.want)
 			if !bytes.Equal(got, want) {
 				t.Errorf("convertUsage = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestStreamToolWithoutArguments(t *testing.T) {
+	tests := []struct {
+		name   string
+		events []streamEvent
+	}{
+		{name: "no fragment", events: []streamEvent{
+			ev("contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"tooluse_a","name":"now"}}}`),
+			ev("contentBlockStop", `{"contentBlockIndex":0}`)}},
+		{name: "empty fragment", events: []streamEvent{
+			ev("contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"tooluse_a","name":"now"}}}`),
+			ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"toolUse":{"input":""}}}`),
+			ev("contentBlockStop", `{"contentBlockIndex":0}`)}},
+		{name: "no block stop", events: []streamEvent{
+			ev("contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"tooluse_a","name":"now"}}}`)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			events := append([]streamEvent{ev("messageStart", `{"role":"assistant"}`)}, tc.events...)
+			events = append(events, toolEvents(1, "tooluse_b", "get_weather", `{"city":"Oslo"}`, 4)...)
+			events = append(events, ev("messageStop", `{"stopReason":"tool_use"}`),
+				ev("metadata", `{"usage":{"inputTokens":5,"outputTokens":7,"totalTokens":12}}`))
+			c, _, err := runStream(t, events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.calls) != 2 {
+				t.Fatalf("got %d tool calls, want 2", len(c.calls))
+			}
+			if got := c.calls[0].Function.Arguments; got != "{}" {
+				t.Errorf("call 0 arguments = %q, want {}", got)
+			}
+			if got := c.calls[1].Function.Arguments; got != `{"city":"Oslo"}` {
+				t.Errorf("call 1 arguments = %q", got)
+			}
+			if c.finish != schema.FinishToolCalls {
+				t.Errorf("finish = %q", c.finish)
+			}
+		})
+	}
+}
+
+func TestStreamRepeatedBlockStartKeepsIndex(t *testing.T) {
+	start := ev("contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"tooluse_a","name":"search"}}}`)
+	events := []streamEvent{ev("messageStart", `{"role":"assistant"}`), start, start,
+		ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{\"q\":1}"}}}`),
+		ev("contentBlockStop", `{"contentBlockIndex":0}`),
+		ev("messageStop", `{"stopReason":"tool_use"}`), ev("metadata", `{"usage":{"inputTokens":1,"outputTokens":1}}`)}
+	c, _, err := runStream(t, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.calls) != 1 || c.calls[0].Function.Arguments != `{"q":1}` {
+		t.Fatalf("calls = %+v, want one call with {\"q\":1}", c.calls)
+	}
+}
+
+// endlessReader yields zeros forever and fails the test past limit bytes.
+type endlessReader struct {
+	t     *testing.T
+	n     int
+	limit int
+}
+
+func (r *endlessReader) Read(p []byte) (int, error) {
+	if r.n > r.limit {
+		r.t.Errorf("the decoder read %d bytes of one frame, more than %d", r.n, r.limit)
+		return 0, errors.New("test: read too much")
+	}
+	for i := range p {
+		p[i] = 0
+	}
+	r.n += len(p)
+	return len(p), nil
+}
+
+func TestStreamOversizedFrame(t *testing.T) {
+	// A prelude with a valid CRC announcing a 4 GiB message (and one whose
+	// headers length exceeds its total length, which wraps the SDK's payload
+	// length around) must be refused before its body is buffered.
+	for _, pre := range [][2]uint32{{0xFFFFFFF0, 0}, {32, 0xFFFF0000}} {
+		t.Run(fmt.Sprintf("%d/%d", pre[0], pre[1]), func(t *testing.T) {
+			var prelude [12]byte
+			binary.BigEndian.PutUint32(prelude[0:4], pre[0])
+			binary.BigEndian.PutUint32(prelude[4:8], pre[1])
+			binary.BigEndian.PutUint32(prelude[8:12], crc32.ChecksumIEEE(prelude[:8]))
+			src := io.MultiReader(bytes.NewReader(prelude[:]), &endlessReader{t: t, limit: 64 << 20})
+			_, err := newTestTranslator(t).Stream(src, func([]byte) error { return nil })
+			var se *schema.Error
+			if !errors.As(err, &se) || se.Status != http.StatusBadGateway {
+				t.Fatalf("err = %v, want 502 *schema.Error", err)
 			}
 		})
 	}

@@ -145,6 +145,10 @@ type contentBlockDeltaEvent struct {
 	} `json:"delta"`
 }
 
+type contentBlockStopEvent struct {
+	ContentBlockIndex int `json:"contentBlockIndex"`
+}
+
 type messageStopEvent struct {
 	StopReason string `json:"stopReason"`
 }

@@ -9,7 +9,8 @@ import (
 	"io"
 )
 
-// MaxEventBytes bounds one event (a line longer than this is an error).
+// MaxEventBytes bounds one event: one line, and all the data lines of one
+// event together. A longer event ends the stream with an error.
 const MaxEventBytes = 4 << 20
 
 // Event is one dispatched event. Data is valid only until the next call to Next.
@@ -63,6 +64,9 @@ func (r *Reader) Next() (Event, error) {
 		}
 		switch string(field) {
 		case "data":
+			if len(r.data)+len(value)+1 > MaxEventBytes {
+				return Event{}, fmt.Errorf("sse: event larger than %d bytes", MaxEventBytes)
+			}
 			if hasData {
 				r.data = append(r.data, '\n')
 			}

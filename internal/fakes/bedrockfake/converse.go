@@ -101,7 +101,8 @@ func decodeStrict(body []byte, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		// Bedrock's own wording, capital and full stop included.
-		return fmt.Errorf("Malformed input request: %v, please reformat your input and try again.", err) //nolint:staticcheck // ST1005: matches the service's message
+		//lint:ignore ST1005 matches the service's message
+		return fmt.Errorf("Malformed input request: %v, please reformat your input and try again.", err)
 
 	}
 	return nil

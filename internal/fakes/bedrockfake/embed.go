@@ -32,7 +32,7 @@ type cohereRequest struct {
 func (s *Server) invoke(w http.ResponseWriter, modelID string, body []byte) {
 	switch {
 	case strings.HasPrefix(modelID, "amazon.titan-embed-text"):
-		s.titan(w, body)
+		s.titan(w, modelID, body)
 	case strings.HasPrefix(modelID, "cohere.embed-"):
 		s.cohere(w, body)
 	default:
@@ -40,11 +40,22 @@ func (s *Server) invoke(w http.ResponseWriter, modelID string, body []byte) {
 	}
 }
 
-func (s *Server) titan(w http.ResponseWriter, body []byte) {
+func (s *Server) titan(w http.ResponseWriter, modelID string, body []byte) {
 	var req titanRequest
 	if err := decodeStrict(body, &req); err != nil {
 		writeError(w, http.StatusBadRequest, "ValidationException", err.Error())
 		return
+	}
+	// Titan Embeddings G1 (v1) takes inputText only; the V2 options are refused.
+	if strings.HasPrefix(modelID, "amazon.titan-embed-text-v1") {
+		for key, set := range map[string]bool{"dimensions": req.Dimensions != nil, "normalize": req.Normalize != nil,
+			"embeddingTypes": req.EmbeddingTypes != nil} {
+			if set {
+				writeError(w, http.StatusBadRequest, "ValidationException",
+					"Malformed input request: extraneous key ["+key+"] is not permitted, please reformat your input and try again.")
+				return
+			}
+		}
 	}
 	if req.InputText == "" {
 		writeError(w, http.StatusBadRequest, "ValidationException", "Malformed input request: #: required key [inputText] not found, please reformat your input and try again.")

@@ -170,8 +170,53 @@ func TestFakeEmbeddings(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &tr) != nil || len(tr.Embedding) != 256 {
 		t.Fatalf("titan: %d %.200s", resp.StatusCode, body)
 	}
+	resp, body = post(t, s, fake.URL+"/model/amazon.titan-embed-text-v1/invoke", `{"inputText":"hi","normalize":true}`)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "extraneous key [normalize]") {
+		t.Fatalf("titan g1 with normalize: %d %s", resp.StatusCode, body)
+	}
+	resp, body = post(t, s, fake.URL+"/model/amazon.titan-embed-text-v1/invoke", `{"inputText":"hi"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("titan g1: %d %.200s", resp.StatusCode, body)
+	}
 	resp, body = post(t, s, fake.URL+"/model/cohere.embed-english-v3/invoke", `{"texts":["a","b"]}`)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "input_type") {
 		t.Fatalf("cohere without input_type: %d %s", resp.StatusCode, body)
+	}
+}
+
+// The signature covers the body: a body changed after signing (as a
+// translator that signed too early would send) must be refused.
+func TestFakeRejectsBodyChangedAfterSigning(t *testing.T) {
+	fake := bedrockfake.New(bedrockfake.Options{})
+	defer fake.Close()
+	up := &schema.Upstream{Method: http.MethodPost, URL: fake.URL + converseURL, ContentType: "application/json",
+		Body: []byte(`{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`)}
+	if err := signer(t, bedrockfake.TestSecretAccessKey).Sign(context.Background(), up, auth.ClientCredentials{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, body string }{
+		{name: "as signed", body: string(up.Body)},
+		{name: "changed", body: `{"messages":[{"role":"user","content":[{"text":"ho"}]}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(up.Method, up.URL, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", up.ContentType)
+			for _, h := range up.Header {
+				req.Header.Set(h.Name, h.Value)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			want := http.StatusOK
+			if tc.name == "changed" {
+				want = http.StatusForbidden
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, b, want)
+			}
+		})
 	}
 }
