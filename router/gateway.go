@@ -96,13 +96,15 @@ func (g *Gateway) Ready() bool { return g.ready.Load() && !g.stopping.Load() }
 // Apply compiles snap and swaps it in atomically, binding new ports and closing
 // ports no longer configured. On error the running state is kept.
 func (g *Gateway) Apply(snap *config.Snapshot) error {
+	// Serialise Applies: compile rebuilds the pool from the current state, and
+	// two Applies rebuilding from the same pool would split its endpoints' state.
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	st, err := g.compile(snap)
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("error").Inc()
 		return err
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if err := g.bindAll(st); err != nil {
 		st.close()
 		g.metrics.reloads.WithLabelValues("error").Inc()

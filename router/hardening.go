@@ -24,9 +24,21 @@ func checkFraming(ctx *fasthttp.RequestCtx, st *state) (int, string) {
 	if h.IsConnect() {
 		return fasthttp.StatusMethodNotAllowed, "CONNECT is not supported: this gateway is not a forward proxy"
 	}
+	if proto := h.Protocol(); len(proto) != len("HTTP/1.1") || !bytes.HasPrefix(proto, []byte("HTTP/1.")) {
+		// fasthttp parses any HTTP/d.d: only HTTP/1.x is served here (and a
+		// higher minor version is served as HTTP/1.1, RFC 9110 section 2.5).
+		return fasthttp.StatusHTTPVersionNotSupported, "HTTP version not supported"
+	}
+	if !validHost(h.Host()) {
+		return fasthttp.StatusBadRequest, "invalid Host header"
+	}
 	var cl, te int
 	var clValue []byte
 	for k, v := range h.All() {
+		if !validToken(k) {
+			// fasthttp accepts a space inside a field name (and forwards it as is).
+			return fasthttp.StatusBadRequest, "invalid header field name"
+		}
 		switch {
 		case asciiEqualFold(k, strContentLength):
 			if cl > 0 && !bytes.Equal(bytes.TrimSpace(v), clValue) {
@@ -68,6 +80,59 @@ func checkFraming(ctx *fasthttp.RequestCtx, st *state) (int, string) {
 	}
 	return 0, ""
 }
+
+// validToken reports whether b is an RFC 9110 token (a field name).
+func validToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c >= 0x80 || !tchar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var tchar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// validHost reports whether a Host header value is an RFC 3986 authority
+// without userinfo: reg-name or IP-literal characters and an optional port.
+// An empty value is valid (HTTP/1.0; fasthttp refuses a missing Host in HTTP/1.1).
+// "@", "/", "\", "?", "#", spaces and controls would change the meaning of
+// the URI the upstream client or a redirect builds from it.
+func validHost(h []byte) bool {
+	for _, c := range h {
+		if c >= 0x80 || !hostChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-._~!$&'()*+,;=%:[]" {
+		t[c] = true
+	}
+	return t
+}()
 
 // countRawHeaders counts Content-Length and Transfer-Encoding lines in a raw header block.
 func countRawHeaders(raw []byte) (cl, te int) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -17,6 +18,8 @@ import (
 // boundListener is one bound port serving one Bind.
 type boundListener struct {
 	key      string // address:port/protocol
+	bind     config.Bind
+	lim      config.Server
 	port     int
 	tls      bool
 	ln       net.Listener
@@ -31,21 +34,54 @@ func listenerKey(b config.Bind) string {
 }
 
 // bindAll opens a listener for every bind of st not yet bound. g.mu is held.
+//
+// A bind whose port is already bound under another key (its protocol or
+// address changed) takes the port over: the old listener's socket is closed
+// first, its connections drain in the background. When a bind fails, the
+// sockets taken over are bound again as they were.
 func (g *Gateway) bindAll(st *state) error {
-	var opened []*boundListener
+	var opened, replaced []*boundListener
+	fail := func(err error) error {
+		for _, o := range opened {
+			_ = o.ln.Close()
+		}
+		for _, old := range replaced {
+			l, rerr := g.bind(old.bind, old.lim)
+			if rerr != nil {
+				g.log.Error("could not bind again a listener whose replacement failed", "bind", old.key, "err", rerr.Error())
+				delete(g.listeners, old.key)
+				continue
+			}
+			g.listeners[old.key] = l
+			go l.serve()
+		}
+		return err
+	}
 	for _, b := range st.snap.Binds {
 		key := listenerKey(b)
 		if _, ok := g.listeners[key]; ok {
 			continue
 		}
+		for okey, old := range g.listeners {
+			if old.port == b.Port && okey != key && !compatibleBinds(old.bind, b) && !slices.Contains(replaced, old) {
+				g.log.Info("rebinding port for a new protocol or address", "old", okey, "new", key)
+				_ = old.ln.Close()
+				replaced = append(replaced, old)
+			}
+		}
 		l, err := g.bind(b, st.server)
 		if err != nil {
-			for _, o := range opened {
-				_ = o.ln.Close()
-			}
-			return err
+			return fail(err)
 		}
 		opened = append(opened, l)
+	}
+	for _, old := range replaced {
+		delete(g.listeners, old.key)
+		go func(l *boundListener) {
+			ctx, cancel := context.WithTimeout(context.Background(), st.server.DrainTimeout.D())
+			defer cancel()
+			_ = l.shutdown(ctx)
+		}(old)
 	}
 	for _, l := range opened {
 		g.listeners[l.key] = l
@@ -75,13 +111,27 @@ func (g *Gateway) unbindStale(st *state) {
 	}
 }
 
+// compatibleBinds reports whether two binds of one port can be bound side by
+// side: different specific addresses (127.0.0.1 and 127.0.0.2). A wildcard
+// address overlaps every other address of its port.
+func compatibleBinds(a, b config.Bind) bool {
+	if a.Port != b.Port {
+		return true
+	}
+	wild := func(s string) bool {
+		ip := net.ParseIP(s)
+		return s == "" || (ip != nil && ip.IsUnspecified())
+	}
+	return a.Address != b.Address && !wild(a.Address) && !wild(b.Address)
+}
+
 func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error) {
 	addr := net.JoinHostPort(b.Address, strconv.Itoa(b.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("router: bind %s (%s): %w", b.Key, addr, err)
 	}
-	l := &boundListener{key: listenerKey(b), port: b.Port, ln: ln, done: make(chan struct{})}
+	l := &boundListener{key: listenerKey(b), bind: b, lim: lim, port: b.Port, ln: ln, done: make(chan struct{})}
 	if b.Protocol == config.ProtocolHTTPS {
 		l.tls = true
 		port := b.Port
@@ -108,7 +158,13 @@ func (l *boundListener) serve() {
 func (l *boundListener) shutdown(ctx context.Context) error {
 	var err error
 	l.once.Do(func() {
+		// Close the socket here: fasthttp's Shutdown does nothing when Serve
+		// has not registered the listener yet, and Serve would then run on.
+		_ = l.ln.Close()
 		err = l.srv.ShutdownWithContext(ctx)
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
 	})
 	return err
 }

@@ -177,6 +177,12 @@ func (p *corsPolicy) preflight(ctx *fasthttp.RequestCtx) bool {
 func (p *corsPolicy) decorate(ctx *fasthttp.RequestCtx) {
 	origin := ctx.Request.Header.Peek(fasthttp.HeaderOrigin)
 	if !p.allowed(origin) {
+		if !p.anyOrigin || p.credentials {
+			// The answer depends on Origin even when it carries no CORS header: a
+			// shared cache must not serve this response to an allowed origin
+			// (Fetch standard, "CORS protocol and HTTP caches").
+			addVary(&ctx.Response.Header, "Origin")
+		}
 		return
 	}
 	h := &ctx.Response.Header

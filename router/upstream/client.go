@@ -48,7 +48,7 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 		hc:   s.HealthCheck,
 		tls:  s.TLS != nil,
 	}
-	st.conns.m = make(map[netip.AddrPort]net.Conn)
+	st.conns.m = make(map[connKey]net.Conn)
 	var tlsConf *tls.Config
 	if s.TLS != nil {
 		var err error
@@ -128,31 +128,38 @@ func (st *endpointState) dialFunc(d *net.Dialer) fasthttp.DialFunc {
 	}
 }
 
-// connRegistry maps a connection's local address to the connection.
+// connRegistry maps a connection's local and remote addresses to the connection.
+// The local address alone is not unique: connections to different remote
+// addresses (an endpoint hostname resolving to several) may share a local port.
 type connRegistry struct {
 	mu sync.Mutex
-	m  map[netip.AddrPort]net.Conn
+	m  map[connKey]net.Conn
 }
+
+// connKey identifies a TCP connection.
+type connKey struct{ local, remote netip.AddrPort }
 
 // trackedConn removes itself from its registry on Close.
 type trackedConn struct {
 	net.Conn
 	reg  *connRegistry
-	key  netip.AddrPort
+	key  connKey
 	once sync.Once
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.reg.mu.Lock()
-		delete(c.reg.m, c.key)
+		if c.reg.m[c.key] == net.Conn(c) {
+			delete(c.reg.m, c.key)
+		}
 		c.reg.mu.Unlock()
 	})
 	return c.Conn.Close()
 }
 
 func (r *connRegistry) add(c net.Conn) net.Conn {
-	key, ok := addrPort(c.LocalAddr())
+	key, ok := newConnKey(c.LocalAddr(), c.RemoteAddr())
 	if !ok {
 		return c
 	}
@@ -163,9 +170,9 @@ func (r *connRegistry) add(c net.Conn) net.Conn {
 	return tc
 }
 
-// setReadDeadline sets the read deadline of the connection with local address laddr.
-func (r *connRegistry) setReadDeadline(laddr net.Addr, t time.Time) {
-	key, ok := addrPort(laddr)
+// setReadDeadline sets the read deadline of the connection between laddr and raddr.
+func (r *connRegistry) setReadDeadline(laddr, raddr net.Addr, t time.Time) {
+	key, ok := newConnKey(laddr, raddr)
 	if !ok {
 		return
 	}
@@ -175,6 +182,12 @@ func (r *connRegistry) setReadDeadline(laddr net.Addr, t time.Time) {
 	if c != nil {
 		_ = c.SetReadDeadline(t)
 	}
+}
+
+func newConnKey(laddr, raddr net.Addr) (connKey, bool) {
+	l, ok1 := addrPort(laddr)
+	r, ok2 := addrPort(raddr)
+	return connKey{l, r}, ok1 && ok2
 }
 
 func addrPort(a net.Addr) (netip.AddrPort, bool) {

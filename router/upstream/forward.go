@@ -96,6 +96,7 @@ func (p *Pool) Forward(ctx *fasthttp.RequestCtx, backend string, opts Options) (
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	prepareRequest(ctx, req, b.tls, opts.ForwardedHost)
+	noHost := len(req.Header.Host()) == 0
 	resp := fasthttp.AcquireResponse()
 	handedOff := false
 	defer func() {
@@ -123,6 +124,10 @@ func (p *Pool) Forward(ctx *fasthttp.RequestCtx, backend string, opts Options) (
 		}
 		st := b.members[i].st
 		res.Endpoint, res.Attempts = st.addr, attempt
+		if noHost {
+			// An HTTP/1.0 client may omit Host; HTTP/1.1 to the upstream needs one.
+			req.Header.SetHost(st.addr)
+		}
 		timeout := perAttempt
 		if !deadline.IsZero() {
 			left := time.Until(deadline)
@@ -190,7 +195,7 @@ func (p *Pool) respond(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, st *en
 	}
 	// The attempt's header deadline is still on the connection: the stream is bounded
 	// by the whole request's deadline only (none when zero).
-	st.conns.setReadDeadline(resp.LocalAddr(), deadline)
+	st.conns.setReadDeadline(resp.LocalAddr(), resp.RemoteAddr(), deadline)
 	size := resp.Header.ContentLength()
 	if size < 0 {
 		size = -1

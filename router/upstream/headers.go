@@ -14,6 +14,8 @@ var hopByHop = [...]string{
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
+var http11 = []byte("HTTP/1.1")
+
 // headerScratch is the stack space for building X-Forwarded-For.
 const headerScratch = 256
 
@@ -75,6 +77,9 @@ func prepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Request, tls bool, f
 	// Forward the path the gateway matched (normalized, and rewritten by a
 	// URLRewrite), not the raw request target the client sent.
 	out.Header.SetRequestURIBytes(in.URI().RequestURI())
+	// An intermediary sends its own HTTP version (RFC 9110 section 2.5), not the
+	// client's: an HTTP/1.0 client must not make the upstream close the connection.
+	out.Header.SetProtocolBytes(http11)
 	if in.IsBodyStream() {
 		out.SetBodyStream(ctx.RequestBodyStream(), in.Header.ContentLength())
 	} else {

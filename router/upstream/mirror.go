@@ -59,6 +59,7 @@ func (p *Pool) Mirror(req *fasthttp.Request, backend string) {
 	out := fasthttp.AcquireRequest()
 	req.CopyTo(out)
 	stripRequestHopByHop(&out.Header)
+	out.Header.SetProtocolBytes(http11)
 	out.UseHostHeader = true
 	if b.tls {
 		out.URI().SetScheme("https")
@@ -77,6 +78,9 @@ func (p *Pool) sendMirror(b *backend, req *fasthttp.Request) {
 		return
 	}
 	st := b.members[i].st
+	if len(req.Header.Host()) == 0 {
+		req.Header.SetHost(st.addr)
+	}
 	st.active.Add(1)
 	defer st.active.Add(-1)
 	resp := fasthttp.AcquireResponse()

@@ -49,7 +49,7 @@ func (b *backend) eject(st *endpointState) {
 	if pct <= 0 {
 		pct = defaultMaxEjectionPercent
 	}
-	if ejected+1 >= n || ejected*100 >= pct*n {
+	if ejected+1 >= n || (ejected+1)*100 > pct*n {
 		return // never the last endpoint; at most pct percent at once
 	}
 	base := b.outlier.BaseEjectionTime.D()
