@@ -62,7 +62,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	}
 	rule := m.Rule
 	rec.route = m.Key
-	origHost := string(ctx.Request.Header.Host())
+	var origHost string
+	if !rule.AI {
+		origHost = string(ctx.Request.Header.Host()) // X-Forwarded-Host, before a rewrite changes Host
+	}
 	if rule.ApplyRequest(ctx, m) {
 		rule.ApplyResponse(ctx)
 		return
@@ -75,7 +78,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "AI front end not configured")
 		} else {
 			st.frontend.Serve(ctx, ai.Route{Key: m.Key, Refs: rule.Config.BackendRefs, Timeouts: rule.Config.Timeouts})
-			rec.backend = string(ctx.Response.Header.Peek("x-switchyard-backend"))
+			if st.accessLog {
+				rec.backend = string(ctx.Response.Header.Peek(ai.HeaderBackend))
+			}
 		}
 		rule.ApplyResponse(ctx)
 		return

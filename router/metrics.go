@@ -1,6 +1,7 @@
 package router
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,9 @@ type metrics struct {
 	reloads  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	routes   *prometheus.GaugeVec
+	// byRoute caches each route key's counters by status class, so that the hot
+	// path does a lock-free map load instead of a label hash per request.
+	byRoute sync.Map // string -> *[6]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -56,7 +60,15 @@ func (m *metrics) observe(rec *accessRecord, d time.Duration) {
 	if r == "" {
 		r = "none"
 	}
-	m.requests.WithLabelValues(r, codeClass[c]).Inc()
+	v, ok := m.byRoute.Load(r)
+	if !ok {
+		var cs [6]prometheus.Counter
+		for i := 1; i < len(cs); i++ {
+			cs[i] = m.requests.WithLabelValues(r, codeClass[i])
+		}
+		v, _ = m.byRoute.LoadOrStore(r, &cs)
+	}
+	v.(*[6]prometheus.Counter)[c].Inc()
 	m.duration.Observe(d.Seconds())
 }
 

@@ -33,7 +33,9 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	logOut := newBufferedWriter(stderr, 100*time.Millisecond)
+	defer func() { _ = logOut.Close() }()
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: lvl}))
 
 	var snap *config.Snapshot
 	var err error

@@ -212,10 +212,10 @@ func TestRoutingAndFilters(t *testing.T) {
 		}
 	})
 	t.Run("access log", func(t *testing.T) {
-		logs := g.Logs()
-		if !strings.Contains(logs, `"msg":"access"`) || !strings.Contains(logs, `"route":"default.by-path.0.0"`) {
-			t.Fatalf("access log missing: %s", tail(logs, 5))
-		}
+		waitFor(t, 5*time.Second, func() bool {
+			logs := g.Logs()
+			return strings.Contains(logs, `"msg":"access"`) && strings.Contains(logs, `"route":"default.by-path.0.0"`)
+		})
 	})
 }
 
