@@ -38,6 +38,9 @@ type AIBackend struct {
 
 	// Timeout bounds one upstream attempt before the first byte (default 60s; streams then run on).
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// StreamIdleTimeout ends a streamed response when the upstream sends nothing for this long
+	// once the response headers have arrived (0: the backend's Timeout).
+	StreamIdleTimeout Duration `yaml:"streamIdleTimeout" json:"streamIdleTimeout,omitempty"`
 	// MaxConnections to the provider (default 1024).
 	MaxConnections int `yaml:"maxConnections" json:"maxConnections,omitempty"`
 

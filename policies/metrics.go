@@ -3,7 +3,10 @@ package policies
 import (
 	"context"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -13,13 +16,31 @@ import (
 // Metrics records OpenTelemetry GenAI-convention metrics for every AI
 // exchange: gen_ai_client_token_usage, gen_ai_server_request_duration,
 // gen_ai_server_time_to_first_token, and switchyard_ai_requests_total. Labels
-// never carry secrets; the only client-chosen value is the model.
+// never carry secrets; the only client-chosen value is the model, and its
+// values are bounded: a model the configuration names is its own label, the
+// first MaxUnlistedModels other names a catch-all backend served (each at most
+// MaxModelLabelLen bytes) too, and every other name shares OtherModel.
 type Metrics struct {
 	tokens   *prometheus.HistogramVec
 	duration *prometheus.HistogramVec
 	ttft     *prometheus.HistogramVec
 	requests *prometheus.CounterVec
+
+	unlisted  sync.Map // model name -> struct{}: the unlisted names admitted as labels
+	mu        sync.Mutex
+	nUnlisted int
 }
+
+// Bounds of the model label.
+const (
+	// MaxUnlistedModels is how many model names the configuration does not
+	// list may become labels of one Metrics.
+	MaxUnlistedModels = 100
+	// MaxModelLabelLen is the longest unlisted model name taken as a label.
+	MaxModelLabelLen = 128
+	// OtherModel is the label of every other unlisted model name.
+	OtherModel = "other"
+)
 
 var _ Policy = (*Metrics)(nil)
 
@@ -72,19 +93,48 @@ func (m *Metrics) Request(context.Context, *Exchange) error { return nil }
 // Done implements [Policy.Done].
 func (m *Metrics) Done(_ context.Context, x *Exchange, u schema.Usage) {
 	op := OperationName(x.Operation)
-	m.requests.WithLabelValues(x.Backend, x.Model, strconv.Itoa(x.Status)).Inc()
+	model := m.modelLabel(x)
+	m.requests.WithLabelValues(x.Backend, model, strconv.Itoa(x.Status)).Inc()
 	if !x.Start.IsZero() {
-		m.duration.WithLabelValues(op, x.Provider, x.Model).Observe(time.Since(x.Start).Seconds())
+		m.duration.WithLabelValues(op, x.Provider, model).Observe(time.Since(x.Start).Seconds())
 		if x.Stream && !x.FirstByte.IsZero() {
-			m.ttft.WithLabelValues(op, x.Provider, x.Model).Observe(x.FirstByte.Sub(x.Start).Seconds())
+			m.ttft.WithLabelValues(op, x.Provider, model).Observe(x.FirstByte.Sub(x.Start).Seconds())
 		}
 	}
 	if u.PromptTokens > 0 {
-		m.tokens.WithLabelValues(op, x.Provider, x.Model, "input").Observe(float64(u.PromptTokens))
+		m.tokens.WithLabelValues(op, x.Provider, model, "input").Observe(float64(u.PromptTokens))
 	}
 	if u.CompletionTokens > 0 {
-		m.tokens.WithLabelValues(op, x.Provider, x.Model, "output").Observe(float64(u.CompletionTokens))
+		m.tokens.WithLabelValues(op, x.Provider, model, "output").Observe(float64(u.CompletionTokens))
 	}
+}
+
+// modelLabel bounds the model label's values (see [Metrics]). A name that is
+// not valid UTF-8 (which would make the label functions panic) is OtherModel.
+func (m *Metrics) modelLabel(x *Exchange) string {
+	name := x.Model
+	switch {
+	case !utf8.ValidString(name):
+		return OtherModel
+	case x.ModelListed || name == "":
+		return name
+	case len(name) > MaxModelLabelLen:
+		return OtherModel
+	}
+	if _, ok := m.unlisted.Load(name); ok {
+		return name
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.unlisted.Load(name); ok {
+		return name
+	}
+	if m.nUnlisted >= MaxUnlistedModels {
+		return OtherModel
+	}
+	m.nUnlisted++
+	m.unlisted.Store(strings.Clone(name), struct{}{})
+	return name
 }
 
 // OperationName is the GenAI convention's gen_ai.operation.name for op.

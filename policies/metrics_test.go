@@ -118,3 +118,33 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string][]string {
 	}
 	return out
 }
+
+// TestMetricsModelCardinality: client-chosen model names (a catch-all
+// backend) cannot grow the label values without bound, and hostile names
+// (huge, not UTF-8) neither panic nor become labels.
+func TestMetricsModelCardinality(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	done := func(model string, listed bool) {
+		m.Done(context.Background(), &Exchange{Backend: "default/any", Provider: "openai", Model: model, ModelListed: listed,
+			Operation: schema.OpChat, Status: 200, Start: time.Now()}, schema.Usage{PromptTokens: 1, CompletionTokens: 1})
+	}
+	for i := 0; i < 10*MaxUnlistedModels; i++ {
+		done("client-model-"+strconv.Itoa(i), false)
+	}
+	done(strings.Repeat("x", 1<<20), false)
+	done("bad\xff", false)
+	done("bad\xff", true)
+	done("gpt-4o", true)
+	models := map[string]bool{}
+	for _, s := range gather(t, reg)["switchyard_ai_requests_total"] {
+		i := strings.Index(s, `model="`)
+		models[s[i+7:i+7+strings.IndexByte(s[i+7:], '"')]] = true
+	}
+	if len(models) != MaxUnlistedModels+2 {
+		t.Errorf("model label values = %d, want %d", len(models), MaxUnlistedModels+2)
+	}
+	if !models[OtherModel] || !models["gpt-4o"] || !models["client-model-0"] || models["client-model-"+strconv.Itoa(MaxUnlistedModels)] {
+		t.Errorf("labels: other %v, gpt-4o %v, first %v", models[OtherModel], models["gpt-4o"], models["client-model-0"])
+	}
+}

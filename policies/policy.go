@@ -18,8 +18,12 @@ type Exchange struct {
 	// Model is the client-facing model; UpstreamModel what the provider was asked for.
 	Model         string
 	UpstreamModel string
-	Operation     schema.Operation
-	Stream        bool
+	// ModelListed is true when the configuration names Model (a backend's
+	// models or aliases); false when a catch-all backend serves a name the
+	// client chose, which metrics must not take as a label as is.
+	ModelListed bool
+	Operation   schema.Operation
+	Stream      bool
 	// Body is the client's request body (read-only).
 	Body []byte
 	// Status is the response status, set before Done.
@@ -32,7 +36,9 @@ type Exchange struct {
 }
 
 // Policy is behaviour attached to a route or backend. Policies are built once per
-// snapshot and are safe for concurrent use.
+// snapshot and are safe for concurrent use. The *Exchange (with its Body and
+// Header) is valid only during a call: the router reuses it once Done has
+// returned, so a policy copies what it keeps.
 type Policy interface {
 	// Request runs before the upstream call; a *Denial ends the request.
 	Request(ctx context.Context, x *Exchange) error

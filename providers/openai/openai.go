@@ -7,6 +7,7 @@ package openai
 import (
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -51,6 +52,10 @@ type Translator struct {
 	// stripUsage is set when the gateway added stream_options.include_usage:
 	// the usage-only chunk is then read but not emitted.
 	stripUsage bool
+	// up and hdr back the Upstream that Request returns: one allocation per
+	// attempt for the translator, its upstream request and the signer's header.
+	up  schema.Upstream
+	hdr [2]schema.Header
 }
 
 var _ providers.Translator = (*Translator)(nil)
@@ -65,10 +70,10 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 		}
 		raw = b
 	}
-	stream := gjson.GetBytes(raw, "stream").Bool()
+	stream := gjson.Get(bstr(raw), "stream").Bool()
 	body := raw
 	t.stripUsage = false
-	if stream && t.op == schema.OpChat && !gjson.GetBytes(raw, "stream_options.include_usage").Bool() {
+	if stream && t.op == schema.OpChat && !gjson.Get(bstr(raw), "stream_options.include_usage").Bool() {
 		b, err := sjson.SetBytes(raw, "stream_options.include_usage", true)
 		if err != nil {
 			return nil, schema.Errorf(400, schema.ErrInvalidRequest, "openai: set stream_options: %v", err)
@@ -79,8 +84,13 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 	if err != nil {
 		return nil, err
 	}
-	return &schema.Upstream{Method: "POST", URL: u, ContentType: "application/json", Body: body, Stream: stream}, nil
+	t.up = schema.Upstream{Method: "POST", URL: u, Header: t.hdr[:0], ContentType: "application/json", Body: body, Stream: stream}
+	return &t.up, nil
 }
+
+// bstr views b as a string without copying, for lookups whose results do not
+// outlive b (gjson.GetBytes copies every result).
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // url returns the upstream URL for the translator's operation.
 func (t *Translator) url(raw []byte) (string, error) {

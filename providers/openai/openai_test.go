@@ -229,3 +229,36 @@ func TestStreamEmitError(t *testing.T) {
 		t.Fatalf("err = %v, want the emit error", err)
 	}
 }
+
+// TestResponseHidesGatewayKey: an upstream 401/403 for the gateway's own key
+// must not echo the upstream's message, which may quote that key.
+func TestResponseHidesGatewayKey(t *testing.T) {
+	body := []byte(`{"error":{"message":"Incorrect API key provided: sk-proj-****************************wxyz. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
+	tests := []struct {
+		name        string
+		status      int
+		passthrough bool
+		wantKey     bool
+	}{
+		{name: "401 gateway key", status: 401},
+		{name: "403 gateway key", status: 403},
+		{name: "401 client key", status: 401, passthrough: true, wantKey: true},
+		{name: "400", status: 400, wantKey: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := New().NewTranslator(schema.OpChat, &config.AIBackend{Provider: "openai", Auth: config.BackendAuth{Passthrough: tt.passthrough}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = tr.Response(tt.status, body)
+			var e *schema.Error
+			if !errors.As(err, &e) || e.Status != tt.status {
+				t.Fatalf("err = %v", err)
+			}
+			if got := strings.Contains(e.Message, "wxyz"); got != tt.wantKey {
+				t.Errorf("message %q: key shown %v, want %v", e.Message, got, tt.wantKey)
+			}
+		})
+	}
+}

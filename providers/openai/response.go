@@ -10,12 +10,18 @@ import (
 
 // Response implements [providers.Translator.Response]: a 2xx body is passed
 // through unchanged and its usage read; any other status becomes an
-// *schema.Error with the same status.
+// *schema.Error with the same status. When the gateway signed the request
+// with its own key, a 401 or 403 gets a generic message: the upstream's may
+// quote that key (OpenAI's "Incorrect API key provided: sk-...wxyz").
 func (t *Translator) Response(status int, body []byte) ([]byte, schema.Usage, error) {
 	if status < 200 || status > 299 {
-		return nil, schema.Usage{}, MapError(status, body)
+		e := MapError(status, body)
+		if (status == http.StatusUnauthorized || status == http.StatusForbidden) && !t.backend.Auth.Passthrough {
+			e.Message, e.Param = genericMessage(status), ""
+		}
+		return nil, schema.Usage{}, e
 	}
-	return body, UsageOf(gjson.GetBytes(body, "usage")), nil
+	return body, UsageOf(gjson.Get(bstr(body), "usage")), nil
 }
 
 // UsageOf reads an OpenAI usage object (prompt, completion and total tokens,

@@ -38,16 +38,18 @@ func (t *Translator) Stream(src io.Reader, emit func(chunk []byte) error) (schem
 		if !gjson.ValidBytes(data) {
 			return usage, schema.Errorf(502, schema.ErrServer, "the upstream provider sent a malformed stream event")
 		}
-		if e := gjson.GetBytes(data, "error"); e.Exists() && e.Type != gjson.Null {
+		// Lookups view data as a string: none of their results outlives it
+		// (MapError copies what it keeps).
+		if e := gjson.Get(bstr(data), "error"); e.Exists() && e.Type != gjson.Null {
 			status := 500
 			if c := e.Get("code"); c.Type == gjson.Number && c.Int() >= 400 && c.Int() <= 599 {
 				status = int(c.Int())
 			}
 			return usage, MapError(status, data)
 		}
-		if u := gjson.GetBytes(data, "usage"); u.IsObject() {
+		if u := gjson.Get(bstr(data), "usage"); u.IsObject() {
 			usage = UsageOf(u)
-			if t.stripUsage && len(gjson.GetBytes(data, "choices").Array()) == 0 {
+			if t.stripUsage && gjson.Get(bstr(data), "choices.#").Int() == 0 {
 				continue
 			}
 		}

@@ -105,6 +105,9 @@ func TestEmbeddings(t *testing.T) {
 		{"bad dims", `{"model":"m","input":"x","dimensions":0}`, 0, 0, 400},
 		{"bad format", `{"model":"m","input":"x","encoding_format":"int8"}`, 0, 0, 400},
 		{"no input", `{"model":"m","input":[]}`, 0, 0, 400},
+		// Each tiny input would be a MaxDimensions vector: bounded as OpenAI bounds it.
+		{"too many inputs", `{"model":"m","dimensions":4096,"input":["a"` + strings.Repeat(`,"a"`, MaxEmbeddingInputs) + `]}`, 0, 0, 400},
+		{"most inputs", `{"model":"m","dimensions":16,"input":["a"` + strings.Repeat(`,"a"`, MaxEmbeddingInputs-1) + `]}`, MaxEmbeddingInputs, 16, 0},
 	}
 	want := vector("hello world", DefaultDimensions)
 	for _, tt := range tests {

@@ -26,6 +26,9 @@ func (a *Adapter) embeddings(ctx context.Context, s settings, raw []byte) ([]byt
 	if err != nil {
 		return nil, schema.Usage{}, err
 	}
+	if len(req.Input) > MaxEmbeddingInputs {
+		return nil, schema.Usage{}, badRequest("input", "input must have at most %d items", MaxEmbeddingInputs)
+	}
 	dims := DefaultDimensions
 	if req.Dimensions != nil {
 		dims = *req.Dimensions

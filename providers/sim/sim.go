@@ -27,6 +27,10 @@ const (
 	DefaultDimensions = 8
 	// MaxDimensions bounds a requested embedding length.
 	MaxDimensions = 4096
+	// MaxEmbeddingInputs bounds the inputs of one embeddings request, as
+	// OpenAI does: with MaxDimensions each, more would let one small body
+	// make the answer huge.
+	MaxEmbeddingInputs = 2048
 	// MaxChoices bounds n, as OpenAI does.
 	MaxChoices = 128
 	// MaxOutputTokens bounds the completion length of one choice.

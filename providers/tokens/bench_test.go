@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,5 +33,22 @@ func BenchmarkCountChat(b *testing.B) {
 				c.CountChat(req)
 			}
 		})
+	}
+}
+
+// BenchmarkCountChatNextTurn counts a conversation whose 32 KB history was
+// counted before and whose newest message is new every time: what a chat
+// client sends turn after turn.
+func BenchmarkCountChatNextTurn(b *testing.B) {
+	c := New()
+	req := chatOfSize(32 << 10)
+	c.CountChat(req)
+	req.Messages = append(req.Messages, schema.Message{Role: "user"})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req.Messages[2].Content = schema.TextContent("Turn " + strconv.Itoa(i) + ": and what about the next request to the gateway?")
+		c.CountChat(req)
 	}
 }

@@ -6,6 +6,7 @@
 package tokens
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -35,6 +36,55 @@ var loaderOnce sync.Once
 type Counter struct {
 	o200k encoder
 	cl100 encoder
+	cache countCache
+}
+
+// Bounds of the count cache.
+const (
+	// cacheMinLen is the shortest text whose count is cached: shorter texts
+	// are encoded faster than they are hashed and looked up.
+	cacheMinLen = 256
+	// cacheEntries bounds the cached counts (a random one is evicted past it).
+	cacheEntries = 8192
+)
+
+// countCache remembers the token counts of long texts by encoding, length and
+// content hash. Chat clients send the whole conversation every turn, so all
+// but the newest messages were counted before; tiktoken-go encodes at only
+// about 7 MB/s. The hash is maphash with a per-process random seed, so a
+// client cannot make two texts collide on purpose.
+type countCache struct {
+	seed maphash.Seed
+	mu   sync.Mutex
+	m    map[countKey]int
+}
+
+type countKey struct {
+	hash uint64
+	len  int
+	o200 bool
+}
+
+func (c *countCache) get(k countKey) (int, bool) {
+	c.mu.Lock()
+	n, ok := c.m[k]
+	c.mu.Unlock()
+	return n, ok
+}
+
+func (c *countCache) put(k countKey, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[countKey]int)
+	}
+	if len(c.m) >= cacheEntries {
+		for old := range c.m { // map order is random: evict one at random
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = n
 }
 
 // encoder is one lazily loaded encoding.
@@ -61,7 +111,7 @@ func (e *encoder) get() *tiktoken.Tiktoken {
 // the library, done once under a sync.Once), so no encoding is ever downloaded.
 func New() *Counter {
 	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
-	return &Counter{o200k: encoder{name: O200KBase}, cl100: encoder{name: CL100KBase}}
+	return &Counter{o200k: encoder{name: O200KBase}, cl100: encoder{name: CL100KBase}, cache: countCache{seed: maphash.MakeSeed()}}
 }
 
 // Encoding returns the name of the encoding used for model: o200k_base for the
@@ -86,24 +136,39 @@ func encodingFor(model string) string {
 }
 
 func (c *Counter) encoder(model string) *tiktoken.Tiktoken {
+	tk, _ := c.encoderOf(model)
+	return tk
+}
+
+func (c *Counter) encoderOf(model string) (tk *tiktoken.Tiktoken, o200 bool) {
 	if encodingFor(model) == O200KBase {
-		return c.o200k.get()
+		return c.o200k.get(), true
 	}
-	return c.cl100.get()
+	return c.cl100.get(), false
 }
 
 // Count returns the number of tokens of text in model's encoding. Special
 // tokens such as "<|endoftext|>" are counted as ordinary text. Should the
-// encoding fail to load, it estimates one token per 4 bytes.
+// encoding fail to load, it estimates one token per 4 bytes. The counts of
+// long texts are cached (see countCache).
 func (c *Counter) Count(model, text string) int {
 	if text == "" {
 		return 0
 	}
-	tk := c.encoder(model)
+	tk, o200 := c.encoderOf(model)
 	if tk == nil {
 		return (len(text) + 3) / 4
 	}
-	return len(tk.EncodeOrdinary(text))
+	if len(text) < cacheMinLen || c.cache.seed == (maphash.Seed{}) {
+		return len(tk.EncodeOrdinary(text))
+	}
+	k := countKey{hash: maphash.String(c.cache.seed, text), len: len(text), o200: o200}
+	if n, ok := c.cache.get(k); ok {
+		return n
+	}
+	n := len(tk.EncodeOrdinary(text))
+	c.cache.put(k, n)
+	return n
 }
 
 // Split returns text cut into its tokens' texts, in model's encoding: joined,

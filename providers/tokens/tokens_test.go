@@ -184,3 +184,34 @@ func TestConcurrentFirstUse(t *testing.T) {
 		}
 	}
 }
+
+// TestCountCache: cached counts equal fresh ones, texts of one length do not
+// share a count, and the cache stays bounded.
+func TestCountCache(t *testing.T) {
+	c := New()
+	a := strings.Repeat("hello world ", 100)
+	b := strings.Repeat("x", len(a)) // same length, far fewer tokens
+	fresh := len(c.o200k.get().EncodeOrdinary(a))
+	for i := 0; i < 3; i++ {
+		if got := c.Count("gpt-4o", a); got != fresh {
+			t.Fatalf("count %d = %d, want %d", i, got, fresh)
+		}
+	}
+	if got, want := c.Count("gpt-4o", b), len(c.o200k.get().EncodeOrdinary(b)); got != want || got == fresh {
+		t.Errorf("same-length text = %d, want %d", got, want)
+	}
+	if got, want := c.Count("gpt-4", a), len(c.cl100.get().EncodeOrdinary(a)); got != want {
+		t.Errorf("cl100k count = %d, want %d", got, want)
+	}
+	for i := 0; i < cacheEntries+100; i++ {
+		c.cache.put(countKey{hash: uint64(i), len: 1}, i)
+	}
+	if n := len(c.cache.m); n > cacheEntries {
+		t.Errorf("cache holds %d entries, bound %d", n, cacheEntries)
+	}
+	var zero Counter // no seed: nothing cached
+	zero.Count("gpt-4o", a)
+	if zero.cache.m != nil {
+		t.Error("the zero Counter cached a count")
+	}
+}

@@ -35,9 +35,11 @@ type backend struct {
 	passthrough bool
 	signer      auth.Signer
 	client      *fasthttp.Client
-	conns       *connRegistry
 	models      map[string]bool
 	timeout     time.Duration
+	// streamIdle bounds the wait for each read of a streamed upstream body
+	// once its headers have arrived.
+	streamIdle time.Duration
 
 	mu         sync.Mutex
 	skipUntil  time.Time // Retry-After or ejection
@@ -68,6 +70,10 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 	if b.timeout <= 0 {
 		b.timeout = defaultTimeout
 	}
+	b.streamIdle = cfg.StreamIdleTimeout.D()
+	if b.streamIdle <= 0 {
+		b.streamIdle = b.timeout
+	}
 	if b.direct != nil {
 		return b, nil
 	}
@@ -89,7 +95,6 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 	if maxConns <= 0 {
 		maxConns = defaultMaxConns
 	}
-	b.conns = newConnRegistry()
 	b.client = &fasthttp.Client{
 		Name:                          "switchyard",
 		MaxConnsPerHost:               maxConns,
@@ -97,7 +102,7 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 		MaxResponseBodySize:           maxResponseBytes,
 		DisablePathNormalizing:        true,
 		DisableHeaderNamesNormalizing: false,
-		Dial:                          b.conns.dial,
+		Dial:                          dialUpstream(),
 	}
 	return b, nil
 }
@@ -134,33 +139,35 @@ func (b *backend) close() {
 }
 
 // serves reports whether b serves the client-facing model and, if so, the
-// upstream model to ask for.
-func (b *backend) serves(model string) (string, bool) {
+// upstream model to ask for; listed is true when the configuration names the
+// model (in models or aliases), false when a client-chosen name is served (a
+// catch-all backend, or the backend/model form).
+func (b *backend) serves(model string) (upstream string, listed, ok bool) {
 	c := b.cfg
 	// An alias wins even when its name is also listed in models: listing the
 	// client-facing name there is the natural way to advertise it.
 	if up, ok := c.Aliases[model]; ok {
-		return up, true
+		return up, true, true
 	}
 	if b.models[model] {
 		if c.Model != "" {
-			return c.Model, true
+			return c.Model, true, true
 		}
-		return model, true
+		return model, true, true
 	}
 	if rest, ok := cutBackendPrefix(model, b.key); ok {
-		return rest, true
+		return rest, false, true
 	}
 	if rest, ok := cutBackendPrefix(model, b.short); ok {
-		return rest, true
+		return rest, false, true
 	}
 	if len(c.Models) == 0 {
 		if c.Model != "" {
-			return c.Model, true
+			return c.Model, false, true
 		}
-		return model, true
+		return model, false, true
 	}
-	return "", false
+	return "", false, false
 }
 
 func cutBackendPrefix(model, name string) (string, bool) {

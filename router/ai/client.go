@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -15,58 +15,92 @@ import (
 // dialTimeout bounds one TCP connect to an upstream.
 const dialTimeout = 5 * time.Second
 
-// connRegistry remembers the backend's open connections by local address, so
-// that a streamed response can lift the read deadline fasthttp set for the
-// attempt's time-to-headers once the headers have arrived.
-type connRegistry struct {
-	mu     sync.Mutex
-	byAddr map[string]net.Conn
-	dialer fasthttp.TCPDialer
-}
-
-func newConnRegistry() *connRegistry {
-	return &connRegistry{byAddr: map[string]net.Conn{}, dialer: fasthttp.TCPDialer{Concurrency: 1000}}
-}
-
-// trackedConn unregisters itself when closed.
-type trackedConn struct {
+// upstreamConn is a connection to an upstream, made by the backend client's
+// Dial. fasthttp sets its read deadline for the attempt's time to the
+// response headers; once a stream's headers have arrived the front end
+// switches the connection to an idle deadline, renewed before every Read, so
+// that a stream may run for as long as data keeps coming but a hung upstream
+// is cut off (see streamIdle). The next SetReadDeadline (fasthttp sets one for
+// every request on a reused connection) ends the idle mode.
+type upstreamConn struct {
 	net.Conn
-	reg  *connRegistry
-	once sync.Once
+	local connAddr
+	idle  atomic.Int64 // nanoseconds; > 0: every Read first sets the deadline to now+idle
 }
 
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.reg.mu.Lock()
-		delete(c.reg.byAddr, c.LocalAddr().String())
-		c.reg.mu.Unlock()
-	})
-	return c.Conn.Close()
+// connAddr is an upstreamConn's local address. It carries the connection, so
+// that the front end finds it from fasthttp.Response.LocalAddr (fasthttp
+// records the connection's LocalAddr on the response; a TLS connection
+// reports the address of the connection it wraps).
+type connAddr struct {
+	net.Addr
+	c *upstreamConn
 }
 
-func (r *connRegistry) dial(addr string) (net.Conn, error) {
-	c, err := r.dialer.DialTimeout(addr, dialTimeout)
-	if err != nil {
-		return nil, err
+// LocalAddr implements net.Conn.
+func (c *upstreamConn) LocalAddr() net.Addr { return &c.local }
+
+// Read implements net.Conn, applying the idle deadline in idle mode.
+func (c *upstreamConn) Read(p []byte) (int, error) {
+	if d := c.idle.Load(); d > 0 {
+		if err := c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d))); err != nil {
+			return 0, err
+		}
 	}
-	tc := &trackedConn{Conn: c, reg: r}
-	r.mu.Lock()
-	r.byAddr[c.LocalAddr().String()] = tc
-	r.mu.Unlock()
-	return tc, nil
+	return c.Conn.Read(p)
 }
 
-// clearReadDeadline lifts the read deadline of the connection resp arrived on.
-func (r *connRegistry) clearReadDeadline(resp *fasthttp.Response) {
-	la := resp.LocalAddr()
-	if la == nil {
-		return
+// SetReadDeadline implements net.Conn; it ends the idle mode.
+func (c *upstreamConn) SetReadDeadline(t time.Time) error {
+	c.idle.Store(0)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline implements net.Conn; it ends the idle mode.
+func (c *upstreamConn) SetDeadline(t time.Time) error {
+	c.idle.Store(0)
+	return c.Conn.SetDeadline(t)
+}
+
+// dialUpstream returns a Dial function for a backend's fasthttp.Client.
+func dialUpstream() fasthttp.DialFunc {
+	d := &fasthttp.TCPDialer{Concurrency: 1000}
+	return func(addr string) (net.Conn, error) {
+		c, err := d.DialTimeout(addr, dialTimeout)
+		if err != nil {
+			return nil, err
+		}
+		uc := &upstreamConn{Conn: c}
+		uc.local = connAddr{Addr: c.LocalAddr(), c: uc}
+		return uc, nil
 	}
-	r.mu.Lock()
-	c := r.byAddr[la.String()]
-	r.mu.Unlock()
-	if c != nil {
-		_ = c.SetReadDeadline(time.Time{})
+}
+
+// streamIdle switches the connection resp arrived on from fasthttp's
+// time-to-headers deadline to an idle deadline of d per Read (d <= 0: no
+// deadline at all). It reports false when resp did not arrive on an
+// upstreamConn.
+func streamIdle(resp *fasthttp.Response, d time.Duration) bool {
+	a, ok := resp.LocalAddr().(*connAddr)
+	if !ok || a.c == nil {
+		return false
+	}
+	c := a.c
+	if d <= 0 {
+		return c.SetReadDeadline(time.Time{}) == nil
+	}
+	if err := c.Conn.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return false
+	}
+	c.idle.Store(int64(d))
+	return true
+}
+
+// endStreamIdle ends the idle mode of the connection resp arrived on, before
+// the connection goes back to the pool.
+func endStreamIdle(resp *fasthttp.Response) {
+	if a, ok := resp.LocalAddr().(*connAddr); ok && a.c != nil {
+		a.c.idle.Store(0)
 	}
 }
 
@@ -90,11 +124,17 @@ func retryable(status int) bool {
 	return status == fasthttp.StatusTooManyRequests || status >= 500
 }
 
-// retryAfter parses a Retry-After (seconds or HTTP date) or retry-after-ms header.
+// maxRetryAfter caps how long an upstream's Retry-After keeps its backend
+// out of rotation: a huge value (or one that overflows) must not disable a
+// backend until the next reload.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter parses a Retry-After (seconds or HTTP date) or retry-after-ms
+// header, capped at maxRetryAfter.
 func retryAfter(h *fasthttp.ResponseHeader, now time.Time) time.Duration {
 	if v := h.Peek("retry-after-ms"); len(v) > 0 {
 		if ms, err := strconv.Atoi(string(v)); err == nil && ms > 0 {
-			return time.Duration(ms) * time.Millisecond
+			return time.Duration(min(ms, int(maxRetryAfter/time.Millisecond))) * time.Millisecond
 		}
 	}
 	v := h.Peek("Retry-After")
@@ -105,10 +145,10 @@ func retryAfter(h *fasthttp.ResponseHeader, now time.Time) time.Duration {
 		if s < 0 {
 			return 0
 		}
-		return time.Duration(s) * time.Second
+		return time.Duration(min(s, int(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := fasthttp.ParseHTTPDate(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }

@@ -68,7 +68,7 @@ type harness struct {
 	addr  string
 }
 
-func newHarness(t testing.TB, specs []backendSpec, opts Options) *harness {
+func newHarness(t testing.TB, specs []backendSpec, opts Options, timeouts ...*config.Timeouts) *harness {
 	t.Helper()
 	snap := &config.Snapshot{Backends: map[string]*config.Backend{}}
 	var refs []config.BackendRef
@@ -87,6 +87,9 @@ func newHarness(t testing.TB, specs []backendSpec, opts Options) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{fe: fe, rec: rec, route: Route{Key: "default.test.0.0", Refs: refs}}
+	if len(timeouts) > 0 {
+		h.route.Timeouts = timeouts[0]
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

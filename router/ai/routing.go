@@ -9,6 +9,7 @@ import (
 type candidate struct {
 	b        *backend
 	upstream string // the model to ask the upstream for
+	listed   bool   // the configuration names the client's model
 	priority int
 	weight   int
 }
@@ -30,7 +31,7 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 		if w <= 0 {
 			continue
 		}
-		up, ok := b.serves(model)
+		up, listed, ok := b.serves(model)
 		if !ok {
 			continue
 		}
@@ -39,7 +40,7 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 			unhealthy++
 			continue
 		}
-		out = append(out, candidate{b: b, upstream: up, priority: rr.refs[i].Priority, weight: w})
+		out = append(out, candidate{b: b, upstream: up, listed: listed, priority: rr.refs[i].Priority, weight: w})
 	}
 	if len(out) > 1 {
 		order(out)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -50,36 +51,77 @@ func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
 			Message: "method " + string(ctx.Method()) + " is not allowed on " + string(path) + ": use POST"})
 		return
 	}
-	x := &policies.Exchange{RouteKey: r.Key, Operation: op, Start: time.Now()}
+	s := newExchange(f, ctx, r, op)
+	x := &s.x
 	if id, ok := ctx.UserValue("request_id").(string); ok {
 		x.RequestID = id
 	} else {
 		x.RequestID = string(ctx.Response.Header.Peek("x-request-id"))
 	}
-	hdr := &ctx.Request.Header
-	x.Header = func(name string) string { return string(hdr.Peek(name)) }
-	s := &exchange{f: f, ctx: ctx, route: r, op: op, x: x}
 	if streamed := s.run(); streamed {
-		return // the stream writer reports usage when the stream ends
+		return // the stream writer reports usage when the stream ends, then frees s
 	}
 	x.Status = ctx.Response.StatusCode()
 	f.policies.Done(context.Background(), x, s.usage)
+	s.free()
 }
 
-// exchange is one client request through the front end.
+// exchange is one client request through the front end. Exchanges are
+// pooled: Serve frees a buffered one once Done has run, the stream writer a
+// streamed one.
 type exchange struct {
 	f     *Frontend
 	ctx   *fasthttp.RequestCtx
 	route Route
 	op    schema.Operation
-	x     *policies.Exchange
+	x     policies.Exchange
 	usage schema.Usage
 
-	body   []byte // the client's body (a copy for streams: it outlives ctx)
+	body   []byte // the client's body (bodyCopy for streams: it outlives ctx)
 	model  string
 	stream bool
 	req    *schema.ChatRequest // decoded lazily for translators and direct adapters
 	creds  auth.ClientCredentials
+	// deadline is the route's request deadline (zero: none).
+	deadline time.Time
+
+	// hdr is what x.Header reads: the request's headers, or hdrCopy for a stream.
+	hdr      *fasthttp.RequestHeader
+	hdrCopy  fasthttp.RequestHeader
+	bodyCopy []byte
+	// header is x.Header, made once per pooled exchange.
+	header func(name string) string
+}
+
+// maxPooledBody is the largest body copy an exchange keeps when it is freed.
+const maxPooledBody = 64 << 10
+
+var exchangePool = sync.Pool{New: func() any {
+	s := &exchange{}
+	s.header = func(name string) string { return string(s.hdr.Peek(name)) }
+	return s
+}}
+
+func newExchange(f *Frontend, ctx *fasthttp.RequestCtx, r Route, op schema.Operation) *exchange {
+	s := exchangePool.Get().(*exchange)
+	s.f, s.ctx, s.route, s.op = f, ctx, r, op
+	s.hdr = &ctx.Request.Header
+	s.x = policies.Exchange{RouteKey: r.Key, Operation: op, Start: time.Now(), Header: s.header}
+	return s
+}
+
+// free returns s to the pool; s, its Exchange and its body must not be used after.
+func (s *exchange) free() {
+	s.f, s.ctx, s.route, s.x, s.usage = nil, nil, Route{}, policies.Exchange{}, schema.Usage{}
+	s.body, s.model, s.stream, s.req, s.creds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, time.Time{}
+	s.hdr = nil
+	s.hdrCopy.Reset()
+	if cap(s.bodyCopy) > maxPooledBody {
+		s.bodyCopy = nil
+	} else {
+		s.bodyCopy = s.bodyCopy[:0]
+	}
+	exchangePool.Put(s)
 }
 
 // run serves the request and reports whether a stream was committed (the
@@ -112,17 +154,17 @@ func (s *exchange) run() (streamed bool) {
 		return false
 	}
 	s.x.Body = body
-	if err := f.policies.Request(ctx, s.x); err != nil {
+	if err := f.policies.Request(ctx, &s.x); err != nil {
 		writeError(ctx, denialError(err))
 		return false
 	}
 	if s.stream {
 		// The stream is written after Serve returns, when ctx may be recycled.
-		s.body = append([]byte(nil), body...)
+		s.bodyCopy = append(s.bodyCopy[:0], body...)
+		s.body = s.bodyCopy
 		s.x.Body = s.body
-		h := new(fasthttp.RequestHeader)
-		ctx.Request.Header.CopyTo(h)
-		s.x.Header = func(name string) string { return string(h.Peek(name)) }
+		ctx.Request.Header.CopyTo(&s.hdrCopy)
+		s.hdr = &s.hdrCopy
 	}
 	s.creds = auth.ClientCredentials{Authorization: string(ctx.Request.Header.Peek("Authorization"))}
 	if k := ctx.Request.Header.Peek("x-api-key"); len(k) > 0 {
@@ -130,17 +172,17 @@ func (s *exchange) run() (streamed bool) {
 	} else if k := ctx.Request.Header.Peek("api-key"); len(k) > 0 {
 		s.creds.APIKey = string(k)
 	}
-	var deadline time.Time
 	if t := s.route.Timeouts; t != nil && t.Request > 0 {
-		deadline = s.x.Start.Add(t.Request.D())
+		s.deadline = s.x.Start.Add(t.Request.D())
 	}
+	deadline := s.deadline
 	var last *schema.Error
 	for i, c := range cands {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			last = schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out")
 			break
 		}
-		s.x.Backend, s.x.Provider, s.x.UpstreamModel = c.b.key, c.b.cfg.Provider, c.upstream
+		s.x.Backend, s.x.Provider, s.x.UpstreamModel, s.x.ModelListed = c.b.key, c.b.cfg.Provider, c.upstream, c.listed
 		res := s.attempt(c, deadline)
 		if res.streamed {
 			return true
@@ -271,7 +313,9 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	}
 	status := resp.StatusCode()
 	if up.Stream && status >= 200 && status <= 299 {
-		b.conns.clearReadDeadline(resp)
+		// The headers are in: from now on the stream is bounded by the idle
+		// timeout per read (and the route's request deadline), not by timeout.
+		streamIdle(resp, b.streamIdle)
 		return s.relayUpstream(b, tr, resp)
 	}
 	wait := retryAfter(&resp.Header, time.Now())

@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -18,6 +22,13 @@ import (
 // errClientGone stops a producer once the client has left.
 var errClientGone = errors.New("ai: client disconnected")
 
+// errProducerPanic is a stream producer's panic, turned into an error.
+var errProducerPanic = errors.New("ai: stream producer panicked")
+
+// clientProbeInterval is how often the front end checks, while it waits for a
+// stream's first chunk, whether the client has closed its connection.
+var clientProbeInterval = 100 * time.Millisecond
+
 // pump runs a stream producer (a translator reading the upstream, or a direct
 // adapter) in its own goroutine and hands its chunks to the writer. Waiting for
 // the first chunk before answering lets an early failure fail over.
@@ -30,7 +41,7 @@ type pump struct {
 	err   error
 }
 
-func startPump(run func(emit func([]byte) error) (schema.Usage, error)) *pump {
+func startPump(log *slog.Logger, run func(emit func([]byte) error) (schema.Usage, error)) *pump {
 	p := &pump{ch: make(chan []byte, 16), stop: make(chan struct{})}
 	emit := func(c []byte) error {
 		cp := append([]byte(nil), c...)
@@ -43,6 +54,14 @@ func startPump(run func(emit func([]byte) error) (schema.Usage, error)) *pump {
 	}
 	go func() {
 		defer close(p.ch)
+		// A translator fed a hostile upstream stream must not take the
+		// process down: its panic ends the stream with an error.
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("ai: stream producer panicked", "panic", r, "stack", string(debug.Stack()))
+				p.err = errProducerPanic
+			}
+		}()
 		p.usage, p.err = run(emit)
 	}()
 	return p
@@ -80,9 +99,14 @@ func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fast
 			})
 		}
 	}
-	p := startPump(run)
+	p := startPump(s.f.log, run)
 	var once sync.Once
-	release := func() { once.Do(func() { fasthttp.ReleaseResponse(resp) }) }
+	release := func() {
+		once.Do(func() {
+			endStreamIdle(resp)
+			fasthttp.ReleaseResponse(resp)
+		})
+	}
 	interrupt := func() { _ = resp.CloseBodyStream() } // unblocks a pending upstream read
 	return s.relay(b, p, interrupt, release, extra)
 }
@@ -97,7 +121,7 @@ func isUsageOnlyChunk(c []byte) bool {
 // relayDirect streams from an in-process adapter.
 func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) result {
 	dctx, cancel := context.WithCancel(context.Background())
-	p := startPump(func(emit func([]byte) error) (schema.Usage, error) {
+	p := startPump(s.f.log, func(emit func([]byte) error) (schema.Usage, error) {
 		_, u, err := b.direct.Do(dctx, s.op, b.cfg, raw, req, emit)
 		return u, err
 	})
@@ -107,12 +131,24 @@ func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) 
 // relay waits for the first chunk: an error before it is an attempt failure
 // (and may fail over); otherwise the stream is committed to the client.
 // interrupt unblocks the producer; release frees its resources once it ended.
+//
+// While it waits it watches the client's connection and the route's request
+// deadline: a client that left ends the attempt (status 499, no failover), a
+// deadline that passed ends it with a 504. Once committed, the route's request
+// deadline still bounds the stream: when it passes the stream ends with a
+// final timeout error event.
 func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra func(*fasthttp.ResponseHeader)) result {
-	first, ok := <-p.ch
+	first, ok, stopped := s.waitFirst(p)
+	if stopped != nil {
+		p.halt()
+		interrupt()
+		p.drain()
+		release()
+		return result{err: stopped, retry: stopped.Status != statusClientClosed}
+	}
 	if !ok && p.err != nil {
 		release()
-		e := streamError(p.err)
-		return failure(e)
+		return failure(streamError(p.err))
 	}
 	ctx := s.ctx
 	ctx.SetStatusCode(fasthttp.StatusOK)
@@ -123,10 +159,16 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra f
 		extra(&ctx.Response.Header)
 	}
 	b.succeeded()
-	x, f := s.x, s.f
+	x, f, deadline := &s.x, s.f, s.deadline
 	x.Status = fasthttp.StatusOK
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		gone := false
+		var timeout <-chan time.Time
+		if !deadline.IsZero() {
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			timeout = t.C
+		}
+		gone, timedOut := false, false
 		write := func(c []byte) {
 			if gone {
 				return
@@ -143,12 +185,27 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra f
 		if ok {
 			x.FirstByte = time.Now()
 			write(first)
-			for c := range p.ch {
-				write(c)
+		loop:
+			for {
+				select {
+				case c, more := <-p.ch:
+					if !more {
+						break loop
+					}
+					if !timedOut {
+						write(c)
+					}
+				case <-timeout:
+					timeout, timedOut = nil, true
+					p.halt()
+					interrupt()
+				}
 			}
 		}
 		switch {
 		case gone:
+		case timedOut:
+			write(requestTimeout().JSON())
 		case p.err != nil && !errors.Is(p.err, errClientGone):
 			write(streamError(p.err).JSON())
 		default:
@@ -158,8 +215,50 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra f
 		p.drain()
 		release()
 		f.policies.Done(context.Background(), x, p.usage)
+		s.free()
 	})
 	return result{streamed: true}
+}
+
+// statusClientClosed is nginx's 499: the client closed the connection before
+// the response began.
+const statusClientClosed = 499
+
+// waitFirst waits for the producer's first chunk (ok false: the producer ended
+// without one). stopped is set when the client left or the route's request
+// deadline passed first; the caller then stops the producer.
+func (s *exchange) waitFirst(p *pump) (first []byte, ok bool, stopped *schema.Error) {
+	select { // the common case: a chunk is already there
+	case first, ok = <-p.ch:
+		return first, ok, nil
+	default:
+	}
+	var timeout <-chan time.Time
+	if !s.deadline.IsZero() {
+		t := time.NewTimer(time.Until(s.deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	probe := time.NewTicker(clientProbeInterval)
+	defer probe.Stop()
+	conn := s.ctx.Conn()
+	for {
+		select {
+		case first, ok = <-p.ch:
+			return first, ok, nil
+		case <-timeout:
+			return nil, false, requestTimeout()
+		case <-probe.C:
+			if conn != nil && peerClosed(conn) {
+				return nil, false, &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
+					Message: "the client closed the connection before the response began"}
+			}
+		}
+	}
+}
+
+func requestTimeout() *schema.Error {
+	return schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out")
 }
 
 // streamError maps a producer error to a client error.
@@ -167,6 +266,12 @@ func streamError(err error) *schema.Error {
 	var se *schema.Error
 	if errors.As(err, &se) {
 		return se
+	}
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		// Only the idle deadline is set on a stream's connection once its headers arrived.
+		return schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout,
+			"the upstream provider's stream stalled: nothing arrived within the stream idle timeout")
 	}
 	return schema.Errorf(fasthttp.StatusBadGateway, schema.ErrServer, "the upstream provider's stream broke off")
 }
