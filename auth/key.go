@@ -13,19 +13,19 @@ import (
 // KeySigner puts a static API key in one header, with an optional prefix
 // ("Bearer "). The key is read once, when the signer is built.
 type KeySigner struct {
-	header, prefix, key string
+	header, value string
 }
 
 var _ Signer = (*KeySigner)(nil)
 
 // NewKeySigner returns a signer that sets header to prefix+key.
 func NewKeySigner(header, prefix, key string) *KeySigner {
-	return &KeySigner{header: header, prefix: prefix, key: key}
+	return &KeySigner{header: header, value: prefix + key}
 }
 
 // Sign implements [Signer.Sign].
 func (s *KeySigner) Sign(_ context.Context, req *schema.Upstream, _ ClientCredentials) error {
-	req.SetHeader(s.header, s.prefix+s.key)
+	req.SetHeader(s.header, s.value)
 	return nil
 }
 

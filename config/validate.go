@@ -304,6 +304,7 @@ func validateAI(a *AIBackend, p string, r *reporter) {
 		r.add(p+".auth", "at most one auth mode may be set, found %s", strings.Join(modes, ", "))
 	}
 	nonNegative(r, p+".timeout", a.Timeout)
+	nonNegative(r, p+".streamIdleTimeout", a.StreamIdleTimeout)
 	if a.MaxConnections < 0 {
 		r.add(p+".maxConnections", "must not be negative")
 	}
