@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/bedrockfake"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -50,20 +50,7 @@ func signAndSend(t *testing.T, s auth.Signer, fake *bedrockfake.Server) (int, st
 	if err := s.Sign(context.Background(), up, auth.ClientCredentials{}); err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
-	req, err := http.NewRequest(up.Method, up.URL, bytes.NewReader(up.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", up.ContentType)
-	for _, h := range up.Header {
-		req.Header.Set(h.Name, h.Value)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testutil.Send(t, up)
 	return resp.StatusCode, string(b)
 }
 

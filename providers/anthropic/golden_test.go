@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // fixedCreated replaces time.Now in golden outputs.
 const fixedCreated = 1700000000
@@ -62,7 +59,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join("testdata", tc.name)
-			raw := readFile(t, dir+".request.json")
+			raw := testutil.ReadFile(t, dir+".request.json")
 			tr := newTestTranslator(t, tc.vertex)
 			up, err := tr.Request(raw, nil)
 			if err != nil {
@@ -80,19 +77,12 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, dir+".upstream.json", upstream)
+			testutil.Golden(t, dir+".upstream.json", upstream)
 
-			resp := readFile(t, dir+".response."+tc.respExt)
+			resp := testutil.ReadFile(t, dir+".response."+tc.respExt)
 			var out []byte
 			if tc.stream {
-				var chunks []json.RawMessage
-				_, err := tr.Stream(bytes.NewReader(resp), func(c []byte) error {
-					chunks = append(chunks, append([]byte(nil), c...))
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Stream: %v", err)
-				}
+				chunks, _ := testutil.StreamEvents(t, tr.Stream, bytes.NewReader(resp))
 				out, _ = json.Marshal(chunks)
 			} else {
 				body, _, err := tr.Response(tc.status, resp)
@@ -106,36 +96,7 @@ func TestGolden(t *testing.T) {
 					out = body
 				}
 			}
-			checkGolden(t, dir+".openai.json", out)
+			testutil.Golden(t, dir+".openai.json", out)
 		})
-	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return b
-}
-
-// checkGolden compares got (indented) with the golden file, or rewrites it with -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, got, "", "  "); err != nil {
-		t.Fatalf("%s: output is not JSON: %v\n%s", path, err, got)
-	}
-	buf.WriteByte('\n')
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := readFile(t, path)
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs from golden (run go test -update):\n got: %s\nwant: %s", path, buf.Bytes(), want)
 	}
 }

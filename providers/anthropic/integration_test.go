@@ -1,12 +1,9 @@
 package anthropic_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +11,7 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/anthropicfake"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/anthropic"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
@@ -37,18 +35,7 @@ func roundTrip(t *testing.T, fake *anthropicfake.Server, key, raw string) (out [
 	if err := auth.NewKeySigner("x-api-key", "", key).Sign(ctx, up, auth.ClientCredentials{}); err != nil {
 		t.Fatal(err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, up.Method, up.URL, bytes.NewReader(up.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hreq.Header.Set("Content-Type", up.ContentType)
-	for _, h := range up.Header {
-		hreq.Header.Set(h.Name, h.Value)
-	}
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := testutil.Do(t, up)
 	defer resp.Body.Close()
 	if up.Stream && resp.StatusCode == 200 {
 		_, err = tr.Stream(resp.Body, func(b []byte) error {
@@ -61,11 +48,7 @@ func roundTrip(t *testing.T, fake *anthropicfake.Server, key, raw string) (out [
 		})
 		return nil, chunks, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _, err = tr.Response(resp.StatusCode, body)
+	out, _, err = tr.Response(resp.StatusCode, testutil.ReadBody(t, resp))
 	return out, nil, err
 }
 

@@ -184,15 +184,11 @@ var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/g
 // imageSourceOf turns a data URI into a base64 source and an http(s) URL into
 // a url source (Anthropic fetches it).
 func imageSourceOf(u string) (*imageSource, error) {
+	mediaType, data, isData, err := schema.ParseDataURI(u)
 	switch {
-	case strings.HasPrefix(u, "data:"):
-		meta, data, ok := strings.Cut(u[len("data:"):], ",")
-		if !ok {
-			return nil, fmt.Errorf("image data URI has no comma")
-		}
-		mediaType, isBase64 := strings.CutSuffix(meta, ";base64")
-		if !isBase64 {
-			return nil, fmt.Errorf("image data URI must be base64-encoded")
+	case isData:
+		if err != nil {
+			return nil, fmt.Errorf("image %w", err)
 		}
 		mediaType = strings.ToLower(mediaType)
 		if !imageTypes[mediaType] {

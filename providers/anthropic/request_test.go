@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -126,7 +127,7 @@ func TestRequestErrors(t *testing.T) {
 }
 
 func TestRequestDoesNotMutate(t *testing.T) {
-	raw := []byte(readFile(t, "testdata/tools.request.json"))
+	raw := []byte(testutil.ReadFile(t, "testdata/tools.request.json"))
 	orig := bytes.Clone(raw)
 	req, err := schema.ParseChatRequest(raw)
 	if err != nil {

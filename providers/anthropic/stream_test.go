@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -95,7 +96,7 @@ func TestStreamToolArgumentsReassemble(t *testing.T) {
 }
 
 func TestStreamParallelToolCalls(t *testing.T) {
-	chunks, _, err := collect(t, string(readFile(t, "testdata/tools_stream.response.sse")))
+	chunks, _, err := collect(t, string(testutil.ReadFile(t, "testdata/tools_stream.response.sse")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func TestStreamJSONMode(t *testing.T) {
 }
 
 func TestStreamEmitError(t *testing.T) {
-	sse := string(readFile(t, "testdata/chat_stream.response.sse"))
+	sse := string(testutil.ReadFile(t, "testdata/chat_stream.response.sse"))
 	boom := errors.New("client gone")
 	n := 0
 	_, err := newTestTranslator(t, false).Stream(strings.NewReader(sse), func([]byte) error {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,10 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 var testBackend = &config.AIBackend{Provider: config.ProviderBedrock, Region: "us-east-1"}
 
@@ -63,39 +60,6 @@ func encodeEvents(t *testing.T, events []streamEvent) []byte {
 	return buf.Bytes()
 }
 
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// compareGolden compares got (JSON) with testdata/name, rewriting it with -update.
-func compareGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, got, "", "  "); err != nil {
-		t.Fatalf("%s: output is not JSON: %v\n%s", name, err, got)
-	}
-	pretty.WriteByte('\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("%s differs from golden:\n got: %s\nwant: %s", name, pretty.Bytes(), want)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -112,8 +76,9 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			file := func(suffix string) string { return filepath.Join("testdata", tc.name+suffix) }
 			tr := newTestTranslator(t)
-			raw := readFile(t, tc.name+".request.json")
+			raw := testutil.ReadFile(t, file(".request.json"))
 			before := bytes.Clone(raw)
 			up, err := tr.Request(raw, nil)
 			if err != nil {
@@ -135,26 +100,19 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, tc.name+".upstream.json", upJSON)
+			testutil.Golden(t, file(".upstream.json"), upJSON)
 
 			if tc.stream {
 				var events []streamEvent
-				if err := json.Unmarshal(readFile(t, tc.name+".response.events.json"), &events); err != nil {
+				if err := json.Unmarshal(testutil.ReadFile(t, file(".response.events.json")), &events); err != nil {
 					t.Fatal(err)
 				}
-				var chunks []json.RawMessage
-				_, err := tr.Stream(bytes.NewReader(encodeEvents(t, events)), func(c []byte) error {
-					chunks = append(chunks, bytes.Clone(c))
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Stream: %v", err)
-				}
+				chunks, _ := testutil.StreamEvents(t, tr.Stream, bytes.NewReader(encodeEvents(t, events)))
 				out, _ := json.Marshal(chunks)
-				compareGolden(t, tc.name+".openai.json", out)
+				testutil.Golden(t, file(".openai.json"), out)
 				return
 			}
-			out, _, err := tr.Response(tc.status, readFile(t, tc.name+".response.json"))
+			out, _, err := tr.Response(tc.status, testutil.ReadFile(t, file(".response.json")))
 			if tc.status != 200 {
 				var se *schema.Error
 				if !errors.As(err, &se) {
@@ -167,7 +125,7 @@ func TestGolden(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("Response: %v", err)
 			}
-			compareGolden(t, tc.name+".openai.json", out)
+			testutil.Golden(t, file(".openai.json"), out)
 		})
 	}
 }

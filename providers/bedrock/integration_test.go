@@ -1,11 +1,9 @@
 package bedrock_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/bedrockfake"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/bedrock"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
@@ -49,15 +48,7 @@ func roundTrip(t *testing.T, fake *bedrockfake.Server, secret string, op schema.
 	if err := signer.Sign(context.Background(), up, auth.ClientCredentials{}); err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(up.Method, up.URL, bytes.NewReader(up.Body))
-	req.Header.Set("Content-Type", up.ContentType)
-	for _, h := range up.Header {
-		req.Header.Set(h.Name, h.Value)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := testutil.Do(t, up)
 	defer resp.Body.Close()
 	var r result
 	if up.Stream && resp.StatusCode == http.StatusOK {
@@ -71,8 +62,7 @@ func roundTrip(t *testing.T, fake *bedrockfake.Server, secret string, op schema.
 		})
 		return r
 	}
-	body, _ := io.ReadAll(resp.Body)
-	r.body, r.usage, r.err = tr.Response(resp.StatusCode, body)
+	r.body, r.usage, r.err = tr.Response(resp.StatusCode, testutil.ReadBody(t, resp))
 	return r
 }
 

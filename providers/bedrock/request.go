@@ -173,16 +173,15 @@ func userBlocks(i int, c schema.Content) ([]contentBlock, error) {
 // decodeImage turns a data URI into a Converse image block. Bedrock does not
 // fetch URLs, so http(s) URLs are refused.
 func decodeImage(u string) (*imageBlock, error) {
-	rest, ok := strings.CutPrefix(u, "data:")
+	mediaType, data, ok, err := schema.ParseDataURI(u)
 	if !ok {
 		return nil, fmt.Errorf("bedrock does not fetch image URLs: send the image inline as a data URI (data:image/png;base64,...)")
 	}
-	meta, data, ok := strings.Cut(rest, ",")
-	if !ok || !strings.HasSuffix(meta, ";base64") {
+	if err != nil {
 		return nil, fmt.Errorf("image data URI must be base64 encoded (data:image/png;base64,...)")
 	}
 	var format string
-	switch strings.TrimSuffix(strings.ToLower(meta), ";base64") {
+	switch strings.ToLower(mediaType) {
 	case "image/png":
 		format = "png"
 	case "image/jpeg", "image/jpg":
@@ -192,7 +191,7 @@ func decodeImage(u string) (*imageBlock, error) {
 	case "image/webp":
 		format = "webp"
 	default:
-		return nil, fmt.Errorf("image type %q is not supported by bedrock (png, jpeg, gif, webp)", strings.TrimSuffix(meta, ";base64"))
+		return nil, fmt.Errorf("image type %q is not supported by bedrock (png, jpeg, gif, webp)", mediaType)
 	}
 	b, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // fixedNow is the clock of every test translator.
 func fixedNow() time.Time { return time.Unix(1763633702, 0) }
@@ -34,30 +31,6 @@ func newTestTranslator(t *testing.T, a *Adapter, b *config.AIBackend) providers.
 	return tr
 }
 
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, got, "", "  "); err != nil {
-		t.Fatalf("%s: output is not JSON: %v\n%s", name, err, got)
-	}
-	buf.WriteByte('\n')
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./providers/vertex/... -update)", err)
-	}
-	if !bytes.Equal(want, buf.Bytes()) {
-		t.Errorf("%s differs from golden (-update to accept):\n--- got\n%s\n--- want\n%s", name, buf.Bytes(), want)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -73,10 +46,8 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", tt.name+".request.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			file := func(suffix string) string { return filepath.Join("testdata", tt.name+suffix) }
+			raw := testutil.ReadFile(t, file(".request.json"))
 			rawCopy := append([]byte(nil), raw...)
 			tr := newTestTranslator(t, NewAdapter(), testBackend())
 			up, err := tr.Request(raw, nil)
@@ -90,31 +61,15 @@ func TestGolden(t *testing.T) {
 				"method": up.Method, "url": up.URL, "contentType": up.ContentType, "stream": up.Stream,
 				"body": json.RawMessage(up.Body),
 			})
-			golden(t, tt.name+".upstream.json", upJSON)
+			testutil.Golden(t, file(".upstream.json"), upJSON)
 
 			var out []byte
 			if up.Stream {
-				src, err := os.Open(filepath.Join("testdata", tt.name+".response.sse"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer src.Close()
-				var chunks []json.RawMessage
-				u, err := tr.Stream(src, func(c []byte) error {
-					chunks = append(chunks, append([]byte(nil), c...))
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Stream: %v", err)
-				}
+				chunks, u := testutil.StreamEvents(t, tr.Stream, bytes.NewReader(testutil.ReadFile(t, file(".response.sse"))))
 				checkUsageChunk(t, chunks, u)
 				out, _ = json.Marshal(chunks)
 			} else {
-				body, err := os.ReadFile(filepath.Join("testdata", tt.name+".response.json"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp, _, err := tr.Response(tt.status, body)
+				resp, _, err := tr.Response(tt.status, testutil.ReadFile(t, file(".response.json")))
 				var se *schema.Error
 				switch {
 				case tt.status >= 400 && errors.As(err, &se):
@@ -125,7 +80,7 @@ func TestGolden(t *testing.T) {
 					out = resp
 				}
 			}
-			golden(t, tt.name+".openai.json", out)
+			testutil.Golden(t, file(".openai.json"), out)
 		})
 	}
 }

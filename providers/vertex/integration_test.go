@@ -1,18 +1,16 @@
 package vertex_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/vertexfake"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/providers/vertex"
@@ -34,22 +32,10 @@ func call(t *testing.T, a providers.Adapter, b *config.AIBackend, s auth.Signer,
 	if err := s.Sign(ctx, up, auth.ClientCredentials{}); err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, up.Method, up.URL, bytes.NewReader(up.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", up.ContentType)
-	for _, h := range up.Header {
-		req.Header.Set(h.Name, h.Value)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := testutil.Do(t, up)
 	defer resp.Body.Close()
 	if !up.Stream || resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(resp.Body)
-		out, _, err := tr.Response(resp.StatusCode, body)
+		out, _, err := tr.Response(resp.StatusCode, testutil.ReadBody(t, resp))
 		return out, nil, err
 	}
 	var chunks []schema.ChatChunk

@@ -306,12 +306,10 @@ func mimeByExt(ext string) string {
 // imagePart turns an image URL into inlineData (data URI) or fileData
 // (http, https and gs URLs, which Vertex fetches itself).
 func imagePart(u string) (part, error) {
-	if rest, ok := strings.CutPrefix(u, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		if !ok || !strings.HasSuffix(meta, ";base64") {
+	if mime, data, ok, err := schema.ParseDataURI(u); ok {
+		if err != nil {
 			return part{}, fmt.Errorf("image data URI must be base64 encoded (data:<mime>;base64,<data>)")
 		}
-		mime := strings.TrimSuffix(meta, ";base64")
 		if mime == "" {
 			return part{}, fmt.Errorf("image data URI needs a MIME type")
 		}

@@ -2,36 +2,28 @@ package anthropicfake
 
 import (
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/switchyard-ai/switchyard/internal/testutil"
+	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 const key = "sk-test"
 
 func post(t *testing.T, s *Server, path string, hdr map[string]string, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("x-api-key", key)
-	req.Header.Set("anthropic-version", Version)
-	req.Header.Set("content-type", "application/json")
-	for k, v := range hdr {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
+	h := map[string]string{"x-api-key": key, "anthropic-version": Version, "content-type": "application/json"}
+	maps.Copy(h, hdr) // an empty value drops the header
+	up := &schema.Upstream{Method: http.MethodPost, URL: s.URL + path, Body: []byte(body)}
+	for k, v := range h {
+		if v != "" {
+			up.SetHeader(k, v)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testutil.Send(t, up)
 	return resp.StatusCode, string(b)
 }
 

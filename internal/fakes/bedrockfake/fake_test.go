@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/bedrockfake"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -39,18 +39,7 @@ func post(t *testing.T, s auth.Signer, url, body string) (*http.Response, []byte
 			t.Fatal(err)
 		}
 	}
-	req, _ := http.NewRequest(up.Method, up.URL, bytes.NewReader(up.Body))
-	req.Header.Set("Content-Type", up.ContentType)
-	for _, h := range up.Header {
-		req.Header.Set(h.Name, h.Value)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	return testutil.Send(t, up)
 }
 
 const converseURL = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
@@ -199,17 +188,9 @@ func TestFakeRejectsBodyChangedAfterSigning(t *testing.T) {
 		{name: "changed", body: `{"messages":[{"role":"user","content":[{"text":"ho"}]}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(up.Method, up.URL, strings.NewReader(tc.body))
-			req.Header.Set("Content-Type", up.ContentType)
-			for _, h := range up.Header {
-				req.Header.Set(h.Name, h.Value)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
+			sent := *up // the signed headers, with tc.body
+			sent.Body = []byte(tc.body)
+			resp, b := testutil.Send(t, &sent)
 			want := http.StatusOK
 			if tc.name == "changed" {
 				want = http.StatusForbidden

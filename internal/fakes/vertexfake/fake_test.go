@@ -1,12 +1,13 @@
 package vertexfake
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/switchyard-ai/switchyard/internal/testutil"
+	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 func newServer(t *testing.T) *Server {
@@ -21,17 +22,11 @@ func newServer(t *testing.T) *Server {
 
 func post(t *testing.T, url string, header map[string]string, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, bytes.NewReader([]byte(body)))
-	req.Header.Set("Content-Type", "application/json")
+	up := &schema.Upstream{Method: http.MethodPost, URL: url, ContentType: "application/json", Body: []byte(body)}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		up.SetHeader(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testutil.Send(t, up)
 	return resp.StatusCode, string(b)
 }
 
@@ -100,13 +95,8 @@ func TestTokenEndpointRejectsGarbage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest("POST", s.TokenURL(), strings.NewReader(tt.form))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp, _ := testutil.Send(t, &schema.Upstream{Method: http.MethodPost, URL: s.TokenURL(),
+				ContentType: "application/x-www-form-urlencoded", Body: []byte(tt.form)})
 			if resp.StatusCode != 400 {
 				t.Fatalf("status %d, want 400", resp.StatusCode)
 			}

@@ -1,0 +1,8 @@
+// Package testutil holds the helpers that the tests of the provider, auth and
+// fake-upstream packages share: golden files under testdata (see [Golden]) and
+// sending a signed [schema.Upstream] over net/http (see [Send]).
+//
+// It is imported only from _test.go files. It depends on the standard library
+// and providers/schema alone, so that the fakes in internal/fakes can use it
+// without importing the provider packages they stand in for.
+package testutil
