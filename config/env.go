@@ -83,7 +83,7 @@ func expand(s string, lookup func(string) (string, bool), depth int) (string, er
 		case '{':
 			end := closingBrace(s, i+2)
 			if end < 0 {
-				return "", fmt.Errorf("unterminated %q: missing \"}\"", s[i:min(len(s), i+20)])
+				return "", fmt.Errorf("unterminated %q: missing \"}\"", strings.TrimRight(s[i:min(len(s), i+20)], "\r\n"))
 			}
 			val, err := expandVar(s[i+2:end], lookup, depth)
 			if err != nil {

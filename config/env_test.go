@@ -41,7 +41,8 @@ func TestSubstitute(t *testing.T) {
 		{name: "nested default unset", in: "v: ${NOPE:-${ALSO_NOPE:-last}}", want: "v: last"},
 		{name: "default with colon and braces text", in: "v: ${NOPE:-a:b-c}", want: "v: a:b-c"},
 		{name: "no variables", in: "plain: text\nmore: 1\n", want: "plain: text\nmore: 1\n"},
-		{name: "unterminated", in: "a: 1\nv: ${HOST\n", wantErr: `t.yaml:2: unterminated "${HOST\n": missing "}"`},
+		{name: "unterminated", in: "a: 1\nv: ${HOST\n", wantErr: `t.yaml:2: unterminated "${HOST": missing "}"`},
+		{name: "unterminated crlf", in: "v: ${HOST\r\nb: 2\r\n", wantErr: `t.yaml:1: unterminated "${HOST": missing "}"`},
 		{name: "invalid name", in: "v: ${1BAD}", wantErr: `t.yaml:1: invalid variable name "1BAD" in "${1BAD}" (use ${NAME} or ${NAME:-default})`},
 		{name: "empty name", in: "v: ${}", wantErr: `t.yaml:1: invalid variable name "" in "${}" (use ${NAME} or ${NAME:-default})`},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -17,7 +18,11 @@ import (
 func Load(path string) (*Snapshot, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: read: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, first, like every other configuration error
+		}
+		return nil, fmt.Errorf("%s: cannot read the configuration file: %w", path, err)
 	}
 	return loadBytes(path, data, os.LookupEnv, filepath.Dir(path))
 }

@@ -306,6 +306,33 @@ func TestLoadFile(t *testing.T) {
 	}
 }
 
+// TestLoadReadError checks that a file that cannot be read is named once, first,
+// with the reason, and that the cause can still be tested with errors.Is.
+func TestLoadReadError(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		path   string
+		want   string
+		target error
+	}{
+		{name: "missing", path: filepath.Join(dir, "nope.yaml"),
+			want: filepath.Join(dir, "nope.yaml") + ": cannot read the configuration file: no such file or directory", target: os.ErrNotExist},
+		{name: "directory", path: dir, want: dir + ": cannot read the configuration file: is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.path)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+			if tt.target != nil && !errors.Is(err, tt.target) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.target)
+			}
+		})
+	}
+}
+
 func TestLoadErrorFixtures(t *testing.T) {
 	files, err := filepath.Glob("testdata/errors/*.yaml")
 	if err != nil || len(files) == 0 {

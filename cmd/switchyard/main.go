@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,18 +50,48 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		usage(stderr)
 		return 2
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // -h: the flag package has printed the usage
+	case errors.Is(err, errUsage):
+		return 2 // the flag package or the command has said what is wrong
+	case err != nil:
 		_, _ = fmt.Fprintf(stderr, "switchyard: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
+// errUsage is returned by a subcommand whose command line is wrong once the
+// problem has been printed.
+var errUsage = errors.New("usage error")
+
+// parseFlags parses a subcommand's flags and rejects stray arguments, which the
+// flag package would otherwise ignore silently (`switchyard run gateway.yaml`
+// would serve the embedded default instead of the file).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage // the flag package has printed the problem and the usage
+	}
+	if fs.NArg() > 0 {
+		hint := ""
+		if c := fs.Lookup("c"); c != nil && c.Value.String() == "" {
+			hint = fmt.Sprintf(" (to use a configuration file, write -c %s)", fs.Arg(0))
+		}
+		_, _ = fmt.Fprintf(stderr, "switchyard %s: unexpected argument %q%s\n", fs.Name(), fs.Arg(0), hint)
+		return errUsage
+	}
+	return nil
+}
+
 func usage(w io.Writer) {
 	_, _ = fmt.Fprint(w, `usage:
   switchyard run [-c FILE] [--admin ADDR] [--log-level LEVEL]
   switchyard validate -c FILE
-  switchyard sim [--port N] [--host ADDR] [--model NAME] [--ttft D] [--itl D] [--output-tokens N] [--max-running N]
+  switchyard sim [--port N] [--host ADDR] [--model NAME] [--ttft D] [--itl D] [--output-tokens N] [--max-running N] [--mode lorem|echo]
   switchyard version
 `)
 }

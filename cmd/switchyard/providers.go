@@ -158,6 +158,36 @@ func credentialProblems(snap *config.Snapshot) config.Errors {
 				Msg:  fmt.Sprintf("backend %q: credentials cannot be loaded: %v", k, err)})
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+// needsKey lists the providers that answer 401 to a request without a key
+// unless another auth mode is set.
+var needsKey = map[string]bool{
+	config.ProviderOpenAI: true, config.ProviderAzure: true,
+	config.ProviderAnthropic: true, config.ProviderGemini: true,
+}
+
+// keyWarnings reports AI backends of providers that need a key but have none,
+// most often because the environment variable in `apiKey: "${OPENAI_API_KEY}"`
+// is unset: every request would then fail upstream with 401.
+func keyWarnings(snap *config.Snapshot) config.Errors {
+	var out config.Errors
+	for i, b := range snap.Config.Backends {
+		a := b.AI
+		if a == nil || !needsKey[a.Provider] {
+			continue
+		}
+		if au := a.Auth; au.APIKey != "" || au.APIKeyFile != "" || au.Passthrough || au.AWS != nil || au.GCP != nil {
+			continue
+		}
+		path := fmt.Sprintf("backends[%d].ai.auth.apiKey", i)
+		out = append(out, &config.Error{File: snap.Source, Line: snap.Line(path), Path: path,
+			Msg: fmt.Sprintf("warning: backend %q has no API key, so provider %s will refuse its requests (401): "+
+				"is the environment variable named in auth.apiKey set? (or use auth.apiKeyFile or auth.passthrough)",
+				b.Name, a.Provider)})
+	}
 	return out
 }
 

@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,14 +29,15 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("c", "", "configuration file (default: the embedded default configuration)")
-	admin := fs.String("admin", "127.0.0.1:15000", "admin server address (/healthz, /readyz, /metrics, /config); empty disables it")
+	admin := fs.String("admin", envOr("SWITCHYARD_ADMIN", defaultAdmin),
+		"admin server address (/healthz, /readyz, /metrics, /config); empty disables it; SWITCHYARD_ADMIN sets the default")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
 	}
 	logOut := newBufferedWriter(stderr, 100*time.Millisecond)
 	defer func() { _ = logOut.Close() }()
@@ -51,8 +57,15 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		return err
 	}
+	if *file != "" {
+		log.Info("configuration loaded", "file", *file, "listeners", len(snap.Listeners), "routes", len(snap.Routes),
+			"backends", len(snap.Backends))
+	}
 	for _, p := range snap.Problems {
 		log.Warn("route disabled", "problem", p.Error())
+	}
+	for _, p := range keyWarnings(snap) {
+		log.Warn("backend has no API key", "problem", p.Error())
 	}
 
 	reg := prometheus.NewRegistry()
@@ -74,15 +87,18 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		},
 	})
 	if err := gw.Apply(snap); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w (another process holds the port: change the listener's port in the configuration, or set PORT for the embedded default)", err)
+		}
 		return err
 	}
-	logModels(log, snap)
+	logServed(log, snap)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
 	if *admin != "" {
-		go func() { errc <- gw.ServeAdmin(runCtx, *admin) }()
+		go func() { errc <- adminError(gw.ServeAdmin(runCtx, *admin)) }()
 	}
 	if *file != "" {
 		go func() { errc <- gw.Watch(runCtx, *file) }()
@@ -108,25 +124,101 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// logModels says which models each AI backend serves.
-func logModels(log *slog.Logger, snap *config.Snapshot) {
+// defaultAdmin is the admin server's address unless --admin or SWITCHYARD_ADMIN says otherwise.
+const defaultAdmin = "127.0.0.1:15000"
+
+// envOr returns the environment variable k, or def when it is unset.
+func envOr(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
+}
+
+// adminError says how to get past an admin server that cannot start.
+func adminError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (choose another admin address with --admin ADDR or SWITCHYARD_ADMIN=ADDR, or disable the admin server with --admin '')", err)
+}
+
+// logServed says what a snapshot serves: each listener's address, each route
+// with its listeners and backends, and the models of each AI backend.
+func logServed(log *slog.Logger, snap *config.Snapshot) {
 	for _, l := range snap.Listeners {
-		log.Info("listener", "key", l.Key, "bind", l.BindKey, "address", fmt.Sprintf("%s:%d", l.Listener.Address, l.Listener.Port), "protocol", l.Listener.Protocol)
+		scheme := "http"
+		if l.Listener.Protocol == config.ProtocolHTTPS {
+			scheme = "https"
+		}
+		attrs := []any{"key", l.Key, "url", scheme + "://" + net.JoinHostPort(l.Listener.Address, strconv.Itoa(l.Listener.Port))}
+		if l.Listener.Hostname != "" {
+			attrs = append(attrs, "hostname", l.Listener.Hostname)
+		}
+		log.Info("listener", attrs...)
 	}
-	for key, b := range snap.Backends {
-		if b.AI == nil {
-			continue
+	for _, r := range snap.Routes {
+		if r.Disabled {
+			continue // logged with its problem
 		}
-		models := append([]string{}, b.AI.Models...)
-		for alias := range b.AI.Aliases {
-			models = append(models, alias)
+		var backends []string
+		seen := map[string]bool{}
+		for _, rule := range r.Route.Rules {
+			for _, ref := range rule.BackendRefs {
+				if !seen[ref.Name] {
+					seen[ref.Name] = true
+					backends = append(backends, ref.Name)
+				}
+			}
 		}
-		served := strings.Join(models, ",")
-		if served == "" {
-			served = "any (" + firstNonEmpty(b.AI.Model, "passed through") + ")"
+		attrs := []any{"key", r.Key, "listeners", strings.Join(r.Listeners, ",")}
+		if len(r.Route.Hostnames) > 0 {
+			attrs = append(attrs, "hostnames", strings.Join(r.Route.Hostnames, ","))
 		}
-		log.Info("serving models", "backend", key, "provider", b.AI.Provider, "models", served)
+		attrs = append(attrs, "backends", strings.Join(backends, ","))
+		log.Info("route", attrs...)
 	}
+	keys := make([]string, 0, len(snap.Backends))
+	for k, b := range snap.Backends {
+		if b.AI != nil {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a := snap.Backends[k].AI
+		log.Info("serving models", "backend", k, "provider", a.Provider, "models", describeModels(a))
+	}
+}
+
+// describeModels says which client-facing models an AI backend serves, each
+// once, sorted, with the upstream model when it differs:
+// "claude-sonnet (as claude-sonnet-4-5-20250929),haiku".
+func describeModels(a *config.AIBackend) string {
+	upstream := map[string]string{}
+	for _, m := range a.Models {
+		upstream[m] = firstNonEmpty(a.Model, m)
+	}
+	for alias, up := range a.Aliases {
+		upstream[alias] = up
+	}
+	if len(upstream) == 0 {
+		if a.Model != "" {
+			return "any (as " + a.Model + ")"
+		}
+		return "any (passed through)"
+	}
+	names := make([]string, 0, len(upstream))
+	for m := range upstream {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	for i, m := range names {
+		if up := upstream[m]; up != m {
+			names[i] = m + " (as " + up + ")"
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 func firstNonEmpty(s ...string) string {

@@ -32,7 +32,7 @@ func simCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	out := fs.Int("output-tokens", 16, "completion length unless max_tokens asks for fewer")
 	maxRunning := fs.Int("max-running", 0, "requests served at once before others wait (0: unbounded)")
 	mode := fs.String("mode", "lorem", "lorem (deterministic text) or echo (repeat the last user message)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))

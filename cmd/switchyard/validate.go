@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/switchyard-ai/switchyard/config"
 )
@@ -14,11 +15,14 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("c", "", "configuration file to check")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if len(args) == 1 && !strings.HasPrefix(args[0], "-") {
+		args = []string{"-c", args[0]} // `switchyard validate FILE` works too
 	}
-	if *file == "" && fs.NArg() == 1 {
-		*file = fs.Arg(0)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
 	}
 	if *file == "" {
 		_, _ = fmt.Fprintln(stderr, "switchyard validate: -c FILE is required")
@@ -38,10 +42,13 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	problems := append(config.Errors{}, snap.Problems...)
 	problems = append(problems, credentialProblems(snap)...)
+	for _, e := range problems {
+		_, _ = fmt.Fprintln(stderr, e.Error())
+	}
+	for _, w := range keyWarnings(snap) { // warnings: the file is valid but will not work as is
+		_, _ = fmt.Fprintln(stderr, w.Error())
+	}
 	if len(problems) > 0 {
-		for _, e := range problems {
-			_, _ = fmt.Fprintln(stderr, e.Error())
-		}
 		return 1
 	}
 	_, _ = fmt.Fprintf(stdout, "%s: valid (%d listeners, %d routes, %d backends)\n",
