@@ -101,4 +101,7 @@ func (g *Gateway) reload(path string) {
 		return
 	}
 	g.log.Info("config reloaded", "file", path, "routes", len(snap.Routes), "problems", len(snap.Problems))
+	for _, p := range snap.Problems {
+		g.log.Warn("route disabled", "problem", p.Error())
+	}
 }
