@@ -13,6 +13,12 @@ import (
 // event together. A longer event ends the stream with an error.
 const MaxEventBytes = 4 << 20
 
+// initialBuffer is a Reader's first line buffer; it grows (to MaxEventBytes)
+// for longer lines. Chat stream events are a few hundred bytes, and a
+// gateway holds one Reader per open stream: 16 KiB each cost 16 MB per
+// 1,000 streams.
+const initialBuffer = 2 << 10
+
 // Event is one dispatched event. Data is valid only until the next call to Next.
 type Event struct {
 	// Name is the event field ("" for the default "message").
@@ -31,7 +37,7 @@ type Reader struct {
 // NewReader returns a Reader over src.
 func NewReader(src io.Reader) *Reader {
 	sc := bufio.NewScanner(src)
-	sc.Buffer(make([]byte, 0, 16<<10), MaxEventBytes)
+	sc.Buffer(make([]byte, 0, initialBuffer), MaxEventBytes)
 	return &Reader{sc: sc}
 }
 

@@ -2,6 +2,8 @@ package ai
 
 import (
 	"net"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +72,60 @@ func BenchmarkModelLookup(b *testing.B) {
 		cs, _, _ := candidates(fe.resolve(r), ri.model, time.Now(), buf[:])
 		if len(cs) == 0 {
 			b.Fatal("no candidate")
+		}
+	}
+}
+
+// bigBody returns a chat body of about n bytes (one long user message).
+func bigBody(n int) []byte {
+	pad := strings.Repeat("lorem ipsum dolor sit amet ", n/27+1)[:n]
+	return []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"` +
+		pad + `"}],"temperature":0.2,"max_tokens":64}`)
+}
+
+// BenchmarkInspect measures the request-body check alone on bodies of 1, 32
+// and 256 KB.
+func BenchmarkInspect(b *testing.B) {
+	for _, n := range []int{1 << 10, 32 << 10, 256 << 10} {
+		body := bigBody(n)
+		b.Run(strconv.Itoa(n>>10)+"KB", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, e := inspect(body, schema.OpChat, 0); e != nil {
+					b.Fatal(e)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCandidates10k measures the candidate choice on a route of 10,000
+// backends, one model each, asking for the last model.
+func BenchmarkCandidates10k(b *testing.B) {
+	const n = 10000
+	snap := &config.Snapshot{Backends: map[string]*config.Backend{}}
+	refs := make([]config.BackendRef, n)
+	for i := range n {
+		name := "default/m" + strconv.Itoa(i)
+		snap.Backends[name] = &config.Backend{AI: &config.AIBackend{Provider: "openai-compatible", BaseURL: "http://l",
+			Models: []string{"model-" + strconv.Itoa(i)}}}
+		refs[i] = config.BackendRef{Name: name}
+	}
+	fe, err := New(snap, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fe.Close)
+	r := Route{Key: "default.r.0.0", Refs: refs}
+	model := "model-" + strconv.Itoa(n-1)
+	var buf [maxInline]candidate
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cs, _, _ := candidates(fe.resolve(r), model, time.Now(), buf[:])
+		if len(cs) != 1 {
+			b.Fatalf("%d candidates", len(cs))
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
@@ -70,10 +71,16 @@ type Frontend struct {
 	routes sync.Map // string -> *routeRefs
 }
 
-// routeRefs are a route's refs resolved to backends, in config order.
+// routeRefs are a route's refs resolved to backends, in config order, with
+// an index of which refs may serve a model.
 type routeRefs struct {
 	refs []config.BackendRef
 	bs   []*backend // nil where a ref names no AI backend
+	// src is the Refs slice the entry was built from: the same slice (the
+	// router passes its rule's, immutable like every snapshot value) needs no
+	// element-by-element comparison.
+	src *config.BackendRef
+	idx modelIndex
 }
 
 // New builds the front end for every AI backend of snap: an adapter, a signer
@@ -163,11 +170,12 @@ func (f *Frontend) Models(r Route) []string {
 func (f *Frontend) resolve(r Route) *routeRefs {
 	if v, ok := f.routes.Load(r.Key); ok {
 		rr := v.(*routeRefs)
-		if sameRefs(rr.refs, r.Refs) {
+		if len(r.Refs) == len(rr.refs) && len(r.Refs) > 0 && rr.src == unsafe.SliceData(r.Refs) ||
+			sameRefs(rr.refs, r.Refs) {
 			return rr
 		}
 	}
-	rr := &routeRefs{refs: append([]config.BackendRef(nil), r.Refs...), bs: make([]*backend, len(r.Refs))}
+	rr := &routeRefs{refs: append([]config.BackendRef(nil), r.Refs...), bs: make([]*backend, len(r.Refs)), src: unsafe.SliceData(r.Refs)}
 	ns := config.DefaultNamespace
 	if i := strings.IndexByte(r.Key, '.'); i > 0 {
 		ns = r.Key[:i]
@@ -179,6 +187,7 @@ func (f *Frontend) resolve(r Route) *routeRefs {
 		}
 		rr.bs[i] = f.backends[name]
 	}
+	rr.idx = buildIndex(rr.bs)
 	f.routes.Store(r.Key, rr)
 	return rr
 }

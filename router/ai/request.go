@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -34,12 +35,95 @@ func Inspect(body []byte, op schema.Operation, maxBytes int) (model string, stre
 }
 
 func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.Error) {
-	var ri reqInfo
 	switch {
 	case len(body) == 0:
-		return ri, badRequest("", "the request body is empty: send a JSON object")
+		return reqInfo{}, badRequest("", "the request body is empty: send a JSON object")
 	case maxBytes > 0 && len(body) > maxBytes:
-		return ri, tooLarge(maxBytes)
+		return reqInfo{}, tooLarge(maxBytes)
+	}
+	// One pass validates the body and finds the members; a body it rejects
+	// (rare: invalid input) takes the slow path, which names the problem.
+	sc, ok := scanBody(body, MaxDepth)
+	if !ok {
+		return inspectSlow(body, op)
+	}
+	var ri reqInfo
+	model := spanResult(sc.model)
+	switch model.Type {
+	case gjson.String:
+		if model.Str == "" {
+			return ri, badRequest("model", "you must provide a model parameter")
+		}
+		ri.model = strings.Clone(model.Str)
+	case gjson.Null:
+		return ri, badRequest("model", "you must provide a model parameter")
+	default:
+		return ri, badRequest("model", "model must be a string")
+	}
+	switch {
+	case !sc.stream.ok, string(sc.stream.raw) == "false", string(sc.stream.raw) == "null":
+	case string(sc.stream.raw) == "true":
+		ri.stream = true
+	default:
+		return ri, badRequest("stream", "stream must be a boolean")
+	}
+	switch op {
+	case schema.OpChat:
+		if e := shapeError(sc.msgs); e != nil {
+			return ri, e
+		}
+	case schema.OpEmbeddings:
+		if e := inputError(ri.stream, spanResult(sc.input)); e != nil {
+			return ri, e
+		}
+	}
+	return ri, nil
+}
+
+// spanResult parses a member's raw value (a zero Result when absent).
+func spanResult(s span) gjson.Result {
+	if !s.ok {
+		return gjson.Result{}
+	}
+	if len(s.raw) > 1 && s.raw[0] == '"' && bytes.IndexByte(s.raw, '\\') < 0 {
+		return gjson.Result{Type: gjson.String, Raw: bstr(s.raw), Str: bstr(s.raw[1 : len(s.raw)-1])}
+	}
+	return gjson.Parse(bstr(s.raw))
+}
+
+// shapeError is checkMessages on what the scan recorded.
+func shapeError(m msgShape) *schema.Error {
+	switch {
+	case !m.present || m.null:
+		return badRequest("messages", "you must provide a messages parameter")
+	case !m.array:
+		return badRequest("messages", "messages must be an array")
+	case m.bad == badNotObject:
+		return badRequest("messages["+strconv.Itoa(m.n)+"]", "each message must be an object")
+	case m.bad == badRole:
+		return badRequest("messages["+strconv.Itoa(m.n)+"].role", "each message must have a string role")
+	case m.n == 0:
+		return badRequest("messages", "messages must be a non-empty array")
+	}
+	return nil
+}
+
+func inputError(stream bool, input gjson.Result) *schema.Error {
+	if stream {
+		return badRequest("stream", "embeddings cannot be streamed")
+	}
+	if !(input.Type == gjson.String && input.Str != "") && !(input.IsArray() && len(input.Raw) > 2 && !isEmptyArray(input.Raw)) {
+		return badRequest("input", "input must be a non-empty string or array")
+	}
+	return nil
+}
+
+// inspectSlow is inspect with a separate check per property (UTF-8, syntax,
+// depth) and gjson lookups: it names what is wrong with a body the scan
+// rejected.
+func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
+	var ri reqInfo
+	switch {
 	case !utf8.Valid(body):
 		return ri, badRequest("", "the request body is not valid UTF-8")
 	case !gjson.ValidBytes(body):
@@ -89,11 +173,8 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 			return ri, e
 		}
 	case schema.OpEmbeddings:
-		if ri.stream {
-			return ri, badRequest("stream", "embeddings cannot be streamed")
-		}
-		if !(input.Type == gjson.String && input.Str != "") && !(input.IsArray() && len(input.Raw) > 2 && !isEmptyArray(input.Raw)) {
-			return ri, badRequest("input", "input must be a non-empty string or array")
+		if e := inputError(ri.stream, input); e != nil {
+			return ri, e
 		}
 	}
 	return ri, nil

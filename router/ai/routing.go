@@ -23,10 +23,9 @@ const maxInline = 8
 // ejection). buf is reused when large enough.
 func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (out []candidate, matched, unhealthy int) {
 	out = buf[:0]
-	for i, b := range rr.bs {
-		if b == nil {
-			continue
-		}
+	var ibuf [maxInline]int
+	for _, i := range rr.idx.lookup(model, ibuf[:0]) {
+		b := rr.bs[i]
 		w := weightOf(rr.refs[i])
 		if w <= 0 {
 			continue

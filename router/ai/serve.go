@@ -59,7 +59,7 @@ func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
 		x.RequestID = string(ctx.Response.Header.Peek("x-request-id"))
 	}
 	if streamed := s.run(); streamed {
-		return // the stream writer reports usage when the stream ends, then frees s
+		return // the stream body (sseBody) reports usage when the stream ends, then frees s
 	}
 	x.Status = ctx.Response.StatusCode()
 	f.policies.Done(context.Background(), x, s.usage)
@@ -67,7 +67,7 @@ func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
 }
 
 // exchange is one client request through the front end. Exchanges are
-// pooled: Serve frees a buffered one once Done has run, the stream writer a
+// pooled: Serve frees a buffered one once Done has run, the stream body a
 // streamed one.
 type exchange struct {
 	f     *Frontend
@@ -125,7 +125,7 @@ func (s *exchange) free() {
 }
 
 // run serves the request and reports whether a stream was committed (the
-// stream writer then owns the rest of the exchange).
+// stream body then owns the rest of the exchange).
 func (s *exchange) run() (streamed bool) {
 	ctx, f := s.ctx, s.f
 	if cl := ctx.Request.Header.ContentLength(); cl > f.maxBody {

@@ -1,7 +1,6 @@
 package ai
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -159,64 +158,8 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra f
 		extra(&ctx.Response.Header)
 	}
 	b.succeeded()
-	x, f, deadline := &s.x, s.f, s.deadline
-	x.Status = fasthttp.StatusOK
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		var timeout <-chan time.Time
-		if !deadline.IsZero() {
-			t := time.NewTimer(time.Until(deadline))
-			defer t.Stop()
-			timeout = t.C
-		}
-		gone, timedOut := false, false
-		write := func(c []byte) {
-			if gone {
-				return
-			}
-			_, _ = w.WriteString("data: ")
-			_, _ = w.Write(c)
-			_, _ = w.WriteString("\n\n")
-			if err := w.Flush(); err != nil {
-				gone = true
-				p.halt()
-				interrupt()
-			}
-		}
-		if ok {
-			x.FirstByte = time.Now()
-			write(first)
-		loop:
-			for {
-				select {
-				case c, more := <-p.ch:
-					if !more {
-						break loop
-					}
-					if !timedOut {
-						write(c)
-					}
-				case <-timeout:
-					timeout, timedOut = nil, true
-					p.halt()
-					interrupt()
-				}
-			}
-		}
-		switch {
-		case gone:
-		case timedOut:
-			write(requestTimeout().JSON())
-		case p.err != nil && !errors.Is(p.err, errClientGone):
-			write(streamError(p.err).JSON())
-		default:
-			_, _ = w.WriteString("data: [DONE]\n\n")
-			_ = w.Flush()
-		}
-		p.drain()
-		release()
-		f.policies.Done(context.Background(), x, p.usage)
-		s.free()
-	})
+	s.x.Status = fasthttp.StatusOK
+	ctx.SetBodyStream(&sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok}, -1)
 	return result{streamed: true}
 }
 

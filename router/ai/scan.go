@@ -1,0 +1,378 @@
+package ai
+
+import (
+	"encoding/binary"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// scan is the one pass inspect makes over a request body: it checks JSON
+// syntax, UTF-8 inside strings (outside them only ASCII is valid JSON) and
+// the nesting depth, and records the top-level members the front end reads
+// (the last occurrence of a key wins, as with gjson's ForEach) and the shape
+// of the messages array (the first role of each message, as gjson's Get).
+//
+// It is stricter than gjson, never more lenient: a body it rejects is
+// checked again by the slower validators, which pick the error message.
+type scan struct {
+	b     []byte
+	i     int
+	depth int
+	max   int
+
+	model, stream, input span
+	msgs                 msgShape
+}
+
+// span is a top-level member's raw value; ok is false when it is absent.
+type span struct {
+	raw []byte
+	ok  bool
+}
+
+// msgShape is what checkMessages needs of a messages value.
+type msgShape struct {
+	present bool
+	null    bool
+	array   bool
+	n       int // elements before the first bad one (all of them if bad < 0)
+	bad     int // -1, badNotObject or badRole: why element n is wrong
+}
+
+const (
+	badNone      = -1
+	badNotObject = 1
+	badRole      = 2
+)
+
+// scanBody runs the pass; ok is false for any body that is not a valid,
+// object-rooted JSON document within the depth limit.
+func scanBody(b []byte, maxDepth int) (s scan, ok bool) {
+	s = scan{b: b, max: maxDepth}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return s, false
+	}
+	if !s.object(true) {
+		return s, false
+	}
+	s.ws()
+	return s, s.i == len(b)
+}
+
+func (s *scan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value scans one value at s.i (whitespace already skipped).
+func (s *scan) value() bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(false)
+	case c == '[':
+		return s.array(nil)
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	default:
+		return s.number()
+	}
+}
+
+func (s *scan) lit(w string) bool {
+	if len(s.b)-s.i < len(w) || string(s.b[s.i:s.i+len(w)]) != w {
+		return false
+	}
+	s.i += len(w)
+	return true
+}
+
+func (s *scan) enter() bool {
+	s.depth++
+	return s.depth <= s.max
+}
+
+// object scans an object; top records the front end's members.
+func (s *scan) object(top bool) bool {
+	return s.members(func(key []byte, esc bool) bool {
+		if !top {
+			return s.value()
+		}
+		start := s.i
+		if esc {
+			key = []byte(gjson.Parse(string(key)).Str)
+		} else {
+			key = key[1 : len(key)-1]
+		}
+		var dst *span
+		switch string(key) {
+		case "model":
+			dst = &s.model
+		case "stream":
+			dst = &s.stream
+		case "input":
+			dst = &s.input
+		case "messages":
+			s.msgs = msgShape{present: true, bad: badNone}
+			switch {
+			case s.i < len(s.b) && s.b[s.i] == '[':
+				s.msgs.array = true
+				return s.array(&s.msgs)
+			case s.lit("null"):
+				s.msgs.null = true
+				return true
+			}
+			return s.value()
+		}
+		if !s.value() {
+			return false
+		}
+		if dst != nil {
+			*dst = span{raw: s.b[start:s.i], ok: true}
+		}
+		return true
+	})
+}
+
+// members scans {"k": v, ...}; each(key, escaped) scans the value at s.i and
+// reports whether it was valid.
+func (s *scan) members(each func(key []byte, esc bool) bool) bool {
+	if !s.enter() {
+		return false
+	}
+	s.i++ // {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return false
+		}
+		ks := s.i
+		esc, ok := s.str()
+		if !ok {
+			return false
+		}
+		key := s.b[ks:s.i]
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.ws()
+		if !each(key, esc) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.ws()
+		case '}':
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array scans an array; shape, when set, records the messages checks.
+func (s *scan) array(shape *msgShape) bool {
+	if !s.enter() {
+		return false
+	}
+	s.i++ // [
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if shape == nil || shape.bad != badNone {
+			if !s.value() {
+				return false
+			}
+		} else if !s.message(shape) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.ws()
+		case ']':
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// message scans one element of messages, checking it is an object whose
+// first role is a non-empty string.
+func (s *scan) message(shape *msgShape) bool {
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		shape.bad = badNotObject
+		return s.value()
+	}
+	seen, good := false, false
+	ok := s.members(func(key []byte, esc bool) bool {
+		isRole := string(key) == `"role"` || esc && gjson.Parse(string(key)).Str == "role"
+		if !isRole || seen {
+			return s.value()
+		}
+		seen = true
+		start := s.i
+		if !s.value() {
+			return false
+		}
+		good = s.b[start] == '"' && s.i-start > 2
+		return true
+	})
+	if !good {
+		shape.bad = badRole
+	} else {
+		shape.n++
+	}
+	return ok
+}
+
+// str scans a string at s.i (an opening quote); esc reports an escape in it.
+func (s *scan) str() (esc, ok bool) {
+	b := s.b
+	i := s.i + 1
+	for {
+		// Eight bytes at a time while none needs a look: no quote, backslash,
+		// control character or non-ASCII byte.
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|hasLess(w, 0x20)|(w&msb) != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return esc, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return esc, true
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return esc, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return esc, false
+				}
+				i += 6
+			default:
+				return esc, false
+			}
+		case c < 0x20:
+			return esc, false
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return esc, false
+			}
+			i += n
+		}
+	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasZero is non-zero when a byte of w is zero.
+func hasZero(w uint64) uint64 { return (w - lsb) &^ w & msb }
+
+// hasLess is non-zero when a byte of w is below n (n <= 128).
+func hasLess(w uint64, n uint64) uint64 { return (w - lsb*n) &^ w & msb }
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// number scans -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *scan) number() bool {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	s.i = i
+	return true
+}

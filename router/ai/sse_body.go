@@ -1,0 +1,166 @@
+package ai
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// sseBody is a committed stream's response body. fasthttp writes it from the
+// connection's own goroutine through WriteTo (each Write is one flushed HTTP
+// chunk, one SSE event), so that a stream costs no extra goroutine, pipe or
+// buffered writer between the producer and the client's connection. Close,
+// which fasthttp calls once the body is written or abandoned, stops the
+// producer if needed, waits for it, releases the upstream response and
+// reports the exchange to the policy chain.
+type sseBody struct {
+	s         *exchange
+	p         *pump
+	interrupt func()
+	release   func()
+
+	first    []byte
+	hasFirst bool
+	started  bool
+	deadline <-chan time.Time
+	timer    *time.Timer
+	timedOut bool
+	ended    bool // the final event was produced
+	gone     bool // a write to the client failed
+
+	buf     []byte // the current event, framed
+	pending []byte // what Read has not returned yet of buf
+	once    sync.Once
+}
+
+var (
+	_ fasthttp.BodyWriterTo = (*sseBody)(nil)
+	_ io.ReadCloser         = (*sseBody)(nil)
+)
+
+var (
+	eventPrefix = []byte("data: ")
+	eventSuffix = []byte("\n\n")
+	doneEvent   = []byte("data: [DONE]\n\n")
+)
+
+// frame sets b.buf to c as one SSE data event.
+func (b *sseBody) frame(c []byte) []byte {
+	b.buf = append(append(append(b.buf[:0], eventPrefix...), c...), eventSuffix...)
+	return b.buf
+}
+
+// next returns the next event to write, framed; ok is false at the end.
+func (b *sseBody) next() (ev []byte, ok bool) {
+	if b.ended {
+		return nil, false
+	}
+	if !b.started {
+		b.started = true
+		if d := b.s.deadline; !d.IsZero() {
+			b.timer = time.NewTimer(time.Until(d))
+			b.deadline = b.timer.C
+		}
+		if b.hasFirst {
+			b.s.x.FirstByte = time.Now()
+			return b.frame(b.first), true
+		}
+	}
+	if b.hasFirst {
+		for {
+			select {
+			case c, more := <-b.p.ch:
+				if !more {
+					return b.final()
+				}
+				if !b.timedOut {
+					return b.frame(c), true
+				}
+			case <-b.deadline:
+				b.deadline, b.timedOut = nil, true
+				b.p.halt()
+				b.interrupt()
+			}
+		}
+	}
+	return b.final()
+}
+
+// final returns the event that ends the stream: a timeout or stream error,
+// or [DONE].
+func (b *sseBody) final() ([]byte, bool) {
+	b.ended = true
+	b.p.drain()
+	switch p := b.p; {
+	case b.timedOut:
+		return b.frame(requestTimeout().JSON()), true
+	case p.err != nil && !errors.Is(p.err, errClientGone):
+		return b.frame(streamError(p.err).JSON()), true
+	}
+	return doneEvent, true
+}
+
+// SupportsBodyWriteTo implements fasthttp.BodyWriterTo.
+func (b *sseBody) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo implements io.WriterTo: one Write per event.
+func (b *sseBody) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		ev, ok := b.next()
+		if !ok {
+			return n, nil
+		}
+		m, err := w.Write(ev)
+		n += int64(m)
+		if err != nil {
+			b.clientGone()
+			return n, err
+		}
+	}
+}
+
+// Read implements io.Reader, for a writer that does not use WriteTo.
+func (b *sseBody) Read(p []byte) (int, error) {
+	for len(b.pending) == 0 {
+		ev, ok := b.next()
+		if !ok {
+			return 0, io.EOF
+		}
+		b.pending = ev
+	}
+	n := copy(p, b.pending)
+	b.pending = b.pending[n:]
+	return n, nil
+}
+
+func (b *sseBody) clientGone() {
+	if !b.gone {
+		b.gone = true
+		b.p.halt()
+		b.interrupt()
+	}
+}
+
+// Close implements io.Closer: it ends the exchange (once).
+func (b *sseBody) Close() error {
+	b.once.Do(func() {
+		if !b.ended {
+			b.clientGone() // abandoned before the end: the client is gone
+		}
+		if b.timer != nil {
+			b.timer.Stop()
+		}
+		b.p.drain()
+		b.release()
+		s := b.s
+		s.f.policies.Done(context.Background(), &s.x, b.p.usage)
+		s.free()
+		b.s, b.first, b.buf, b.pending = nil, nil, nil, nil
+	})
+	return nil
+}
