@@ -170,6 +170,13 @@ func (b *backend) serves(model string) (upstream string, listed, ok bool) {
 	return "", false, false
 }
 
+// namedBy reports whether the client named this backend in a backend/model name.
+func (b *backend) namedBy(model string) bool {
+	_, byKey := cutBackendPrefix(model, b.key)
+	_, byShort := cutBackendPrefix(model, b.short)
+	return byKey || byShort
+}
+
 func cutBackendPrefix(model, name string) (string, bool) {
 	if len(model) > len(name)+1 && model[len(name)] == '/' && model[:len(name)] == name {
 		return model[len(name)+1:], true

@@ -12,6 +12,10 @@ type candidate struct {
 	listed   bool   // the configuration names the client's model
 	priority int
 	weight   int
+	// rank orders candidates: priority first, then a backend that names the
+	// model (models, aliases or the client's backend/model form) before a
+	// catch-all backend of the same priority.
+	rank int
 }
 
 // maxInline is how many candidates fit without a heap allocation.
@@ -39,7 +43,12 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 			unhealthy++
 			continue
 		}
-		out = append(out, candidate{b: b, upstream: up, listed: listed, priority: rr.refs[i].Priority, weight: w})
+		p := rr.refs[i].Priority
+		rank := 2 * p
+		if !listed && !b.namedBy(model) {
+			rank++ // catch-all
+		}
+		out = append(out, candidate{b: b, upstream: up, listed: listed, priority: p, weight: w, rank: rank})
 	}
 	if len(out) > 1 {
 		order(out)
@@ -47,18 +56,18 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 	return out, matched, unhealthy
 }
 
-// order sorts cs by priority, then shuffles each group by weight: each
-// position is drawn among the remaining members with probability proportional
-// to their weight.
+// order sorts cs by rank (priority, then specific before catch-all), then
+// shuffles each group by weight: each position is drawn among the remaining
+// members with probability proportional to their weight.
 func order(cs []candidate) {
 	for i := 1; i < len(cs); i++ { // stable insertion sort: groups are small
-		for j := i; j > 0 && cs[j].priority < cs[j-1].priority; j-- {
+		for j := i; j > 0 && cs[j].rank < cs[j-1].rank; j-- {
 			cs[j], cs[j-1] = cs[j-1], cs[j]
 		}
 	}
 	for start := 0; start < len(cs); {
 		end := start + 1
-		for end < len(cs) && cs[end].priority == cs[start].priority {
+		for end < len(cs) && cs[end].rank == cs[start].rank {
 			end++
 		}
 		for i := start; i < end-1; i++ {

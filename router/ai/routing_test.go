@@ -129,3 +129,36 @@ func TestInspect(t *testing.T) {
 		t.Errorf("completion: %v", err)
 	}
 }
+
+// TestNamedBackendBeforeCatchAll checks that, within one priority, a backend
+// that names the model is always tried before a catch-all backend.
+func TestNamedBackendBeforeCatchAll(t *testing.T) {
+	fe, _ := routingFrontend(t)
+	tests := []struct {
+		name, model, first string
+		refs               []config.BackendRef
+	}{
+		{name: "listed beats catch-all", model: "gpt-4o", first: "default/openai",
+			refs: []config.BackendRef{{Name: "default/any", Weight: intp(100)}, {Name: "default/openai", Weight: intp(1)}}},
+		{name: "alias beats catch-all", model: "smart", first: "default/azure",
+			refs: []config.BackendRef{{Name: "default/any", Weight: intp(100)}, {Name: "default/azure", Weight: intp(1)}}},
+		{name: "backend/model beats catch-all", model: "openai/o3", first: "default/openai",
+			refs: []config.BackendRef{{Name: "default/any", Weight: intp(100)}, {Name: "default/openai", Weight: intp(1)}}},
+		{name: "priority still comes first", model: "gpt-4o", first: "default/any",
+			refs: []config.BackendRef{{Name: "default/any"}, {Name: "default/openai", Priority: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := Route{Key: "default.named-" + tt.name + ".0.0", Refs: tt.refs}
+			for i := 0; i < 200; i++ {
+				cs, _, _ := candidates(fe.resolve(rt), tt.model, time.Now(), nil)
+				if len(cs) != 2 {
+					t.Fatalf("got %d candidates, want 2", len(cs))
+				}
+				if cs[0].b.key != tt.first {
+					t.Fatalf("draw %d: first candidate %s, want %s", i, cs[0].b.key, tt.first)
+				}
+			}
+		})
+	}
+}
