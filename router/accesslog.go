@@ -18,19 +18,32 @@ type accessRecord struct {
 	attempts int
 	status   int
 	reason   string
+
+	// Filled from the request only when the access log is on.
+	requestID, method, path, client string
 }
 
-// logAccess writes one JSON line per request. It logs the path without the
-// query string (queries may carry keys) and no header values.
-func (g *Gateway) logAccess(ctx *fasthttp.RequestCtx, rec *accessRecord, reqID string) {
+// fill copies what the log line needs from ctx, which a streamed response
+// outlives.
+func (rec *accessRecord) fill(ctx *fasthttp.RequestCtx, reqID string) {
+	rec.requestID = reqID
+	rec.method = string(ctx.Method())
+	rec.path = string(ctx.Path())
+	rec.client = ctx.RemoteIP().String()
+}
+
+// logRecord writes one JSON line per request, once its response has ended
+// (streams included). It logs the path without the query string (queries may
+// carry keys) and no header values.
+func (g *Gateway) logRecord(rec *accessRecord) {
 	attrs := []slog.Attr{
-		slog.String("request_id", reqID),
-		slog.String("method", string(ctx.Method())),
-		slog.String("path", string(ctx.Path())),
+		slog.String("request_id", rec.requestID),
+		slog.String("method", rec.method),
+		slog.String("path", rec.path),
 		slog.Int("port", rec.port),
 		slog.Int("status", rec.status),
 		slog.Float64("duration_ms", float64(time.Since(rec.start).Microseconds())/1000),
-		slog.String("client", ctx.RemoteIP().String()),
+		slog.String("client", rec.client),
 	}
 	if rec.route != "" {
 		attrs = append(attrs, slog.String("route", rec.route))

@@ -17,7 +17,6 @@ import (
 // handle serves one request arriving on port.
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	g.inflight.Add(1)
-	defer g.inflight.Done()
 	start := time.Now()
 	st := g.cur.Load()
 	reqID := requestID(ctx)
@@ -29,10 +28,29 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		// Forwarding replaces the response headers: set the id again.
 		ctx.Response.Header.Set("x-request-id", reqID)
 		rec.status = ctx.Response.StatusCode()
-		g.metrics.observe(&rec, time.Since(start))
-		if st != nil && st.accessLog {
-			g.logAccess(ctx, &rec, reqID)
+		logIt := st != nil && st.accessLog
+		if sb, ok := ctx.Response.BodyStream().(streamedBody); ok {
+			// A streamed body is written after this handler returns: time,
+			// count and log the request once the stream has ended.
+			if logIt {
+				rec.fill(ctx, reqID)
+			}
+			rec := rec
+			sb.OnClose(func() {
+				g.metrics.observe(&rec, time.Since(start))
+				if logIt {
+					g.logRecord(&rec)
+				}
+				g.inflight.Done()
+			})
+			return
 		}
+		g.metrics.observe(&rec, time.Since(start))
+		if logIt {
+			rec.fill(ctx, reqID)
+			g.logRecord(&rec)
+		}
+		g.inflight.Done()
 	}()
 
 	if status, msg := checkFraming(ctx, st); status != 0 {
@@ -106,6 +124,12 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		return
 	}
 	rule.ApplyResponse(ctx)
+}
+
+// streamedBody is a response body written after the handler returns (an SSE
+// relay, a streamed upstream body) that can say when it has ended.
+type streamedBody interface {
+	OnClose(fn func())
 }
 
 // pickBackend chooses one of a static rule's backends by weight.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -204,6 +205,9 @@ func (s *exchange) run() (streamed bool) {
 	if last.Status == fasthttp.StatusTooManyRequests && last.RetryAfter == 0 {
 		last.RetryAfter = 1
 	}
+	if s.x.Backend != "" {
+		ctx.Response.Header.Set(HeaderBackend, s.x.Backend) // the last backend tried, for the access log
+	}
 	writeError(ctx, last)
 	return false
 }
@@ -268,6 +272,8 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
 	}
 	if err := b.signer.Sign(s.ctx, up, s.creds); err != nil {
+		// The client gets a generic message; the cause is for the operator.
+		s.f.log.Warn("ai: signing the upstream request failed", "route", s.route.Key, "backend", b.key, "err", err.Error())
 		return result{err: asSchemaError(err, fasthttp.StatusBadGateway)}
 	}
 	timeout := b.timeout
@@ -309,6 +315,8 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
+		s.f.log.Warn("ai: upstream request failed", "route", s.route.Key, "backend", b.key,
+			"upstream", urlWithoutQuery(up.URL), "err", err.Error())
 		return failure(transportError(err))
 	}
 	status := resp.StatusCode()
@@ -383,4 +391,12 @@ func denialError(err error) *schema.Error {
 		return &schema.Error{Status: d.Status, Type: typ, Message: d.Message}
 	}
 	return asSchemaError(err, fasthttp.StatusForbidden)
+}
+
+// urlWithoutQuery drops a URL's query string, which may carry credentials, for logs.
+func urlWithoutQuery(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
 }

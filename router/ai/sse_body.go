@@ -35,7 +35,13 @@ type sseBody struct {
 	buf     []byte // the current event, framed
 	pending []byte // what Read has not returned yet of buf
 	once    sync.Once
+	// onClose, when set, runs once the stream has ended and been reported.
+	onClose func()
 }
+
+// OnClose registers fn to run once the stream has been written to the client
+// or abandoned (the router's access log and metrics use it to time a stream).
+func (b *sseBody) OnClose(fn func()) { b.onClose = fn }
 
 var (
 	_ fasthttp.BodyWriterTo = (*sseBody)(nil)
@@ -161,6 +167,10 @@ func (b *sseBody) Close() error {
 		s.f.policies.Done(context.Background(), &s.x, b.p.usage)
 		s.free()
 		b.s, b.first, b.buf, b.pending = nil, nil, nil, nil
+		if fn := b.onClose; fn != nil {
+			b.onClose = nil
+			fn()
+		}
 	})
 	return nil
 }

@@ -23,6 +23,8 @@ type bodyStream struct {
 	st     *endpointState
 	owner  *sync.Pool
 	closed bool
+	// onClose, when set, runs once the body has been written or abandoned.
+	onClose func()
 }
 
 var _ fasthttp.ReadCloserWithError = (*bodyStream)(nil)
@@ -32,7 +34,7 @@ func (p *Pool) acquireStream(resp *fasthttp.Response, st *endpointState) *bodySt
 	if s == nil {
 		s = &bodyStream{}
 	}
-	s.resp, s.body, s.st, s.owner, s.closed = resp, resp.BodyStream(), st, &p.streams, false
+	s.resp, s.body, s.st, s.owner, s.closed, s.onClose = resp, resp.BodyStream(), st, &p.streams, false, nil
 	return s
 }
 
@@ -52,12 +54,23 @@ func (s *bodyStream) CloseWithError(error) error {
 		return nil
 	}
 	s.closed = true
-	resp, st, owner := s.resp, s.st, s.owner
-	s.resp, s.body, s.st, s.owner = nil, nil, nil, nil
+	resp, st, owner, onClose := s.resp, s.st, s.owner, s.onClose
+	s.resp, s.body, s.st, s.owner, s.onClose = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	err := resp.CloseBodyStream()
 	fasthttp.ReleaseResponse(resp)
 	st.active.Add(-1)
 	owner.Put(s)
+	if onClose != nil {
+		onClose()
+	}
 	return err
+}
+
+// OnClose registers fn to run once the body has been written to the client or
+// abandoned (the router's access log and metrics use it to time a stream).
+func (s *bodyStream) OnClose(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onClose = fn
 }
