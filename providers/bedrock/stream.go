@@ -14,8 +14,9 @@ import (
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
-// maxEventPayload is the initial capacity of the reused payload buffer.
-const maxEventPayload = 64 << 10
+// initialPayload is the initial capacity of the reused payload buffer; it
+// grows to the largest payload seen (events are usually a few hundred bytes).
+const initialPayload = 2 << 10
 
 // Limits of one event-stream message, as the AWS event stream specification
 // sets them (16 MiB per message, 128 KiB of headers). The SDK decoder checks
@@ -91,7 +92,7 @@ func (t *chatTranslator) Stream(src io.Reader, emit func(chunk []byte) error) (s
 	st := &streamState{t: t, id: t.newID(), created: t.now().Unix(), emit: emit, tools: map[int]int{},
 		noArgs: map[int]bool{}}
 	dec := eventstream.NewDecoder()
-	buf := make([]byte, 0, maxEventPayload)
+	buf := make([]byte, 0, initialPayload)
 	frames := &frameReader{src: src}
 	for {
 		frame, err := frames.next()
@@ -101,6 +102,9 @@ func (t *chatTranslator) Stream(src io.Reader, emit func(chunk []byte) error) (s
 		var msg eventstream.Message
 		if err == nil {
 			msg, err = dec.Decode(frame, buf[:0])
+			if cap(msg.Payload) > cap(buf) {
+				buf = msg.Payload[:0] // keep the grown buffer for the next frames
+			}
 		}
 		if err != nil {
 			return st.usage, &schema.Error{Status: http.StatusBadGateway, Type: schema.ErrServer,
