@@ -118,13 +118,31 @@ func clientTLS(t *config.BackendTLS, host string) (*tls.Config, error) {
 // dialFunc dials with the connect timeout, marks failures as connect errors, and
 // registers each connection so that Forward can lift the header deadline once a
 // response starts to stream.
+//
+// For a TLS endpoint it also completes the handshake here, within the connect
+// timeout: a certificate that does not verify, or an endpoint that accepts but never
+// answers the handshake, is then a connect error (the request never reached the
+// endpoint, so it is retried elsewhere) instead of a write error that fasthttp would
+// hit with no deadline at all. fasthttp leaves a connection that already has a
+// Handshake method as it is.
 func (st *endpointState) dialFunc(d *net.Dialer) fasthttp.DialFunc {
 	return func(addr string) (net.Conn, error) {
 		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			return nil, &connectError{err: err}
 		}
-		return st.conns.add(c), nil
+		c = st.conns.add(c)
+		if st.tlsConf == nil {
+			return c, nil
+		}
+		tc := tls.Client(c, st.tlsConf)
+		ctx, cancel := context.WithTimeout(context.Background(), d.Timeout)
+		defer cancel()
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return nil, &connectError{err: fmt.Errorf("tls handshake: %w", err)}
+		}
+		return tc, nil
 	}
 }
 

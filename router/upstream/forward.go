@@ -185,6 +185,11 @@ func (p *Pool) respond(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, st *en
 	h := &ctx.Response.Header
 	resp.Header.CopyTo(h)
 	stripResponseHopByHop(h)
+	if status := resp.StatusCode(); status == fasthttp.StatusNoContent || status < fasthttp.StatusOK {
+		// RFC 9110 section 8.6: no Content-Length on a 1xx or 204, even when the
+		// upstream sent one (a 304 may keep the representation's).
+		h.Del(fasthttp.HeaderContentLength)
+	}
 	body := resp.BodyStream()
 	if body == nil {
 		if b := resp.Body(); len(b) > 0 {

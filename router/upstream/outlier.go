@@ -6,15 +6,19 @@ import "time"
 const (
 	defaultBaseEjection       = 30 * time.Second
 	defaultMaxEjectionPercent = 50
-	// maxEjectionMultiplier caps baseEjectionTime * ejections, so an endpoint that
-	// keeps failing is still retried now and then.
+	// maxEjectionMultiplier caps the ejection count, and so baseEjectionTime *
+	// count, so an endpoint that keeps failing is still retried now and then and
+	// decays back to the base time within maxEjectionMultiplier quiet intervals.
 	maxEjectionMultiplier = 10
 )
 
 // record feeds one attempt's outcome to passive outlier detection: failed is a 5xx
-// answer, a timeout or a connect error. Consecutive5xx failures in a row eject the
-// endpoint for baseEjectionTime times its number of ejections, unless that would
-// exceed maxEjectionPercent or leave the backend with no endpoint.
+// answer, a timeout or a connect error (TLS handshake included). Consecutive5xx
+// failures in a row eject the endpoint for baseEjectionTime times its ejection
+// count (capped at maxEjectionMultiplier), unless that would exceed
+// maxEjectionPercent or leave the backend with no endpoint. The count decays as in
+// Envoy: each baseEjectionTime that passes with the endpoint not ejected lowers it
+// by one, down to 0.
 func (b *backend) record(st *endpointState, failed bool) {
 	od := b.outlier
 	if od == nil || od.Consecutive5xx <= 0 {
@@ -29,14 +33,15 @@ func (b *backend) record(st *endpointState, failed bool) {
 	if st.consecutive.Add(1) < int32(od.Consecutive5xx) {
 		return
 	}
-	b.eject(st)
+	b.eject(st, nanotime())
 }
 
-func (b *backend) eject(st *endpointState) {
+// eject ejects st at now (nanotime) if the caps allow it.
+func (b *backend) eject(st *endpointState, now int64) {
 	b.ejectMu.Lock()
 	defer b.ejectMu.Unlock()
-	now := nanotime()
-	if st.ejectedUntil.Load() > now {
+	until := st.ejectedUntil.Load()
+	if until > now {
 		return
 	}
 	n, ejected := len(b.members), 0
@@ -56,7 +61,24 @@ func (b *backend) eject(st *endpointState) {
 	if base <= 0 {
 		base = defaultBaseEjection
 	}
-	k := min(st.ejections.Add(1), maxEjectionMultiplier)
+	k := min(decayed(st.ejections.Load(), until, now, base)+1, maxEjectionMultiplier)
+	st.ejections.Store(k)
 	st.ejectedUntil.Store(now + int64(base)*int64(k))
 	st.consecutive.Store(0)
+}
+
+// decayed is an ejection count n after the endpoint has not been ejected since
+// until (the end of its last ejection, 0 if never): one less for every whole base
+// interval between until and now, never below 0. Computing the decay when the count
+// is next used is the same as lowering it on a timer, since only an ejection reads
+// it and the endpoint was not ejected in between.
+func decayed(n int32, until, now int64, base time.Duration) int32 {
+	if n <= 0 || base <= 0 || now <= until {
+		return max(n, 0)
+	}
+	intervals := (now - until) / int64(base)
+	if intervals >= int64(n) {
+		return 0
+	}
+	return n - int32(intervals)
 }

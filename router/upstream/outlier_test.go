@@ -85,7 +85,7 @@ func TestOutlierEjectionGrows(t *testing.T) {
 	b.outlier = &config.OutlierDetection{Consecutive5xx: 1, BaseEjectionTime: dur(base), MaxEjectionPercent: 50}
 	st := b.members[0].st
 	for k := int64(1); k <= 3; k++ {
-		st.ejectedUntil.Store(0) // as if the last ejection ended
+		st.ejectedUntil.Store(nanotime()) // as if the last ejection just ended
 		before := nanotime()
 		b.record(st, true)
 		got := time.Duration(st.ejectedUntil.Load() - before)
@@ -96,5 +96,85 @@ func TestOutlierEjectionGrows(t *testing.T) {
 	b.record(st, false)
 	if st.consecutive.Load() != 0 {
 		t.Fatal("success did not reset the failure count")
+	}
+}
+
+// TestOutlierEjectionDecay drives eject with an explicit clock: each whole
+// baseEjectionTime that passes with the endpoint not ejected lowers its ejection
+// count by one (down to 0), so an endpoint that failed long ago is ejected for the
+// base time again, while one that keeps failing keeps its longer ejection.
+func TestOutlierEjectionDecay(t *testing.T) {
+	const base = 10 * time.Second
+	const t0 = int64(1000 * time.Hour) // the end of the last ejection
+	tests := []struct {
+		name      string
+		prior     int32         // ejection count before this ejection
+		until     int64         // when the last ejection ended (0: never ejected)
+		idle      time.Duration // time since until
+		wantCount int32         // the new count, which is also the multiplier
+	}{
+		{name: "first ejection", prior: 0, until: 0, idle: 0, wantCount: 1},
+		{name: "re-ejected as soon as the last one ends", prior: 1, until: t0, idle: 0, wantCount: 2},
+		{name: "a partial interval does not decay", prior: 3, until: t0, idle: base - time.Millisecond, wantCount: 4},
+		{name: "one interval forgives one ejection", prior: 1, until: t0, idle: base, wantCount: 1},
+		{name: "two intervals forgive two", prior: 5, until: t0, idle: 2*base + base/2, wantCount: 4},
+		{name: "the count stays at the cap", prior: maxEjectionMultiplier, until: t0, idle: 0, wantCount: maxEjectionMultiplier},
+		{name: "decay from the cap", prior: maxEjectionMultiplier, until: t0, idle: 9 * base, wantCount: 2},
+		{name: "a long quiet spell goes back to the base time", prior: maxEjectionMultiplier, until: t0, idle: 1000 * base, wantCount: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testBackend(t, config.LBRoundRobin, 1, 1)
+			b.outlier = &config.OutlierDetection{Consecutive5xx: 1, BaseEjectionTime: dur(base), MaxEjectionPercent: 50}
+			st := b.members[0].st
+			st.ejections.Store(tc.prior)
+			st.ejectedUntil.Store(tc.until)
+			now := max(tc.until, t0) + int64(tc.idle)
+			b.eject(st, now)
+			if got := st.ejections.Load(); got != tc.wantCount {
+				t.Errorf("ejection count %d, want %d", got, tc.wantCount)
+			}
+			if got, want := time.Duration(st.ejectedUntil.Load()-now), time.Duration(tc.wantCount)*base; got != want {
+				t.Errorf("ejected for %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestOutlierEjectionDecayHistory follows one endpoint through a failing spell and
+// a quiet one: ejections grow while it keeps failing, and after enough quiet
+// intervals a new failure ejects it for the base time only.
+func TestOutlierEjectionDecayHistory(t *testing.T) {
+	const base = time.Second
+	b := testBackend(t, config.LBRoundRobin, 1, 1)
+	b.outlier = &config.OutlierDetection{Consecutive5xx: 1, BaseEjectionTime: dur(base), MaxEjectionPercent: 50}
+	st := b.members[0].st
+	now := int64(time.Hour)
+	steps := []struct {
+		name  string
+		after time.Duration // wait after the last ejection ended
+		want  time.Duration // the next ejection's length
+	}{
+		{name: "first failure", after: 0, want: base},
+		{name: "fails again at once", after: 0, want: 2 * base},
+		{name: "and again", after: 0, want: 3 * base},
+		{name: "still ejected: no new ejection", after: -time.Millisecond, want: 0},
+		{name: "quiet for one interval", after: base, want: 3 * base},
+		{name: "quiet for three intervals", after: 3 * base, want: base},
+	}
+	for _, s := range steps {
+		now = st.ejectedUntil.Load() + int64(s.after)
+		before := st.ejectedUntil.Load()
+		b.eject(st, now)
+		got := time.Duration(st.ejectedUntil.Load() - now)
+		if s.want == 0 {
+			if st.ejectedUntil.Load() != before {
+				t.Fatalf("%s: the ejection changed", s.name)
+			}
+			continue
+		}
+		if got != s.want {
+			t.Fatalf("%s: ejected for %v, want %v", s.name, got, s.want)
+		}
 	}
 }

@@ -17,9 +17,12 @@ package upstream
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -165,9 +168,23 @@ func (p *Pool) newBackend(key string, s *config.StaticBackend, inherited map[str
 }
 
 // fingerprint identifies an endpoint's reusable state: backend, address and every
-// setting that shapes its client or checker.
+// setting that shapes its client or checker, including the contents of the TLS CA
+// file, so that a reload after the CA was replaced at the same path trusts the new one.
 func fingerprint(key string, e config.Endpoint, s *config.StaticBackend) string {
-	return fmt.Sprintf("%s|%s:%d|%+v|%+v|%+v", key, e.Host, e.Port, s.ConnectionPool, deref(s.TLS), deref(s.HealthCheck))
+	return fmt.Sprintf("%s|%s:%d|%+v|%+v|%s|%+v", key, e.Host, e.Port, s.ConnectionPool, deref(s.TLS), caDigest(s.TLS), deref(s.HealthCheck))
+}
+
+// caDigest is a digest of the CA file's contents, or the error reading it.
+func caDigest(t *config.BackendTLS) string {
+	if t == nil || t.CAFile == "" {
+		return ""
+	}
+	data, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func deref[T any](v *T) any {
@@ -277,7 +294,7 @@ type endpointState struct {
 	healthy      atomic.Bool
 	active       atomic.Int64
 	consecutive  atomic.Int32 // consecutive failures seen by outlier detection
-	ejections    atomic.Int32
+	ejections    atomic.Int32 // ejection count, the multiplier of the next ejection; decays, see eject
 	ejectedUntil atomic.Int64 // monotonic nanoseconds, see nanotime
 
 	checkMu sync.Mutex
