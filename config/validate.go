@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -237,6 +238,13 @@ func validateStatic(s *StaticBackend, p string, r *reporter) {
 	}
 	if s.ConnectionPool.MaxConnections < 0 {
 		r.add(p+".connectionPool.maxConnections", "must not be negative")
+	}
+	if t := s.TLS; t != nil && t.CAFile != "" {
+		if b := readPEM(r, p+".tls.caFile", "caFile", t.CAFile); b != nil {
+			if ok := x509.NewCertPool().AppendCertsFromPEM(b); !ok {
+				r.add(p+".tls.caFile", "caFile %q holds no PEM certificate", t.CAFile)
+			}
+		}
 	}
 	nonNegative(r, p+".connectionPool.maxIdleTime", s.ConnectionPool.MaxIdleTime)
 	nonNegative(r, p+".connectionPool.connectTimeout", s.ConnectionPool.ConnectTimeout)

@@ -158,6 +158,16 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`t.yaml:4: listeners[0].tls: tls is only allowed on HTTPS listeners`},
 		},
 		{
+			name: "backend caFile missing or not PEM",
+			yaml: "backends:\n  - name: a\n    static:\n      endpoints: [{host: h, port: 443}]\n      tls: {caFile: ${MISSING}}\n" +
+				"  - name: b\n    static:\n      endpoints: [{host: h, port: 443}]\n      tls: {caFile: ${KEY}}\n",
+			env: certs,
+			want: []string{
+				`t.yaml:5: backends[0].static.tls.caFile: caFile "` + certs["MISSING"] + `" does not exist`,
+				`t.yaml:9: backends[1].static.tls.caFile: caFile "` + certs["KEY"] + `" holds no PEM certificate`,
+			},
+		},
+		{
 			name: "backend kinds",
 			yaml: "backends:\n  - name: none\n  - name: both\n    static: {endpoints: [{host: h, port: 1}]}\n    ai: {provider: sim}\n",
 			want: []string{

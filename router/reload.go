@@ -22,16 +22,7 @@ func (g *Gateway) Watch(ctx context.Context, path string) error {
 	defer func() { _ = w.Close() }()
 	watched := map[string]bool{}
 	watchFiles := func() {
-		files := []string{path}
-		if snap := g.Snapshot(); snap != nil {
-			for _, l := range snap.Config.Listeners {
-				if l.TLS != nil {
-					for _, c := range l.TLS.Certificates {
-						files = append(files, c.CertFile, c.KeyFile)
-					}
-				}
-			}
-		}
+		files := append([]string{path}, referencedFiles(g.Snapshot())...)
 		for _, f := range files {
 			// Watch directories: editors and Kubernetes ConfigMaps replace files by rename.
 			dir := filepath.Dir(f)
@@ -44,21 +35,12 @@ func (g *Gateway) Watch(ctx context.Context, path string) error {
 	}
 	watchFiles()
 	relevant := func(name string) bool {
-		snap := g.Snapshot()
 		if filepath.Clean(name) == filepath.Clean(path) {
 			return true
 		}
-		if snap == nil {
-			return false
-		}
-		for _, l := range snap.Config.Listeners {
-			if l.TLS == nil {
-				continue
-			}
-			for _, c := range l.TLS.Certificates {
-				if filepath.Clean(name) == filepath.Clean(c.CertFile) || filepath.Clean(name) == filepath.Clean(c.KeyFile) {
-					return true
-				}
+		for _, f := range referencedFiles(g.Snapshot()) {
+			if filepath.Clean(name) == filepath.Clean(f) {
+				return true
 			}
 		}
 		// ConfigMap-style symlink swaps touch "..data".
@@ -104,4 +86,35 @@ func (g *Gateway) reload(path string) {
 	for _, p := range snap.Problems {
 		g.log.Warn("route disabled", "problem", p.Error())
 	}
+}
+
+// referencedFiles lists the files a snapshot reads besides the configuration
+// itself: listener certificates and keys, backend CA bundles, API key files
+// and GCP credentials files. A change to any of them reloads.
+func referencedFiles(snap *config.Snapshot) []string {
+	if snap == nil {
+		return nil
+	}
+	var files []string
+	for _, l := range snap.Config.Listeners {
+		if l.TLS != nil {
+			for _, c := range l.TLS.Certificates {
+				files = append(files, c.CertFile, c.KeyFile)
+			}
+		}
+	}
+	for _, b := range snap.Config.Backends {
+		if b.Static != nil && b.Static.TLS != nil && b.Static.TLS.CAFile != "" {
+			files = append(files, b.Static.TLS.CAFile)
+		}
+		if b.AI != nil {
+			if b.AI.Auth.APIKeyFile != "" {
+				files = append(files, b.AI.Auth.APIKeyFile)
+			}
+			if g := b.AI.Auth.GCP; g != nil && g.CredentialsFile != "" {
+				files = append(files, g.CredentialsFile)
+			}
+		}
+	}
+	return files
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -77,7 +79,8 @@ func (w *providerWiring) signer(b *config.AIBackend) (auth.Signer, error) {
 		P, R string
 		A    config.BackendAuth
 		K    string
-	}{b.Provider, b.Region, b.Auth, b.Auth.APIKey.Value()})
+		F    [2][32]byte // contents of the key and credentials files: a rotated file makes a new signer
+	}{b.Provider, b.Region, b.Auth, b.Auth.APIKey.Value(), fileDigests(b.Auth)})
 	key := string(id)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -249,4 +252,21 @@ func (l *lazyTranslator) Stream(src io.Reader, emit func([]byte) error) (schema.
 		return schema.Usage{}, schema.Errorf(500, schema.ErrServer, "vertex: stream before request")
 	}
 	return l.t.Stream(src, emit)
+}
+
+// fileDigests hashes the API key file and GCP credentials file of a, so that
+// a signer is rebuilt when either file's content changes.
+func fileDigests(a config.BackendAuth) [2][32]byte {
+	var out [2][32]byte
+	if a.APIKeyFile != "" {
+		if b, err := os.ReadFile(a.APIKeyFile); err == nil {
+			out[0] = sha256.Sum256(b)
+		}
+	}
+	if a.GCP != nil && a.GCP.CredentialsFile != "" {
+		if b, err := os.ReadFile(a.GCP.CredentialsFile); err == nil {
+			out[1] = sha256.Sum256(b)
+		}
+	}
+	return out
 }
