@@ -173,13 +173,20 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 // limits. Limits change with a reload only for newly bound ports.
 func (g *Gateway) newServer(port int, lim config.Server) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:                       func(ctx *fasthttp.RequestCtx) { g.handle(ctx, port) },
-		ErrorHandler:                  g.parseError,
-		Name:                          "switchyard",
-		NoDefaultServerHeader:         true,
-		NoDefaultContentType:          true,
-		NoDefaultDate:                 false,
+		Handler:               func(ctx *fasthttp.RequestCtx) { g.handle(ctx, port) },
+		ErrorHandler:          g.parseError,
+		Name:                  "switchyard",
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		NoDefaultDate:         false,
+		// fasthttp's read buffer is fixed in size and is also the request
+		// header limit: it cannot start small and grow to MaxHeaderBytes.
+		// ReduceMemoryUsage returns it (and the write buffer) to a pool while
+		// the connection is idle or a response is being streamed, so a
+		// long-lived stream does not hold MaxHeaderBytes for its lifetime;
+		// the price is one extra 1-byte read per keep-alive request.
 		ReadBufferSize:                lim.MaxHeaderBytes,
+		ReduceMemoryUsage:             true,
 		MaxRequestBodySize:            lim.MaxBodyBytes,
 		ReadTimeout:                   lim.ReadTimeout.D(),
 		WriteTimeout:                  lim.WriteTimeout.D(),

@@ -73,12 +73,14 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 	stream := gjson.Get(bstr(raw), "stream").Bool()
 	body := raw
 	t.stripUsage = false
-	if stream && t.op == schema.OpChat && !gjson.Get(bstr(raw), "stream_options.include_usage").Bool() {
-		b, err := sjson.SetBytes(raw, "stream_options.include_usage", true)
-		if err != nil {
-			return nil, schema.Errorf(400, schema.ErrInvalidRequest, "openai: set stream_options: %v", err)
+	if stream && t.op == schema.OpChat {
+		if opts := gjson.Get(bstr(raw), "stream_options"); !opts.Get("include_usage").Bool() {
+			b, err := includeUsage(raw, opts.Exists())
+			if err != nil {
+				return nil, schema.Errorf(400, schema.ErrInvalidRequest, "openai: set stream_options: %v", err)
+			}
+			body, t.stripUsage = b, true
 		}
-		body, t.stripUsage = b, true
 	}
 	u, err := t.url(raw)
 	if err != nil {
@@ -87,6 +89,34 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 	t.up = schema.Upstream{Method: "POST", URL: u, Header: t.hdr[:0], ContentType: "application/json", Body: body, Stream: stream}
 	return &t.up, nil
 }
+
+// includeUsage returns a copy of the JSON object raw with
+// stream_options.include_usage set to true. Without a stream_options member
+// it appends one before the closing brace (the bytes sjson would produce,
+// without parsing the path); otherwise sjson sets the member.
+func includeUsage(raw []byte, hasOptions bool) ([]byte, error) {
+	end := len(raw) - 1
+	for end >= 0 && isSpace(raw[end]) {
+		end--
+	}
+	if hasOptions || end < 1 || raw[end] != '}' {
+		return sjson.SetBytes(raw, "stream_options.include_usage", true)
+	}
+	prev := end - 1
+	for prev >= 0 && isSpace(raw[prev]) {
+		prev--
+	}
+	const member = `"stream_options":{"include_usage":true}`
+	out := make([]byte, 0, len(raw)+len(member)+1)
+	out = append(out, raw[:end]...)
+	if raw[prev] != '{' {
+		out = append(out, ',')
+	}
+	out = append(out, member...)
+	return append(out, raw[end:]...), nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // bstr views b as a string without copying, for lookups whose results do not
 // outlive b (gjson.GetBytes copies every result).

@@ -18,43 +18,101 @@ var doneMarker = []byte("[DONE]")
 // emitted as is until [DONE]. The usage-only chunk the gateway asked for is
 // read but not emitted; an error event ends the stream with an *schema.Error.
 func (t *Translator) Stream(src io.Reader, emit func(chunk []byte) error) (schema.Usage, error) {
-	var usage schema.Usage
-	r := sse.NewReader(src)
+	c := t.Chunks(src)
 	for {
-		ev, err := r.Next()
+		chunk, err := c.Next()
 		if errors.Is(err, io.EOF) {
-			return usage, nil
+			return c.Usage(), nil
 		}
 		if err != nil {
-			return usage, fmt.Errorf("openai: read stream: %w", err)
+			return c.Usage(), err
+		}
+		if err := emit(chunk); err != nil {
+			return c.Usage(), err
+		}
+	}
+}
+
+// Chunks is Stream without a callback: the caller pulls the chunks one by one
+// (a gateway can then read a stream on the goroutine that writes it to the
+// client, with no producer goroutine or hand-off in between).
+type Chunks struct {
+	t     *Translator
+	r     *sse.Reader
+	usage schema.Usage
+	err   error
+}
+
+// Chunks returns a pull reader of the chunks of the 2xx upstream stream src.
+// The upstream request that Request returned has been sent by then: the
+// translator drops it (its body may be a copy as large as the client's).
+func (t *Translator) Chunks(src io.Reader) *Chunks {
+	t.up = schema.Upstream{}
+	return &Chunks{t: t, r: sse.NewReader(src)}
+}
+
+// Next returns the next chunk's JSON, valid until the next call. It returns
+// io.EOF at the end of the stream ([DONE], or the end of the body), an
+// *schema.Error for an error event or a malformed event, and the read error
+// (wrapped) when the upstream broke off. After an error, Next returns it again.
+func (c *Chunks) Next() ([]byte, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	chunk, err := c.next()
+	if err != nil {
+		c.err = err
+	}
+	return chunk, err
+}
+
+// Usage returns the usage the stream reported so far.
+func (c *Chunks) Usage() schema.Usage { return c.usage }
+
+func (c *Chunks) next() ([]byte, error) {
+	for {
+		ev, err := c.r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("openai: read stream: %w", err)
 		}
 		data := bytes.TrimSpace(ev.Data)
 		if len(data) == 0 {
 			continue
 		}
 		if bytes.Equal(data, doneMarker) {
-			return usage, nil
+			return nil, io.EOF
 		}
 		if !gjson.ValidBytes(data) {
-			return usage, schema.Errorf(502, schema.ErrServer, "the upstream provider sent a malformed stream event")
+			return nil, schema.Errorf(502, schema.ErrServer, "the upstream provider sent a malformed stream event")
 		}
 		// Lookups view data as a string: none of their results outlives it
-		// (MapError copies what it keeps).
-		if e := gjson.Get(bstr(data), "error"); e.Exists() && e.Type != gjson.Null {
-			status := 500
-			if c := e.Get("code"); c.Type == gjson.Number && c.Int() >= 400 && c.Int() <= 599 {
-				status = int(c.Int())
-			}
-			return usage, MapError(status, data)
-		}
-		if u := gjson.Get(bstr(data), "usage"); u.IsObject() {
-			usage = UsageOf(u)
-			if t.stripUsage && gjson.Get(bstr(data), "choices.#").Int() == 0 {
-				continue
+		// (MapError copies what it keeps). A chunk without the key skips the
+		// lookup (the common case: content deltas).
+		if bytes.Contains(data, keyError) {
+			if e := gjson.Get(bstr(data), "error"); e.Exists() && e.Type != gjson.Null {
+				status := 500
+				if code := e.Get("code"); code.Type == gjson.Number && code.Int() >= 400 && code.Int() <= 599 {
+					status = int(code.Int())
+				}
+				return nil, MapError(status, data)
 			}
 		}
-		if err := emit(data); err != nil {
-			return usage, err
+		if bytes.Contains(data, keyUsage) {
+			if u := gjson.Get(bstr(data), "usage"); u.IsObject() {
+				c.usage = UsageOf(u)
+				if c.t.stripUsage && gjson.Get(bstr(data), "choices.#").Int() == 0 {
+					continue
+				}
+			}
 		}
+		return data, nil
 	}
 }
+
+var (
+	keyError = []byte(`"error"`)
+	keyUsage = []byte(`"usage"`)
+)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 // sseBody is a committed stream's response body. fasthttp writes it from the
@@ -18,10 +20,13 @@ import (
 // producer if needed, waits for it, releases the upstream response and
 // reports the exchange to the policy chain.
 type sseBody struct {
-	s         *exchange
+	s *exchange
+	// Either p, a producer goroutine's chunks (with interrupt and release),
+	// or pull, an upstream stream read by the connection's goroutine itself.
 	p         *pump
 	interrupt func()
 	release   func()
+	pull      *pullStream
 
 	first    []byte
 	hasFirst bool
@@ -67,7 +72,7 @@ func (b *sseBody) next() (ev []byte, ok bool) {
 	}
 	if !b.started {
 		b.started = true
-		if d := b.s.deadline; !d.IsZero() {
+		if d := b.s.deadline; !d.IsZero() && b.pull == nil { // pullStream watches its deadline
 			b.timer = time.NewTimer(time.Until(d))
 			b.deadline = b.timer.C
 		}
@@ -75,6 +80,16 @@ func (b *sseBody) next() (ev []byte, ok bool) {
 			b.s.x.FirstByte = time.Now()
 			return b.frame(b.first), true
 		}
+	}
+	if b.pull != nil {
+		if b.pull.err == nil {
+			c, err := b.pull.next()
+			if err == nil {
+				return b.frame(c), true
+			}
+			b.pull.err = err
+		}
+		return b.final()
 	}
 	if b.hasFirst {
 		for {
@@ -100,6 +115,15 @@ func (b *sseBody) next() (ev []byte, ok bool) {
 // or [DONE].
 func (b *sseBody) final() ([]byte, bool) {
 	b.ended = true
+	if ps := b.pull; ps != nil {
+		switch {
+		case ps.timedOut():
+			return b.frame(requestTimeout().JSON()), true
+		case !errors.Is(ps.err, io.EOF):
+			return b.frame(streamError(ps.err).JSON()), true
+		}
+		return doneEvent, true
+	}
 	b.p.drain()
 	switch p := b.p; {
 	case b.timedOut:
@@ -147,8 +171,10 @@ func (b *sseBody) Read(p []byte) (int, error) {
 func (b *sseBody) clientGone() {
 	if !b.gone {
 		b.gone = true
-		b.p.halt()
-		b.interrupt()
+		if b.p != nil {
+			b.p.halt()
+			b.interrupt()
+		}
 	}
 }
 
@@ -161,12 +187,19 @@ func (b *sseBody) Close() error {
 		if b.timer != nil {
 			b.timer.Stop()
 		}
-		b.p.drain()
-		b.release()
+		var usage schema.Usage
+		if ps := b.pull; ps != nil {
+			ps.release() // closes the upstream connection unless the stream was read to its end
+			usage = ps.chunks.Usage()
+		} else {
+			b.p.drain()
+			b.release()
+			usage = b.p.usage
+		}
 		s := b.s
-		s.f.policies.Done(context.Background(), &s.x, b.p.usage)
+		s.f.policies.Done(context.Background(), &s.x, usage)
 		s.free()
-		b.s, b.first, b.buf, b.pending = nil, nil, nil, nil
+		b.s, b.first, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil
 		if fn := b.onClose; fn != nil {
 			b.onClose = nil
 			fn()

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/openai"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -80,6 +81,9 @@ func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fast
 	src := resp.BodyStream()
 	if src == nil {
 		src = eofReader{}
+	}
+	if ot, ok := tr.(*openai.Translator); ok && b.passthrough {
+		return s.relayPull(b, ot, resp, src)
 	}
 	// Copy what the client gets of the upstream's headers before the producer
 	// starts: reading the body to its end (trailers) writes resp.Header.

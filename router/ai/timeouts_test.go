@@ -30,7 +30,7 @@ type stallingUpstream struct {
 	cancelled atomic.Int32
 }
 
-func newStallingUpstream(t *testing.T, chunks int) *stallingUpstream {
+func newStallingUpstream(t testing.TB, chunks int) *stallingUpstream {
 	t.Helper()
 	u := &stallingUpstream{}
 	stop := make(chan struct{})
@@ -160,6 +160,36 @@ func TestStreamRouteRequestTimeout(t *testing.T) {
 	if got := h.rec.next(t); got.x.Status != 200 {
 		t.Errorf("done = %+v", got.x)
 	}
+}
+
+// TestStreamRouteRequestTimeoutUpstream: the route's timeouts.request bounds
+// a committed upstream stream (read without a producer goroutine): the
+// pending upstream read is interrupted, the client gets a final timeout
+// event, the upstream connection is closed and Done runs once.
+func TestStreamRouteRequestTimeoutUpstream(t *testing.T) {
+	up := newStallingUpstream(t, 2)
+	h := newHarness(t, []backendSpec{{name: "oa", ai: streamBackend(up.URL, time.Minute)}}, Options{},
+		&config.Timeouts{Request: config.Duration(400 * time.Millisecond)})
+	start := time.Now()
+	data, err := readStream(t, h.addr, streamChat, 5*time.Second)
+	if err != nil {
+		t.Fatalf("stream did not end: %v (got %q)", err, data)
+	}
+	if len(data) != 3 || gjson.Get(data[2], "error.type").Str != schema.ErrTimeout {
+		t.Fatalf("events = %q, want 2 chunks and a timeout error", data)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("ended after %v", el)
+	}
+	if d := h.rec.next(t); d.x.Status != 200 {
+		t.Errorf("done = %+v", d.x)
+	}
+	select {
+	case extra := <-h.rec.ch:
+		t.Errorf("Done ran twice: %+v", extra.x)
+	case <-time.After(100 * time.Millisecond):
+	}
+	waitFor(t, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
 }
 
 // TestStreamRouteRequestTimeoutBeforeFirstChunk: a deadline that passes while

@@ -1,0 +1,172 @@
+package ai
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/providers/openai"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+)
+
+// pullStream is an OpenAI-shaped upstream stream read without a producer
+// goroutine: the handler's goroutine reads the first chunk (so that a
+// failure before it can still fail over), and the connection's goroutine
+// reads the rest as it writes them (sseBody). A watchdog timer, not a
+// goroutine, interrupts a pending upstream read when the client leaves
+// before the first chunk or when the route's request deadline passes.
+type pullStream struct {
+	chunks *openai.Chunks
+	resp   *fasthttp.Response
+	log    *slog.Logger
+	err    error // what ended the stream; io.EOF: its normal end
+
+	mu       sync.Mutex
+	timer    *time.Timer
+	conn     net.Conn  // the client's, probed until the first chunk
+	deadline time.Time // the route's request deadline (zero: none)
+	first    bool      // still waiting for the first chunk
+	why      *schema.Error
+	closed   bool
+	released bool
+}
+
+// newPullStream starts watching the client and the deadline while the first
+// chunk is read.
+func newPullStream(s *exchange, chunks *openai.Chunks, resp *fasthttp.Response) *pullStream {
+	ps := &pullStream{chunks: chunks, resp: resp, log: s.f.log, conn: s.ctx.Conn(), deadline: s.deadline, first: true}
+	ps.mu.Lock() // the watchdog reads ps.timer
+	ps.timer = time.AfterFunc(ps.wait(time.Now()), ps.watch)
+	ps.mu.Unlock()
+	return ps
+}
+
+// wait is how long the watchdog sleeps: until the next client probe before
+// the first chunk, until the deadline after it.
+func (ps *pullStream) wait(now time.Time) time.Duration {
+	if ps.first {
+		if !ps.deadline.IsZero() {
+			return min(clientProbeInterval, ps.deadline.Sub(now))
+		}
+		return clientProbeInterval
+	}
+	return ps.deadline.Sub(now)
+}
+
+// watch is the watchdog: it runs on a timer's goroutine.
+func (ps *pullStream) watch() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.closed || ps.why != nil {
+		return
+	}
+	now := time.Now()
+	switch {
+	case !ps.deadline.IsZero() && !now.Before(ps.deadline):
+		ps.why = requestTimeout()
+	case ps.first && ps.conn != nil && peerClosed(ps.conn):
+		ps.why = &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
+			Message: "the client closed the connection before the response began"}
+	case ps.first:
+		ps.timer.Reset(ps.wait(now))
+		return
+	default:
+		return
+	}
+	// Closing the body stream closes the upstream connection, which ends
+	// the pending read (fasthttp waits for it before releasing anything).
+	_ = ps.resp.CloseBodyStream()
+}
+
+// next returns the next chunk; a panic while reading (a hostile upstream
+// must not take the process down) ends the stream with an error.
+func (ps *pullStream) next() (chunk []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ps.log.Error("ai: stream reader panicked", "panic", r, "stack", string(debug.Stack()))
+			chunk, err = nil, errProducerPanic
+		}
+	}()
+	return ps.chunks.Next()
+}
+
+// readFirst reads the first chunk on the handler's goroutine. stopped is set
+// when the watchdog ended the read (client gone, deadline passed).
+func (ps *pullStream) readFirst() (first []byte, stopped *schema.Error, err error) {
+	first, err = ps.next()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.first, ps.conn = false, nil
+	if ps.why != nil {
+		return nil, ps.why, err
+	}
+	ps.timer.Stop()
+	if !ps.deadline.IsZero() && err == nil {
+		ps.timer.Reset(ps.wait(time.Now()))
+	}
+	return first, nil, err
+}
+
+// timedOut reports whether the route's request deadline ended the stream.
+func (ps *pullStream) timedOut() bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.why != nil
+}
+
+// release stops the watchdog and releases the upstream response (once).
+func (ps *pullStream) release() {
+	ps.mu.Lock()
+	ps.closed = true
+	ps.timer.Stop()
+	done := ps.released
+	ps.released = true
+	ps.mu.Unlock()
+	if !done {
+		endStreamIdle(ps.resp)
+		fasthttp.ReleaseResponse(ps.resp)
+	}
+}
+
+// relayPull serves a 2xx stream of an OpenAI-shaped upstream through a
+// pullStream: the first chunk is read here, the rest by the stream body.
+func (s *exchange) relayPull(b *backend, tr *openai.Translator, resp *fasthttp.Response, src io.Reader) result {
+	var limits *fasthttp.ResponseHeader
+	for k := range resp.Header.All() {
+		if len(k) > 12 && equalFoldASCII(k[:12], "x-ratelimit-") {
+			limits = new(fasthttp.ResponseHeader)
+			copyRateLimitHeaders(limits, &resp.Header)
+			break
+		}
+	}
+	ps := newPullStream(s, tr.Chunks(src), resp)
+	first, stopped, err := ps.readFirst()
+	if stopped != nil {
+		ps.release()
+		return result{err: stopped, retry: stopped.Status != statusClientClosed}
+	}
+	hasFirst := err == nil
+	if err != nil && !errors.Is(err, io.EOF) {
+		ps.release()
+		return failure(streamError(err))
+	}
+	ps.err = err
+	ctx := s.ctx
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set(HeaderBackend, b.key)
+	if limits != nil {
+		copyRateLimitHeaders(&ctx.Response.Header, limits)
+	}
+	b.succeeded()
+	s.x.Status = fasthttp.StatusOK
+	ctx.SetBodyStream(&sseBody{s: s, pull: ps, first: first, hasFirst: hasFirst}, -1)
+	return result{streamed: true}
+}
