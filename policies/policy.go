@@ -24,14 +24,16 @@ type Exchange struct {
 	ModelListed bool
 	Operation   schema.Operation
 	Stream      bool
-	// Body is the client's request body (read-only).
+	// Body is the client's request body (read-only). For a streamed response
+	// it is nil in Done: the request is released once the stream starts.
 	Body []byte
 	// Status is the response status, set before Done.
 	Status int
 	// Start is when the request arrived; FirstByte when the first response byte was written.
 	Start     time.Time
 	FirstByte time.Time
-	// Header returns a request header's value.
+	// Header returns a request header's value; for a streamed response it
+	// returns "" in Done (copy what Done needs in Request).
 	Header func(name string) string
 }
 

@@ -168,5 +168,6 @@ func (s *exchange) relayPull(b *backend, tr *openai.Translator, resp *fasthttp.R
 	b.succeeded()
 	s.x.Status = fasthttp.StatusOK
 	ctx.SetBodyStream(&sseBody{s: s, pull: ps, first: first, hasFirst: hasFirst}, -1)
+	s.detach()
 	return result{streamed: true}
 }

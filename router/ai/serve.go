@@ -86,10 +86,9 @@ type exchange struct {
 	// deadline is the route's request deadline (zero: none).
 	deadline time.Time
 
-	// hdr is what x.Header reads: the request's headers, or hdrCopy for a stream.
+	// hdr is what x.Header reads: the request's headers, nil once a stream is committed.
 	hdr      *fasthttp.RequestHeader
-	hdrCopy  fasthttp.RequestHeader
-	bodyCopy []byte
+	bodyCopy []byte // an in-process stream's copy of the body, which outlives the request
 	// header is x.Header, made once per pooled exchange.
 	header func(name string) string
 }
@@ -99,7 +98,12 @@ const maxPooledBody = 64 << 10
 
 var exchangePool = sync.Pool{New: func() any {
 	s := &exchange{}
-	s.header = func(name string) string { return string(s.hdr.Peek(name)) }
+	s.header = func(name string) string {
+		if s.hdr == nil {
+			return "" // a committed stream: the request is gone
+		}
+		return string(s.hdr.Peek(name))
+	}
 	return s
 }}
 
@@ -116,7 +120,6 @@ func (s *exchange) free() {
 	s.f, s.ctx, s.route, s.x, s.usage = nil, nil, Route{}, policies.Exchange{}, schema.Usage{}
 	s.body, s.model, s.stream, s.req, s.creds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, time.Time{}
 	s.hdr = nil
-	s.hdrCopy.Reset()
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
 	} else {
@@ -158,14 +161,6 @@ func (s *exchange) run() (streamed bool) {
 	if err := f.policies.Request(ctx, &s.x); err != nil {
 		writeError(ctx, denialError(err))
 		return false
-	}
-	if s.stream {
-		// The stream is written after Serve returns, when ctx may be recycled.
-		s.bodyCopy = append(s.bodyCopy[:0], body...)
-		s.body = s.bodyCopy
-		s.x.Body = s.body
-		ctx.Request.Header.CopyTo(&s.hdrCopy)
-		s.hdr = &s.hdrCopy
 	}
 	s.creds = auth.ClientCredentials{Authorization: string(ctx.Request.Header.Peek("Authorization"))}
 	if k := ctx.Request.Header.Peek("x-api-key"); len(k) > 0 {
@@ -399,4 +394,13 @@ func urlWithoutQuery(u string) string {
 		return u[:i]
 	}
 	return u
+}
+
+// detach drops the exchange's references into the request, which fasthttp
+// recycles once Serve returns: a committed stream needs neither the body nor
+// the headers (the upstream request was sent; an in-process producer has its
+// own copy). Policies' Done then sees Body nil and Header "" for a stream, and
+// a long stream does not keep a large prompt alive.
+func (s *exchange) detach() {
+	s.body, s.x.Body, s.hdr, s.req = nil, nil, nil, nil
 }

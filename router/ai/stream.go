@@ -123,6 +123,9 @@ func isUsageOnlyChunk(c []byte) bool {
 
 // relayDirect streams from an in-process adapter.
 func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) result {
+	// The producer runs on after Serve returns, when the request is recycled.
+	s.bodyCopy = append(s.bodyCopy[:0], raw...)
+	raw = s.bodyCopy
 	dctx, cancel := context.WithCancel(context.Background())
 	p := startPump(s.f.log, func(emit func([]byte) error) (schema.Usage, error) {
 		_, u, err := b.direct.Do(dctx, s.op, b.cfg, raw, req, emit)
@@ -164,6 +167,7 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra f
 	b.succeeded()
 	s.x.Status = fasthttp.StatusOK
 	ctx.SetBodyStream(&sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok}, -1)
+	s.detach()
 	return result{streamed: true}
 }
 
