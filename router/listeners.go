@@ -27,6 +27,19 @@ type boundListener struct {
 	done     chan struct{}
 	serveErr error
 	once     sync.Once
+	// conns are the open client connections, so that a shutdown whose drain
+	// time ran out can close the ones still busy (long streams).
+	conns sync.Map // net.Conn -> struct{}
+}
+
+// track follows the server's connections (fasthttp's ConnState hook).
+func (l *boundListener) track(c net.Conn, st fasthttp.ConnState) {
+	switch st {
+	case fasthttp.StateNew:
+		l.conns.Store(c, struct{}{})
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		l.conns.Delete(c)
+	}
 }
 
 func listenerKey(b config.Bind) string {
@@ -144,6 +157,7 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 		})
 	}
 	l.srv = g.newServer(b.Port, lim)
+	l.srv.ConnState = l.track
 	return l, nil
 }
 
@@ -164,6 +178,14 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 		err = l.srv.ShutdownWithContext(ctx)
 		if errors.Is(err, net.ErrClosed) {
 			err = nil
+		}
+		if ctx.Err() != nil {
+			// The drain time is over: close what is still open (streams that
+			// outlived it), so that nothing is served by a closed listener.
+			l.conns.Range(func(c, _ any) bool {
+				_ = c.(net.Conn).Close()
+				return true
+			})
 		}
 	})
 	return err
