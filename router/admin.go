@@ -38,7 +38,12 @@ func (g *Gateway) AdminHandler() http.Handler {
 		out := struct {
 			Snapshot any `json:"snapshot"`
 			Health   any `json:"health,omitempty"`
+			// Unavailable lists AI backends that cannot serve, with why.
+			Unavailable map[string]string `json:"unavailable,omitempty"`
 		}{Snapshot: st.snap, Health: st.pool.Status()}
+		if st.frontend != nil {
+			out.Unavailable = st.frontend.Problems()
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

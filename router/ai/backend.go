@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 // Health tuning: a backend failing ejectAfter times in a row is skipped for ejectFor.
@@ -40,6 +42,9 @@ type backend struct {
 	// streamIdle bounds the wait for each read of a streamed upstream body
 	// once its headers have arrived.
 	streamIdle time.Duration
+
+	// problem says why the backend cannot serve (credentials that did not load), "" when it can.
+	problem string
 
 	mu         sync.Mutex
 	skipUntil  time.Time // Retry-After or ejection
@@ -81,7 +86,10 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 	if signers != nil {
 		var err error
 		if s, err = signers(cfg); err != nil {
-			return nil, fmt.Errorf("signer: %w", err)
+			// The backend stays configured but answers 503 until a reload
+			// brings usable credentials; the cause goes to /config and the log.
+			b.problem = fmt.Sprintf("credentials cannot be loaded: %v", err)
+			s = unavailableSigner{}
 		}
 	}
 	if s == nil {
@@ -217,4 +225,17 @@ func (b *backend) failed(now time.Time, retryAfter time.Duration) {
 	if until.After(b.skipUntil) {
 		b.skipUntil = until
 	}
+}
+
+// unavailableSigner stands in for a signer whose credentials did not load:
+// every attempt fails with a 503 that names no secret, so that routing can
+// fail over to another backend.
+type unavailableSigner struct{}
+
+var _ auth.Signer = unavailableSigner{}
+
+// Sign implements [auth.Signer.Sign].
+func (unavailableSigner) Sign(context.Context, *schema.Upstream, auth.ClientCredentials) error {
+	return schema.Errorf(fasthttp.StatusServiceUnavailable, schema.ErrUnavailable,
+		"this backend's credentials could not be loaded; see the gateway's /config")
 }

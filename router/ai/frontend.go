@@ -126,9 +126,24 @@ func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
 			f.Close()
 			return nil, fmt.Errorf("ai: backend %s: %w", key, err)
 		}
+		if b.problem != "" {
+			f.log.Warn("ai: backend unavailable", "backend", key, "problem", b.problem)
+		}
 		f.backends[key] = b
 	}
 	return f, nil
+}
+
+// Problems lists the AI backends that cannot serve and why (credentials that
+// did not load), by backend key, for /config.
+func (f *Frontend) Problems() map[string]string {
+	out := map[string]string{}
+	for key, b := range f.backends {
+		if b.problem != "" {
+			out[key] = b.problem
+		}
+	}
+	return out
 }
 
 // Close releases the upstream clients' idle connections.

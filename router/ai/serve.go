@@ -269,7 +269,7 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 	if err := b.signer.Sign(s.ctx, up, s.creds); err != nil {
 		// The client gets a generic message; the cause is for the operator.
 		s.f.log.Warn("ai: signing the upstream request failed", "route", s.route.Key, "backend", b.key, "err", err.Error())
-		return result{err: asSchemaError(err, fasthttp.StatusBadGateway)}
+		return failure(asSchemaError(err, fasthttp.StatusBadGateway)) // another backend may have credentials
 	}
 	timeout := b.timeout
 	if t := s.route.Timeouts; t != nil && t.BackendRequest > 0 && t.BackendRequest.D() < timeout {
