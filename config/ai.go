@@ -1,5 +1,10 @@
 package config
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // AI providers an [AIBackend] may name.
 const (
 	ProviderOpenAI           = "openai"
@@ -99,7 +104,12 @@ type SimConfig struct {
 // Secret is a string that is redacted whenever it is marshalled to JSON.
 type Secret string
 
-// MarshalJSON implements json.Marshaler: a set secret is shown as "<redacted>".
+var (
+	_ json.Marshaler = Secret("")
+	_ fmt.Stringer   = Secret("")
+)
+
+// MarshalJSON implements [json.Marshaler]: a set secret is shown as "<redacted>".
 func (s Secret) MarshalJSON() ([]byte, error) {
 	if s == "" {
 		return []byte(`""`), nil
@@ -107,7 +117,7 @@ func (s Secret) MarshalJSON() ([]byte, error) {
 	return []byte(`"<redacted>"`), nil
 }
 
-// String implements fmt.Stringer without revealing the value.
+// String implements [fmt.Stringer] without revealing the value.
 func (s Secret) String() string {
 	if s == "" {
 		return ""

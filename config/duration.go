@@ -11,6 +11,12 @@ import (
 // Duration is a time.Duration written as a Go duration string ("30s", "1h").
 type Duration time.Duration
 
+var (
+	_ yaml.Unmarshaler = (*Duration)(nil)
+	_ yaml.Marshaler   = Duration(0)
+	_ json.Marshaler   = Duration(0)
+)
+
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 

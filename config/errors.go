@@ -20,6 +20,8 @@ type Error struct {
 	Msg string `json:"msg"`
 }
 
+var _ error = (*Error)(nil)
+
 // Error implements error.
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -45,6 +47,8 @@ func (e *Error) Error() string {
 
 // Errors is a list of problems. It implements error, one problem per line.
 type Errors []*Error
+
+var _ error = Errors(nil)
 
 // Error implements error.
 func (e Errors) Error() string {

@@ -55,13 +55,17 @@ type Denial struct {
 	Message string
 }
 
+var _ error = (*Denial)(nil)
+
 // Error implements error.
 func (d *Denial) Error() string { return d.Message }
 
-// Chain runs policies in order.
+// Chain runs policies in order. It is itself a Policy.
 type Chain []Policy
 
-// Request runs each policy's Request until one denies.
+var _ Policy = Chain(nil)
+
+// Request implements [Policy.Request]: it runs each policy's Request until one denies.
 func (c Chain) Request(ctx context.Context, x *Exchange) error {
 	for _, p := range c {
 		if err := p.Request(ctx, x); err != nil {
@@ -71,7 +75,7 @@ func (c Chain) Request(ctx context.Context, x *Exchange) error {
 	return nil
 }
 
-// Done runs each policy's Done.
+// Done implements [Policy.Done]: it runs each policy's Done.
 func (c Chain) Done(ctx context.Context, x *Exchange, u schema.Usage) {
 	for _, p := range c {
 		p.Done(ctx, x, u)

@@ -17,6 +17,8 @@ type bufferedWriter struct {
 	done chan struct{}
 }
 
+var _ io.WriteCloser = (*bufferedWriter)(nil)
+
 func newBufferedWriter(w io.Writer, interval time.Duration) *bufferedWriter {
 	b := &bufferedWriter{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.loop(interval)

@@ -165,11 +165,14 @@ func credentialProblems(snap *config.Snapshot) config.Errors {
 	return out
 }
 
-// needsKey lists the providers that answer 401 to a request without a key
+// needsKey reports the providers that answer 401 to a request without a key
 // unless another auth mode is set.
-var needsKey = map[string]bool{
-	config.ProviderOpenAI: true, config.ProviderAzure: true,
-	config.ProviderAnthropic: true, config.ProviderGemini: true,
+func needsKey(provider string) bool {
+	switch provider {
+	case config.ProviderOpenAI, config.ProviderAzure, config.ProviderAnthropic, config.ProviderGemini:
+		return true
+	}
+	return false
 }
 
 // keyWarnings reports AI backends of providers that need a key but have none,
@@ -179,7 +182,7 @@ func keyWarnings(snap *config.Snapshot) config.Errors {
 	var out config.Errors
 	for i, b := range snap.Config.Backends {
 		a := b.AI
-		if a == nil || !needsKey[a.Provider] {
+		if a == nil || !needsKey(a.Provider) {
 			continue
 		}
 		if au := a.Auth; au.APIKey != "" || au.APIKeyFile != "" || au.Passthrough || au.AWS != nil || au.GCP != nil {
@@ -214,6 +217,8 @@ type lazyTranslator struct {
 	b  *config.AIBackend
 	t  providers.Translator
 }
+
+var _ providers.Translator = (*lazyTranslator)(nil)
 
 func isClaude(model string) bool {
 	m := strings.ToLower(model)

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,39 @@ func TestGoldenNormalizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	Golden(t, path, []byte(`{"b":1,"a":[true]}`)) // same document, compact: must match
+
+	// A different document, or the same members in another order, must fail.
+	for _, got := range []string{`{"b":2,"a":[true]}`, `{"a":[true],"b":1}`, `{"b":1,"a":[true],"c":null}`} {
+		r := &recorder{TB: t}
+		Golden(r, path, []byte(got))
+		if len(r.errors) == 0 {
+			t.Errorf("Golden accepted %s for a golden file holding {\"b\":1,\"a\":[true]}", got)
+		}
+	}
+	r := &recorder{TB: t}
+	Golden(r, filepath.Join(t.TempDir(), "missing.json"), []byte(`{}`))
+	if len(r.errors) == 0 {
+		t.Error("Golden accepted a missing golden file")
+	}
 }
+
+// recorder is a testing.TB that records failures instead of failing the test.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Fatal(args ...any) { r.errors = append(r.errors, fmt.Sprint(args...)) }
 
 func TestStreamEvents(t *testing.T) {
 	buf := []byte("x")

@@ -83,6 +83,8 @@ type translator struct {
 	jsonTool string // name of the forced tool that emulates response_format, if any
 }
 
+var _ providers.Translator = (*translator)(nil)
+
 // name is the prefix of error messages.
 func (t *translator) name() string {
 	if t.vertex {

@@ -22,6 +22,12 @@ type Adapter struct{}
 
 var _ providers.Adapter = (*Adapter)(nil)
 
+// The translators NewTranslator makes.
+var (
+	_ providers.Translator = (*chatTranslator)(nil)
+	_ providers.Translator = (*embedTranslator)(nil)
+)
+
 // New returns a Bedrock adapter.
 func New() *Adapter { return &Adapter{} }
 

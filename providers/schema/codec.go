@@ -8,6 +8,18 @@ import (
 
 var null = []byte("null")
 
+// The JSON codecs of the common schema.
+var (
+	_ json.Unmarshaler = (*Content)(nil)
+	_ json.Marshaler   = Content{}
+	_ json.Unmarshaler = (*ToolChoice)(nil)
+	_ json.Marshaler   = ToolChoice{}
+	_ json.Unmarshaler = (*Stop)(nil)
+	_ json.Unmarshaler = (*Input)(nil)
+	_ json.Unmarshaler = (*ChatRequest)(nil)
+	_ json.Marshaler   = ChatRequest{}
+)
+
 // UnmarshalJSON accepts a string, an array of parts, or null.
 func (c *Content) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)

@@ -30,6 +30,8 @@ type Error struct {
 	RetryAfter int `json:"-"`
 }
 
+var _ error = (*Error)(nil)
+
 // Error implements error.
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,7 +110,25 @@ func TestEmbeddings(t *testing.T) {
 		{"too many inputs", `{"model":"m","dimensions":4096,"input":["a"` + strings.Repeat(`,"a"`, MaxEmbeddingInputs) + `]}`, 0, 0, 400},
 		{"most inputs", `{"model":"m","dimensions":16,"input":["a"` + strings.Repeat(`,"a"`, MaxEmbeddingInputs-1) + `]}`, MaxEmbeddingInputs, 16, 0},
 	}
-	want := vector("hello world", DefaultDimensions)
+	// The reference vector comes from an earlier, separate request, not from the
+	// code under test: the same text must give the same vector on every call.
+	first, _, err := a.Do(context.Background(), schema.OpEmbeddings, backend(config.SimConfig{}),
+		[]byte(`{"model":"other-model","input":["hello world","x"]}`), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Data []struct {
+			Embedding json.RawMessage `json:"embedding"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(first, &ref); err != nil || len(ref.Data) != 2 {
+		t.Fatalf("reference request: %v %s", err, first)
+	}
+	want := decodeVector(t, ref.Data[0].Embedding)
+	if other := decodeVector(t, ref.Data[1].Embedding); slices.Equal(other, want) {
+		t.Fatalf("different texts give the same vector %v", want)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			body, u, err := a.Do(context.Background(), schema.OpEmbeddings, backend(config.SimConfig{}), []byte(tt.body), nil, nil)

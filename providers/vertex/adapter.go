@@ -92,6 +92,8 @@ type translator struct {
 	stream bool
 }
 
+var _ providers.Translator = (*translator)(nil)
+
 // endpoint returns the generateContent (or streamGenerateContent) URL for model.
 func (t *translator) endpoint(model string, stream bool) string {
 	method := ":generateContent"

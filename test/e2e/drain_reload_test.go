@@ -29,12 +29,21 @@ backends:
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d, content-type %q: want a running 200 event stream before the reload", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 	start := time.Now()
 	g.rewrite(cfg(fmt.Sprint(freePort(t)))) // the listener moves: the old port is removed
 	body, _ := io.ReadAll(resp.Body)
 	took := time.Since(start)
 	if strings.Contains(string(body), "[DONE]") {
 		t.Fatalf("the 5 s stream ran to its end (%v) on a listener removed with a 500 ms drain", took)
+	}
+	if n := strings.Count(string(body), "data: "); n < 2 {
+		t.Fatalf("the stream carried %d events before it was cut: want it served until the drain ran out\n%s", n, body)
+	}
+	if took < 400*time.Millisecond {
+		t.Fatalf("the stream was cut after %v, before the 500 ms drain time ran out", took)
 	}
 	if took > 4*time.Second {
 		t.Fatalf("the stream was cut only after %v", took)
