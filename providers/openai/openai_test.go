@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,6 +269,53 @@ func TestResponseHidesGatewayKey(t *testing.T) {
 			}
 			if got := strings.Contains(e.Message, "wxyz"); got != tt.wantKey {
 				t.Errorf("message %q: key shown %v, want %v", e.Message, got, tt.wantKey)
+			}
+		})
+	}
+}
+
+// TestChunksEnd: how a stream's body may end. A body that ends before its
+// first event is an error (a gateway may fail over: nothing was sent yet);
+// after an event, or with [DONE], it is the stream's end.
+func TestChunksEnd(t *testing.T) {
+	const chunk = `{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"}}]}`
+	tests := []struct {
+		name       string
+		body       string
+		chunks     int
+		wantStatus int // 0: io.EOF
+	}{
+		{name: "empty body", body: "", wantStatus: 502},
+		{name: "blank lines and comments only", body: "\n\n: ping\n\n", wantStatus: 502},
+		{name: "empty data event only", body: "data: \n\n", wantStatus: 502},
+		{name: "only [DONE]", body: "data: [DONE]\n\n"},
+		{name: "chunk without [DONE]", body: "data: " + chunk + "\n\n", chunks: 1},
+		{name: "chunk and [DONE]", body: "data: " + chunk + "\n\ndata: [DONE]\n\n", chunks: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &Translator{op: schema.OpChat, backend: &config.AIBackend{}}
+			c := tr.Chunks(strings.NewReader(tt.body))
+			n := 0
+			var err error
+			for {
+				if _, err = c.Next(); err != nil {
+					break
+				}
+				n++
+			}
+			if n != tt.chunks {
+				t.Errorf("%d chunks, want %d", n, tt.chunks)
+			}
+			var se *schema.Error
+			switch {
+			case tt.wantStatus == 0 && !errors.Is(err, io.EOF):
+				t.Errorf("err = %v, want io.EOF", err)
+			case tt.wantStatus != 0 && (!errors.As(err, &se) || se.Status != tt.wantStatus):
+				t.Errorf("err = %v, want status %d", err, tt.wantStatus)
+			}
+			if _, again := c.Next(); again != err {
+				t.Errorf("Next after the end = %v, want %v again", again, err)
 			}
 		})
 	}

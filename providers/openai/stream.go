@@ -41,6 +41,9 @@ type Chunks struct {
 	r     *sse.Reader
 	usage schema.Usage
 	err   error
+	// seen is set once the stream sent an event ([DONE] included): a body
+	// that ends before any is a failed answer, not an empty stream.
+	seen bool
 }
 
 // Chunks returns a pull reader of the chunks of the 2xx upstream stream src.
@@ -52,9 +55,11 @@ func (t *Translator) Chunks(src io.Reader) *Chunks {
 }
 
 // Next returns the next chunk's JSON, valid until the next call. It returns
-// io.EOF at the end of the stream ([DONE], or the end of the body), an
-// *schema.Error for an error event or a malformed event, and the read error
-// (wrapped) when the upstream broke off. After an error, Next returns it again.
+// io.EOF at the end of the stream ([DONE], or the end of the body after an
+// event), an *schema.Error for an error event, a malformed event or a body
+// that ends before its first event (errNoEvents: a gateway may still fail
+// over), and the read error (wrapped) when the upstream broke off. After an
+// error, Next returns it again.
 func (c *Chunks) Next() ([]byte, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -73,6 +78,9 @@ func (c *Chunks) next() ([]byte, error) {
 	for {
 		ev, err := c.r.Next()
 		if errors.Is(err, io.EOF) {
+			if !c.seen {
+				return nil, errNoEvents()
+			}
 			return nil, io.EOF
 		}
 		if err != nil {
@@ -82,6 +90,7 @@ func (c *Chunks) next() ([]byte, error) {
 		if len(data) == 0 {
 			continue
 		}
+		c.seen = true
 		if bytes.Equal(data, doneMarker) {
 			return nil, io.EOF
 		}
@@ -110,6 +119,13 @@ func (c *Chunks) next() ([]byte, error) {
 		}
 		return data, nil
 	}
+}
+
+// errNoEvents is the error of a 2xx stream whose body ended before its
+// first event (an upstream that answered and then dropped the connection):
+// nothing reached the client, so the request may be tried elsewhere.
+func errNoEvents() *schema.Error {
+	return schema.Errorf(502, schema.ErrServer, "the upstream provider's stream ended before its first event")
 }
 
 var (

@@ -181,6 +181,13 @@ func (b *sseBody) clientGone() {
 // Close implements io.Closer: it ends the exchange (once).
 func (b *sseBody) Close() error {
 	b.once.Do(func() {
+		if fn := b.onClose; fn != nil {
+			// Deferred: fasthttp recovers a panic raised while it closes a
+			// body (a policy's Done), and the router's accounting (access
+			// log, metrics, requests in flight) must run all the same.
+			b.onClose = nil
+			defer fn()
+		}
 		if !b.ended {
 			b.clientGone() // abandoned before the end: the client is gone
 		}
@@ -200,10 +207,6 @@ func (b *sseBody) Close() error {
 		s.f.policies.Done(context.Background(), &s.x, usage)
 		s.free()
 		b.s, b.first, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil
-		if fn := b.onClose; fn != nil {
-			b.onClose = nil
-			fn()
-		}
 	})
 	return nil
 }
