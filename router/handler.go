@@ -3,7 +3,9 @@ package router
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -51,6 +53,17 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			g.logRecord(&rec)
 		}
 		g.inflight.Done()
+	}()
+	// A panic anywhere below (a policy, a translator) answers this request with
+	// a 500 instead of ending the process; it runs before the access log above.
+	defer func() {
+		if r := recover(); r != nil {
+			rec.reason = "panic"
+			g.log.Error("router: panic while serving a request", "request_id", reqID, "panic", fmt.Sprint(r),
+				"stack", string(debug.Stack()))
+			ctx.SetConnectionClose()
+			writeError(ctx, fasthttp.StatusInternalServerError, "server_error", "internal error")
+		}
 	}()
 
 	if status, msg := checkFraming(ctx, st); status != 0 {

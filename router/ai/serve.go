@@ -403,4 +403,8 @@ func urlWithoutQuery(u string) string {
 // a long stream does not keep a large prompt alive.
 func (s *exchange) detach() {
 	s.body, s.x.Body, s.hdr, s.req = nil, nil, nil, nil
+	// fasthttp keeps the request until the response is written: drop its body
+	// now (the upstream request has been sent; an in-process producer has its
+	// own copy), so that a long stream does not hold the prompt.
+	s.ctx.Request.ResetBody()
 }
