@@ -28,6 +28,8 @@ type upstreamConn struct {
 	idle  atomic.Int64 // nanoseconds; > 0: every Read first sets the deadline to now+idle
 }
 
+var _ net.Conn = (*upstreamConn)(nil)
+
 // connAddr is an upstreamConn's local address. It carries the connection, so
 // that the front end finds it from fasthttp.Response.LocalAddr (fasthttp
 // records the connection's LocalAddr on the response; a TLS connection

@@ -51,6 +51,8 @@ func (b *sseBody) OnClose(fn func()) { b.onClose = fn }
 var (
 	_ fasthttp.BodyWriterTo = (*sseBody)(nil)
 	_ io.ReadCloser         = (*sseBody)(nil)
+	// The router times a streamed response through OnClose.
+	_ interface{ OnClose(func()) } = (*sseBody)(nil)
 )
 
 var (

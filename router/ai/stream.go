@@ -27,7 +27,7 @@ var errProducerPanic = errors.New("ai: stream producer panicked")
 
 // clientProbeInterval is how often the front end checks, while it waits for a
 // stream's first chunk, whether the client has closed its connection.
-var clientProbeInterval = 100 * time.Millisecond
+const clientProbeInterval = 100 * time.Millisecond
 
 // pump runs a stream producer (a translator reading the upstream, or a direct
 // adapter) in its own goroutine and hands its chunks to the writer. Waiting for

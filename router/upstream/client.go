@@ -36,7 +36,12 @@ const (
 // always retryable, since the request never reached the endpoint.
 type connectError struct{ err error }
 
+var _ error = (*connectError)(nil)
+
+// Error implements error.
 func (e *connectError) Error() string { return "connect: " + e.err.Error() }
+
+// Unwrap returns the dial or handshake error.
 func (e *connectError) Unwrap() error { return e.err }
 
 // newEndpointState builds an endpoint's client. It always returns a state; on error
@@ -165,6 +170,9 @@ type trackedConn struct {
 	once sync.Once
 }
 
+var _ net.Conn = (*trackedConn)(nil)
+
+// Close implements net.Conn; it also forgets the connection in the registry.
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.reg.mu.Lock()

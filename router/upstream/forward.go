@@ -48,9 +48,13 @@ type Result struct {
 // connect or protocol error, 503 when no endpoint is usable or the connection pool is
 // full, 504 on timeout, 500 for an unknown backend.
 type StatusError struct {
+	// Status is the HTTP status the client should get (502, 503, 504, 500).
 	Status int
-	Err    error
+	// Err is the cause, for logs.
+	Err error
 }
+
+var _ error = (*StatusError)(nil)
 
 // Error implements error.
 func (e *StatusError) Error() string {

@@ -27,7 +27,11 @@ type bodyStream struct {
 	onClose func()
 }
 
-var _ fasthttp.ReadCloserWithError = (*bodyStream)(nil)
+var (
+	_ fasthttp.ReadCloserWithError = (*bodyStream)(nil)
+	// The router times a streamed response through OnClose.
+	_ interface{ OnClose(func()) } = (*bodyStream)(nil)
+)
 
 func (p *Pool) acquireStream(resp *fasthttp.Response, st *endpointState) *bodyStream {
 	s, _ := p.streams.Get().(*bodyStream)
