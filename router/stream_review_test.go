@@ -328,29 +328,7 @@ func (panicOnDone) Done(context.Context, *policies.Exchange, schema.Usage) {
 // skip the router's OnClose: the access log is written and the request
 // leaves the in-flight count (a drain does not wait for it forever).
 func TestStreamOnCloseRunsWhenDonePanics(t *testing.T) {
-	up := newReviewUpstream(t, "ok")
-	logs := &logBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	g := New(Options{Log: log, Frontend: func(snap *config.Snapshot) (*ai.Frontend, error) {
-		return ai.New(snap, ai.Options{Log: log, Policies: policies.Chain{panicOnDone{}}})
-	}})
-	port := freePort(t)
-	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
-server: {drainTimeout: 2s}
-listeners: [{name: web, address: 127.0.0.1, port: %d}]
-routes: [{name: llm, rules: [{backendRefs: [{name: b0}]}]}]
-backends:
-  - name: b0
-    ai: {provider: openai-compatible, baseURL: %s, models: [chat], auth: {apiKey: k}}
-`, port, up.URL))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	g, addr, logs := panicGateway(t, newReviewUpstream(t, "ok"))
 	_, data := rawExchange(t, addr, "POST", "panic-done", `{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`, 0)
 	if len(data) == 0 || data[len(data)-1] != "[DONE]" {
 		t.Fatalf("events = %q", data)
@@ -502,7 +480,31 @@ func waitNoTrackedConns(t *testing.T, g *Gateway) {
 // (here a policy's Done) answers that request with a 500 in OpenAI's shape,
 // logs it, and leaves the gateway serving.
 func TestPanicAnswers500(t *testing.T) {
-	up := newReviewUpstream(t, "ok")
+	g, addr, logs := panicGateway(t, newReviewUpstream(t, "ok"))
+	for i := 0; i < 2; i++ { // the second request proves the process survived
+		status, _ := rawExchange(t, addr, "POST", fmt.Sprintf("panic-%d", i), `{"model":"chat","messages":[{"role":"user","content":"hi"}]}`, 0)
+		if !strings.Contains(status, "500") {
+			t.Fatalf("request %d: status line %q, want 500", i, status)
+		}
+	}
+	waitInflight(t, g, 3*time.Second)
+	if !strings.Contains(logs.String(), "panic while serving a request") {
+		t.Fatal("the panic was not logged")
+	}
+	if lines := logs.access("panic-1"); len(lines) != 1 || lines[0]["status"] != float64(500) {
+		t.Fatalf("access lines = %v", lines)
+	}
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// panicGateway runs a gateway whose AI policy panics in Done, in front of up.
+func panicGateway(t *testing.T, up *reviewUpstream) (*Gateway, string, *logBuffer) {
+	t.Helper()
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	g := New(Options{Log: log, Frontend: func(snap *config.Snapshot) (*ai.Frontend, error) {
@@ -524,24 +526,5 @@ backends:
 		defer cancel()
 		_ = g.Shutdown(ctx)
 	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; i < 2; i++ { // the second request proves the process survived
-		status, _ := rawExchange(t, addr, "POST", fmt.Sprintf("panic-%d", i), `{"model":"chat","messages":[{"role":"user","content":"hi"}]}`, 0)
-		if !strings.Contains(status, "500") {
-			t.Fatalf("request %d: status line %q, want 500", i, status)
-		}
-	}
-	waitInflight(t, g, 3*time.Second)
-	if !strings.Contains(logs.String(), "panic while serving a request") {
-		t.Fatal("the panic was not logged")
-	}
-	if lines := logs.access("panic-1"); len(lines) != 1 || lines[0]["status"] != float64(500) {
-		t.Fatalf("access lines = %v", lines)
-	}
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return g, fmt.Sprintf("127.0.0.1:%d", port), logs
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// rawExchangeBody is rawExchange that also returns the response body.
+// rawExchangeBody writes raw bytes on a fresh connection and returns the first
+// response, its body, and whether the server then closed the connection.
 func rawExchangeBody(t *testing.T, addr, raw string) (*http.Response, string, bool) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)

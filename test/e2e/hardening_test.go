@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -15,26 +14,7 @@ import (
 // response and whether the server then closed the connection.
 func rawExchange(t *testing.T, addr, raw string) (*http.Response, bool) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	_, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	// A closed connection reads EOF; an open one times out.
-	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	_, err = br.ReadByte()
-	closed := err == io.EOF || (err != nil && !isTimeout(err))
+	resp, _, closed := rawExchangeBody(t, addr, raw)
 	return resp, closed
 }
 
