@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 )
 
 // AI providers an [AIBackend] may name.
@@ -127,3 +128,24 @@ func (s Secret) String() string {
 
 // Value returns the secret itself; call it only where the secret is used.
 func (s Secret) Value() string { return string(s) }
+
+// MarshalJSON implements json.Marshaler. Credentials written into baseURL
+// (https://user:password@proxy) are redacted, like every Secret.
+func (b AIBackend) MarshalJSON() ([]byte, error) {
+	type plain AIBackend // no methods: no recursion
+	p := plain(b)
+	p.BaseURL = redactURL(b.BaseURL)
+	return json.Marshal(p)
+}
+
+// redactURL replaces a URL's userinfo with "<redacted>".
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("<redacted>")
+	return u.String()
+}
+
+var _ json.Marshaler = AIBackend{}

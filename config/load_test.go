@@ -70,6 +70,8 @@ backends:
       provider: bedrock
       region: us-east-1
       auth: {aws: {accessKeyID: AKIAEXAMPLE, secretAccessKey: "${AWS_SECRET}", sessionToken: tok-secret-123}}
+  - name: proxied
+    ai: {provider: openai-compatible, baseURL: "https://user:proxy-pass-456@proxy.internal:8443/v1"}
 `
 	env := map[string]string{"KEY": "sk-live-abcdef123456", "AWS_SECRET": "aws-secret-xyz789"}
 	snap, err := LoadBytes("s.yaml", []byte(yaml), envOf(env))
@@ -83,13 +85,19 @@ backends:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{env["KEY"], env["AWS_SECRET"], "tok-secret-123"} {
+	for _, secret := range []string{env["KEY"], env["AWS_SECRET"], "tok-secret-123", "proxy-pass-456"} {
 		if bytes.Contains(out, []byte(secret)) {
 			t.Errorf("snapshot JSON contains secret %q", secret)
 		}
 	}
 	if !bytes.Contains(out, []byte(`"apiKey":"\u003credacted\u003e"`)) {
 		t.Errorf("snapshot JSON does not show the redacted apiKey: %s", out)
+	}
+	if !bytes.Contains(out, []byte(`proxy.internal:8443/v1`)) {
+		t.Errorf("snapshot JSON lost the rest of the baseURL: %s", out)
+	}
+	if got := snap.Backend("default/proxied").AI.BaseURL; got != "https://user:proxy-pass-456@proxy.internal:8443/v1" {
+		t.Errorf("the configuration itself must keep the credentials, got %q", got)
 	}
 }
 

@@ -55,13 +55,33 @@ func Endpoint(b *config.AIBackend) (string, error) {
 		return "", schema.Errorf(http.StatusInternalServerError, schema.ErrServer, "bedrock: no backend configuration")
 	}
 	if b.BaseURL != "" {
-		return strings.TrimRight(b.BaseURL, "/"), nil
+		return withoutDefaultPort(strings.TrimRight(b.BaseURL, "/")), nil
 	}
 	if b.Region == "" {
 		return "", schema.Errorf(http.StatusInternalServerError, schema.ErrServer,
 			"bedrock backend has neither region nor baseURL")
 	}
 	return "https://bedrock-runtime." + b.Region + ".amazonaws.com", nil
+}
+
+// withoutDefaultPort drops an explicit :443 from an https URL (and :80 from an
+// http one): SigV4 signs the host without a default port, so the Host header
+// sent must not carry one either.
+func withoutDefaultPort(u string) string {
+	for _, p := range [...]struct{ scheme, port string }{{"https://", ":443"}, {"http://", ":80"}} {
+		if !strings.HasPrefix(u, p.scheme) {
+			continue
+		}
+		rest := u[len(p.scheme):]
+		host, path := rest, ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			host, path = rest[:i], rest[i:]
+		}
+		if strings.HasSuffix(host, p.port) {
+			return p.scheme + strings.TrimSuffix(host, p.port) + path
+		}
+	}
+	return u
 }
 
 // ModelURL returns {endpoint}/model/{modelId}/{action} with the model id

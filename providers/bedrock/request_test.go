@@ -40,6 +40,11 @@ func TestEndpoint(t *testing.T) {
 		{name: "region default", b: config.AIBackend{Region: "eu-west-3"}, want: "https://bedrock-runtime.eu-west-3.amazonaws.com"},
 		{name: "base url override", b: config.AIBackend{Region: "eu-west-3", BaseURL: "http://127.0.0.1:9000/"}, want: "http://127.0.0.1:9000"},
 		{name: "neither", b: config.AIBackend{}, wantErr: true},
+		{name: "explicit https default port dropped", b: config.AIBackend{BaseURL: "https://vpce-1.bedrock-runtime.us-east-1.vpce.amazonaws.com:443/"},
+			want: "https://vpce-1.bedrock-runtime.us-east-1.vpce.amazonaws.com"},
+		{name: "explicit http default port dropped", b: config.AIBackend{BaseURL: "http://proxy.internal:80/bedrock"}, want: "http://proxy.internal/bedrock"},
+		{name: "other port kept", b: config.AIBackend{BaseURL: "https://proxy.internal:8443"}, want: "https://proxy.internal:8443"},
+		{name: "ipv6 with default port", b: config.AIBackend{BaseURL: "https://[::1]:443"}, want: "https://[::1]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
