@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // AI providers an [AIBackend] may name.
@@ -138,14 +139,27 @@ func (b AIBackend) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// redactURL replaces a URL's userinfo with "<redacted>".
+// redactURL replaces a URL's userinfo with "<redacted>". A URL that does not
+// parse is redacted by hand: everything between "://" and the last "@".
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if err == nil {
+		if u.User == nil {
+			return s
+		}
+		u.User = url.User("<redacted>")
+		return u.String()
 	}
-	u.User = url.User("<redacted>")
-	return u.String()
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + 3
+	}
+	// A password may hold "/", "?" or "#": redact up to the last "@" anywhere
+	// (too much, at worst, of a URL that is invalid anyway).
+	if at := strings.LastIndexByte(s[start:], '@'); at >= 0 {
+		return s[:start] + "<redacted>" + s[start+at:]
+	}
+	return s
 }
 
 var _ json.Marshaler = AIBackend{}

@@ -270,9 +270,9 @@ func validateAI(a *AIBackend, p string, r *reporter) {
 		case err != nil:
 			r.add(p+".baseURL", "baseURL is not a valid URL: %v", errors.Unwrap(err))
 		case u.Scheme != "http" && u.Scheme != "https":
-			r.add(p+".baseURL", "baseURL %q must start with http:// or https://", a.BaseURL)
+			r.add(p+".baseURL", "baseURL %q must start with http:// or https://", redactURL(a.BaseURL))
 		case u.Host == "":
-			r.add(p+".baseURL", "baseURL %q has no host", a.BaseURL)
+			r.add(p+".baseURL", "baseURL %q has no host", redactURL(a.BaseURL))
 		}
 	}
 	switch a.Provider {

@@ -36,6 +36,9 @@ func convertSchema(raw json.RawMessage, topLevel bool) (json.RawMessage, error) 
 	}
 	c := schemaConverter{root: root}
 	out := c.convert(root, 0)
+	if c.nodes > maxSchemaNodes {
+		return nil, fmt.Errorf("schema is too large: more than %d subschemas once $ref is inlined", maxSchemaNodes)
+	}
 	if topLevel && out["type"] == "OBJECT" && out["properties"] == nil {
 		return nil, nil
 	}
@@ -46,9 +49,17 @@ func convertSchema(raw json.RawMessage, topLevel bool) (json.RawMessage, error) 
 	return b, nil
 }
 
-type schemaConverter struct{ root map[string]any }
+type schemaConverter struct {
+	root  map[string]any
+	nodes int // subschemas converted so far
+}
 
 const maxSchemaDepth = 8
+
+// maxSchemaNodes bounds the subschemas of one converted schema: inlining
+// $refs that fan out at each of maxSchemaDepth levels would otherwise turn a
+// few kilobytes into gigabytes.
+const maxSchemaNodes = 20000
 
 // copied keywords, unchanged.
 func isPlainKeyword(k string) bool {
@@ -62,6 +73,9 @@ func isPlainKeyword(k string) bool {
 
 func (c *schemaConverter) convert(in map[string]any, depth int) map[string]any {
 	out := map[string]any{}
+	if c.nodes++; c.nodes > maxSchemaNodes {
+		return out // convertSchema reports the error
+	}
 	if depth > maxSchemaDepth {
 		out["type"] = "OBJECT"
 		return out

@@ -48,17 +48,12 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 		return inspectSlow(body, op)
 	}
 	var ri reqInfo
-	model := spanResult(sc.model)
-	switch model.Type {
-	case gjson.String:
-		if model.Str == "" {
-			return ri, badRequest("model", "you must provide a model parameter")
-		}
-		ri.model = strings.Clone(model.Str)
-	case gjson.Null:
-		return ri, badRequest("model", "you must provide a model parameter")
-	default:
-		return ri, badRequest("model", "model must be a string")
+	if e := dupError(sc.dupModel, sc.dupStream); e != nil {
+		return ri, e
+	}
+	var e *schema.Error
+	if ri.model, e = modelOf(spanResult(sc.model)); e != nil {
+		return ri, e
 	}
 	switch {
 	case !sc.stream.ok, string(sc.stream.raw) == "false", string(sc.stream.raw) == "null":
@@ -78,6 +73,21 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 		}
 	}
 	return ri, nil
+}
+
+// modelOf returns a copy of the model member's string, or why it is not one.
+func modelOf(model gjson.Result) (string, *schema.Error) {
+	switch model.Type {
+	case gjson.String:
+		if model.Str == "" {
+			return "", badRequest("model", "you must provide a model parameter")
+		}
+		return strings.Clone(model.Str), nil
+	case gjson.Null:
+		return "", badRequest("model", "you must provide a model parameter")
+	default:
+		return "", badRequest("model", "model must be a string")
+	}
 }
 
 // spanResult parses a member's raw value (a zero Result when absent).
@@ -136,11 +146,14 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 		return ri, badRequest("", "the request body must be a JSON object")
 	}
 	var model, stream, messages, input gjson.Result
+	var dupModel, dupStream bool
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
+			dupModel = dupModel || model.Exists()
 			model = v
 		case "stream":
+			dupStream = dupStream || stream.Exists()
 			stream = v
 		case "messages":
 			messages = v
@@ -149,16 +162,12 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 		}
 		return true
 	})
-	switch model.Type {
-	case gjson.String:
-		if model.Str == "" {
-			return ri, badRequest("model", "you must provide a model parameter")
-		}
-		ri.model = strings.Clone(model.Str)
-	case gjson.Null:
-		return ri, badRequest("model", "you must provide a model parameter")
-	default:
-		return ri, badRequest("model", "model must be a string")
+	if e := dupError(dupModel, dupStream); e != nil {
+		return ri, e
+	}
+	var e *schema.Error
+	if ri.model, e = modelOf(model); e != nil {
+		return ri, e
 	}
 	switch stream.Type {
 	case gjson.True:
@@ -178,6 +187,20 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 		}
 	}
 	return ri, nil
+}
+
+// dupError refuses a body that names model or stream twice: the front end
+// reads the last occurrence, while a model rewrite (sjson) and upstreams that
+// read the first would see another value, so that a client could reach a
+// model its route does not serve, or stream without its usage being metered.
+func dupError(model, stream bool) *schema.Error {
+	switch {
+	case model:
+		return badRequest("model", "model must appear only once in the request body")
+	case stream:
+		return badRequest("stream", "stream must appear only once in the request body")
+	}
+	return nil
 }
 
 func isEmptyArray(raw string) bool { return strings.TrimSpace(raw[1:len(raw)-1]) == "" }

@@ -10,7 +10,8 @@ import (
 // scan is the one pass inspect makes over a request body: it checks JSON
 // syntax, UTF-8 inside strings (outside them only ASCII is valid JSON) and
 // the nesting depth, and records the top-level members the front end reads
-// (the last occurrence of a key wins, as with gjson's ForEach) and the shape
+// (the last occurrence of a key wins, as with gjson's ForEach; a repeated
+// model or stream is recorded, for inspect to refuse) and the shape
 // of the messages array (the first role of each message, as gjson's Get).
 //
 // It is stricter than gjson, never more lenient: a body it rejects is
@@ -23,6 +24,8 @@ type scan struct {
 
 	model, stream, input span
 	msgs                 msgShape
+	// dupModel and dupStream record a second top-level model or stream.
+	dupModel, dupStream bool
 }
 
 // span is a top-level member's raw value; ok is false when it is absent.
@@ -124,9 +127,9 @@ func (s *scan) object(top bool) bool {
 		var dst *span
 		switch string(key) {
 		case "model":
-			dst = &s.model
+			dst, s.dupModel = &s.model, s.dupModel || s.model.ok
 		case "stream":
-			dst = &s.stream
+			dst, s.dupStream = &s.stream, s.dupStream || s.stream.ok
 		case "input":
 			dst = &s.input
 		case "messages":
