@@ -81,8 +81,10 @@ type exchange struct {
 	body   []byte // the client's body (bodyCopy for streams: it outlives ctx)
 	model  string
 	stream bool
-	req    *schema.ChatRequest // decoded lazily for translators and direct adapters
-	creds  auth.ClientCredentials
+	req    *schema.ChatRequest    // decoded lazily for translators and direct adapters
+	creds  auth.ClientCredentials // read from the request once, for passthrough backends only
+	// haveCreds is true once creds was read.
+	haveCreds bool
 	// deadline is the route's request deadline (zero: none).
 	deadline time.Time
 
@@ -118,7 +120,7 @@ func newExchange(f *Frontend, ctx *fasthttp.RequestCtx, r Route, op schema.Opera
 // free returns s to the pool; s, its Exchange and its body must not be used after.
 func (s *exchange) free() {
 	s.f, s.ctx, s.route, s.x, s.usage = nil, nil, Route{}, policies.Exchange{}, schema.Usage{}
-	s.body, s.model, s.stream, s.req, s.creds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, time.Time{}
+	s.body, s.model, s.stream, s.req, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, false, time.Time{}
 	s.hdr = nil
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
@@ -161,12 +163,6 @@ func (s *exchange) run() (streamed bool) {
 	if err := f.policies.Request(ctx, &s.x); err != nil {
 		writeError(ctx, denialError(err))
 		return false
-	}
-	s.creds = auth.ClientCredentials{Authorization: string(ctx.Request.Header.Peek("Authorization"))}
-	if k := ctx.Request.Header.Peek("x-api-key"); len(k) > 0 {
-		s.creds.APIKey = string(k)
-	} else if k := ctx.Request.Header.Peek("api-key"); len(k) > 0 {
-		s.creds.APIKey = string(k)
 	}
 	if t := s.route.Timeouts; t != nil && t.Request > 0 {
 		s.deadline = s.x.Start.Add(t.Request.D())
@@ -266,7 +262,7 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 	if err != nil {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
 	}
-	if err := b.signer.Sign(s.ctx, up, s.creds); err != nil {
+	if err := b.signer.Sign(s.ctx, up, s.clientCredentials(b)); err != nil {
 		// The client gets a generic message; the cause is for the operator.
 		s.f.log.Warn("ai: signing the upstream request failed", "route", s.route.Key, "backend", b.key, "err", err.Error())
 		return failure(asSchemaError(err, fasthttp.StatusBadGateway)) // another backend may have credentials
@@ -407,4 +403,25 @@ func (s *exchange) detach() {
 	// now (the upstream request has been sent; an in-process producer has its
 	// own copy), so that a long stream does not hold the prompt.
 	s.ctx.Request.ResetBody()
+}
+
+// clientCredentials returns the client's credential headers for a backend that
+// forwards them (auth passthrough), reading them once per request; other
+// backends sign with their own credentials and get none, so the hot path does
+// not copy header values it does not use.
+func (s *exchange) clientCredentials(b *backend) auth.ClientCredentials {
+	if !b.cfg.Auth.Passthrough {
+		return auth.ClientCredentials{}
+	}
+	if !s.haveCreds {
+		h := &s.ctx.Request.Header
+		s.creds = auth.ClientCredentials{Authorization: string(h.Peek("Authorization"))}
+		if k := h.Peek("x-api-key"); len(k) > 0 {
+			s.creds.APIKey = string(k)
+		} else if k := h.Peek("api-key"); len(k) > 0 {
+			s.creds.APIKey = string(k)
+		}
+		s.haveCreds = true
+	}
+	return s.creds
 }
