@@ -108,7 +108,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		if st.frontend == nil {
 			writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "AI front end not configured")
 		} else {
-			st.frontend.Serve(ctx, ai.Route{Key: m.Key, Refs: rule.Config.BackendRefs, Timeouts: rule.Config.Timeouts})
+			st.frontend.Serve(ctx, ai.Route{Key: m.Key, Refs: rule.Config.BackendRefs, Timeouts: rule.Config.Timeouts,
+				Retry: rule.Config.Retry})
 			if st.accessLog {
 				rec.backend = string(ctx.Response.Header.Peek(ai.HeaderBackend))
 			}

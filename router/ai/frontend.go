@@ -58,6 +58,10 @@ type Route struct {
 	Refs []config.BackendRef
 	// Timeouts are the rule's timeouts, if any.
 	Timeouts *config.Timeouts
+	// Retry, if set, makes up to Attempts more passes over the candidate
+	// backends when every one failed with a status in Codes, after Backoff
+	// (doubled each pass). Failover across candidates happens regardless.
+	Retry *config.Retry
 }
 
 // Frontend serves the OpenAI API for one snapshot's AI backends. Built once per

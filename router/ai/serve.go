@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -169,29 +170,42 @@ func (s *exchange) run() (streamed bool) {
 	}
 	deadline := s.deadline
 	var last *schema.Error
-	for i, c := range cands {
-		if !deadline.IsZero() && !time.Now().Before(deadline) {
-			last = schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out")
+	for pass := 0; ; pass++ {
+		again := true // every candidate failed in a way another pass may cure
+		for i, c := range cands {
+			if !deadline.IsZero() && !time.Now().Before(deadline) {
+				last, again = schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out"), false
+				break
+			}
+			s.x.Backend, s.x.Provider, s.x.UpstreamModel, s.x.ModelListed = c.b.key, c.b.cfg.Provider, c.upstream, c.listed
+			res := s.attempt(c, deadline)
+			if res.streamed {
+				return true
+			}
+			if res.err == nil {
+				c.b.succeeded()
+				return false
+			}
+			last = res.err
+			if !res.retry {
+				again = false
+				break
+			}
+			c.b.failed(time.Now(), res.wait)
+			if i < len(cands)-1 {
+				f.log.Warn("ai: upstream attempt failed, trying the next backend", "route", s.route.Key,
+					"backend", c.b.key, "status", res.err.Status, "error", res.err.Message)
+			}
+		}
+		wait, ok := s.retryWait(pass, last, deadline)
+		if !again || !ok {
 			break
 		}
-		s.x.Backend, s.x.Provider, s.x.UpstreamModel, s.x.ModelListed = c.b.key, c.b.cfg.Provider, c.upstream, c.listed
-		res := s.attempt(c, deadline)
-		if res.streamed {
-			return true
-		}
-		if res.err == nil {
-			c.b.succeeded()
-			return false
-		}
-		last = res.err
-		if !res.retry {
+		time.Sleep(wait)
+		if cands, _, _ = candidates(f.resolve(s.route), s.model, time.Now(), buf[:]); len(cands) == 0 {
 			break
 		}
-		c.b.failed(time.Now(), res.wait)
-		if i < len(cands)-1 {
-			f.log.Warn("ai: upstream attempt failed, trying the next backend", "route", s.route.Key,
-				"backend", c.b.key, "status", res.err.Status, "error", res.err.Message)
-		}
+		f.log.Warn("ai: every backend failed, retrying", "route", s.route.Key, "pass", pass+1, "status", last.Status)
 	}
 	if last.Status == fasthttp.StatusTooManyRequests && last.RetryAfter == 0 {
 		last.RetryAfter = 1
@@ -424,4 +438,28 @@ func (s *exchange) clientCredentials(b *backend) auth.ClientCredentials {
 		s.haveCreds = true
 	}
 	return s.creds
+}
+
+// maxRetryBackoff caps the wait between two passes over the candidates.
+const maxRetryBackoff = 10 * time.Second
+
+// retryWait says whether the route's retry policy allows another pass over
+// the candidates after pass failed with last, and how long to wait first.
+func (s *exchange) retryWait(pass int, last *schema.Error, deadline time.Time) (time.Duration, bool) {
+	r := s.route.Retry
+	if r == nil || last == nil || pass >= r.Attempts {
+		return 0, false
+	}
+	codes := r.Codes
+	if len(codes) == 0 {
+		codes = []int{fasthttp.StatusBadGateway, fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout}
+	}
+	if !slices.Contains(codes, last.Status) {
+		return 0, false
+	}
+	wait := min(r.Backoff.D()<<pass, maxRetryBackoff)
+	if !deadline.IsZero() && !time.Now().Add(wait).Before(deadline) {
+		return 0, false
+	}
+	return wait, true
 }
