@@ -129,9 +129,33 @@ func (ps *pullStream) release() {
 	ps.released = true
 	ps.mu.Unlock()
 	if !done {
+		if errors.Is(ps.err, io.EOF) && !ps.timedOut() {
+			ps.drainTail()
+		}
 		endStreamIdle(ps.resp)
 		fasthttp.ReleaseResponse(ps.resp)
 	}
+}
+
+// Bounds on reading what follows [DONE] (normally the chunked body's
+// terminator), so that the upstream connection is kept alive and reused.
+const (
+	tailIdle  = 100 * time.Millisecond
+	tailBytes = 64 << 10
+)
+
+// drainTail reads the rest of a stream that ended normally: fasthttp pools
+// the upstream connection only when the body was read to its end, and a new
+// connection per stream costs a connect before every first token. A tail that
+// does not end within tailIdle per read, or is longer than tailBytes, closes
+// the connection instead.
+func (ps *pullStream) drainTail() {
+	body := ps.resp.BodyStream()
+	if body == nil {
+		return
+	}
+	streamIdle(ps.resp, tailIdle)
+	_, _ = io.CopyN(io.Discard, body, tailBytes)
 }
 
 // relayPull serves a 2xx stream of an OpenAI-shaped upstream through a
