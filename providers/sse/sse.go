@@ -15,9 +15,9 @@ const MaxEventBytes = 4 << 20
 
 // initialBuffer is a Reader's first line buffer; it grows (to MaxEventBytes)
 // for longer lines. Chat stream events are a few hundred bytes, and a
-// gateway holds one Reader per open stream: 16 KiB each cost 16 MB per
-// 1,000 streams.
-const initialBuffer = 2 << 10
+// gateway holds one Reader per open stream: 16 KiB each would cost 16 MB per
+// 1,000 streams, 512 B cost half a megabyte.
+const initialBuffer = 512
 
 // Event is one dispatched event. Data is valid only until the next call to Next.
 type Event struct {
