@@ -100,6 +100,17 @@ func streamIdle(resp *fasthttp.Response, d time.Duration) bool {
 
 // endStreamIdle ends the idle mode of the connection resp arrived on, before
 // the connection goes back to the pool.
+// streamDeadline ends the idle mode of the connection resp arrived on and
+// bounds its reads by one absolute deadline; false when the connection is not
+// one of ours.
+func streamDeadline(resp *fasthttp.Response, t time.Time) bool {
+	a, ok := resp.LocalAddr().(*connAddr)
+	if !ok || a.c == nil {
+		return false
+	}
+	return a.c.SetReadDeadline(t) == nil
+}
+
 func endStreamIdle(resp *fasthttp.Response) {
 	if a, ok := resp.LocalAddr().(*connAddr); ok && a.c != nil {
 		a.c.idle.Store(0)

@@ -140,21 +140,20 @@ func (ps *pullStream) release() {
 // Bounds on reading what follows [DONE] (normally the chunked body's
 // terminator), so that the upstream connection is kept alive and reused.
 const (
-	tailIdle  = 100 * time.Millisecond
+	tailTime  = 100 * time.Millisecond
 	tailBytes = 64 << 10
 )
 
 // drainTail reads the rest of a stream that ended normally: fasthttp pools
 // the upstream connection only when the body was read to its end, and a new
 // connection per stream costs a connect before every first token. A tail that
-// does not end within tailIdle per read, or is longer than tailBytes, closes
-// the connection instead.
+// does not end within tailTime in all, or is longer than tailBytes, closes the
+// connection instead.
 func (ps *pullStream) drainTail() {
 	body := ps.resp.BodyStream()
-	if body == nil {
+	if body == nil || !streamDeadline(ps.resp, time.Now().Add(tailTime)) {
 		return
 	}
-	streamIdle(ps.resp, tailIdle)
 	_, _ = io.CopyN(io.Discard, body, tailBytes)
 }
 
