@@ -98,19 +98,42 @@ func (s *syncBuffer) String() string {
 // `switchyard run -c`, waiting until /readyz answers 200.
 func startGateway(t testing.TB, cfg string, env ...string) *gateway {
 	t.Helper()
-	port := freePort(t)
-	cfg = strings.ReplaceAll(cfg, "{{PORT}}", fmt.Sprint(port))
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+	// A port found free can be taken by another test before the gateway binds
+	// it: try again on new ports when that is why the gateway exited.
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(cfg, "{{PORT}}", fmt.Sprint(port))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		g, logs := tryRunGateway(t, []string{"run", "-c", path}, env)
+		if g != nil {
+			g.Port, g.Config = port, path
+			return g
+		}
+		if !strings.Contains(logs, "address already in use") || attempt == 5 {
+			t.Fatalf("gateway exited early: %s", logs)
+		}
 	}
-	g := runGateway(t, []string{"run", "-c", path}, env)
-	g.Port, g.Config = port, path
-	return g
 }
 
 // runGateway starts the binary with args plus an --admin flag and waits for readiness.
 func runGateway(t testing.TB, args []string, env []string) *gateway {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		g, logs := tryRunGateway(t, args, env)
+		if g != nil {
+			return g
+		}
+		if !strings.Contains(logs, "address already in use") || attempt == 5 {
+			t.Fatalf("gateway exited early: %s", logs)
+		}
+	}
+}
+
+// tryRunGateway starts the binary and waits for readiness. When the process
+// exits before it is ready it returns nil and what the process wrote.
+func tryRunGateway(t testing.TB, args []string, env []string) (*gateway, string) {
 	t.Helper()
 	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	g := &gateway{t: t, Admin: admin, logs: &syncBuffer{}, done: make(chan struct{})}
@@ -121,31 +144,33 @@ func runGateway(t testing.TB, args []string, env []string) *gateway {
 		t.Fatal(err)
 	}
 	go func() { _ = g.cmd.Wait(); close(g.done) }()
-	t.Cleanup(func() {
-		_ = g.cmd.Process.Signal(syscall.SIGKILL)
-		<-g.done
-		if t.Failed() {
-			t.Logf("gateway logs:\n%s", tail(g.Logs(), 60))
-		}
-	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-g.done:
-			t.Fatalf("gateway exited early: %s", g.Logs())
+			return nil, g.Logs()
 		default:
 		}
 		resp, err := http.Get("http://" + admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return g
+				t.Cleanup(func() {
+					_ = g.cmd.Process.Signal(syscall.SIGKILL)
+					<-g.done
+					if t.Failed() {
+						t.Logf("gateway logs:\n%s", tail(g.Logs(), 60))
+					}
+				})
+				return g, ""
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	_ = g.cmd.Process.Signal(syscall.SIGKILL)
+	<-g.done
 	t.Fatalf("gateway not ready: %s", g.Logs())
-	return nil
+	return nil, ""
 }
 
 func tail(s string, n int) string {
