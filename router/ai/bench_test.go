@@ -19,24 +19,7 @@ var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","con
 // fasthttp fake upstream on loopback.
 func BenchmarkPassthrough(b *testing.B) {
 	answer := []byte(`{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":2,"total_tokens":22}}`)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("application/json")
-		ctx.SetBody(answer)
-	}}
-	go func() { _ = up.Serve(ln) }()
-	b.Cleanup(func() { _ = up.Shutdown() })
-	snap := &config.Snapshot{Backends: map[string]*config.Backend{"default/oa": {AI: &config.AIBackend{
-		Provider: "openai", BaseURL: "http://" + ln.Addr().String(), Models: []string{"gpt-4o-mini"},
-		Auth: config.BackendAuth{APIKey: "k"}, Timeout: config.Duration(5 * time.Second)}}}}
-	fe, err := New(snap, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(fe.Close)
+	fe := benchFrontend(b, "application/json", answer)
 	route := Route{Key: "default.r.0.0", Refs: []config.BackendRef{{Name: "default/oa"}}}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -128,4 +111,30 @@ func BenchmarkCandidates10k(b *testing.B) {
 			b.Fatalf("%d candidates", len(cs))
 		}
 	}
+}
+
+// benchFrontend returns a Frontend whose backend default/oa (openai, model
+// gpt-4o-mini) is a loopback fasthttp server answering every request with
+// body as contentType.
+func benchFrontend(b *testing.B, contentType string, body []byte) *Frontend {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType(contentType)
+		ctx.SetBody(body)
+	}}
+	go func() { _ = up.Serve(ln) }()
+	b.Cleanup(func() { _ = up.Shutdown() })
+	snap := &config.Snapshot{Backends: map[string]*config.Backend{"default/oa": {AI: &config.AIBackend{
+		Provider: "openai", BaseURL: "http://" + ln.Addr().String(), Models: []string{"gpt-4o-mini"},
+		Auth: config.BackendAuth{APIKey: "k"}, Timeout: config.Duration(5 * time.Second)}}}}
+	fe, err := New(snap, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fe.Close)
+	return fe
 }

@@ -47,24 +47,7 @@ func (w *firstWrite) Write(p []byte) (int, error) {
 // median time from Serve to the first byte written to the client (ttfb-ns);
 // ns/op is the whole stream.
 func BenchmarkStreamTTFB(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("text/event-stream")
-		ctx.SetBodyString(sseAnswer)
-	}}
-	go func() { _ = up.Serve(ln) }()
-	b.Cleanup(func() { _ = up.Shutdown() })
-	snap := &config.Snapshot{Backends: map[string]*config.Backend{"default/oa": {AI: &config.AIBackend{
-		Provider: "openai", BaseURL: "http://" + ln.Addr().String(), Models: []string{"gpt-4o-mini"},
-		Auth: config.BackendAuth{APIKey: "k"}, Timeout: config.Duration(5 * time.Second)}}}}
-	fe, err := New(snap, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(fe.Close)
+	fe := benchFrontend(b, "text/event-stream", []byte(sseAnswer))
 	route := Route{Key: "default.r.0.0", Refs: []config.BackendRef{{Name: "default/oa"}}}
 	body := []byte(streamChat)
 	ttfb := make([]time.Duration, 0, b.N)

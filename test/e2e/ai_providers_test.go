@@ -167,43 +167,11 @@ func aiCases() []aiCase {
 			}},
 		{name: "vertex-gemini", provider: "vertex", model: "gemini-flash", toolEcho: false,
 			setup: func(t *testing.T) aiSetup {
-				f := newVertexFake(t)
-				creds, err := f.WriteCredentials(t.TempDir())
-				if err != nil {
-					t.Fatal(err)
-				}
-				return aiSetup{
-					yaml: aiGatewayYAML(vertexYAML(f, "gemini", "gemini-flash", "gemini-2.5-flash", creds), "gemini"),
-					upstreamError: func(*testing.T) (string, int) {
-						return "please " + vertexfake.MagicRateLimit, 429
-					},
-					verify: func(t *testing.T) {
-						wantUpstreamPath(t, f, "vertex", "/publishers/google/models/gemini-2.5-flash:")
-						if f.Count("token") == 0 || f.Count("vertex") == 0 {
-							t.Errorf("vertex fake: %d token requests, %d vertex requests", f.Count("token"), f.Count("vertex"))
-						}
-					},
-				}
+				return vertexSetup(t, "gemini", "gemini-flash", "gemini-2.5-flash", "vertex", "/publishers/google/models/")
 			}},
 		{name: "vertex-claude", provider: "vertex", model: "claude-vertex", toolEcho: true,
 			setup: func(t *testing.T) aiSetup {
-				f := newVertexFake(t)
-				creds, err := f.WriteCredentials(t.TempDir())
-				if err != nil {
-					t.Fatal(err)
-				}
-				return aiSetup{
-					yaml: aiGatewayYAML(vertexYAML(f, "claude", "claude-vertex", "claude-sonnet-4-5@20250929", creds), "claude"),
-					upstreamError: func(*testing.T) (string, int) {
-						return "please " + vertexfake.MagicRateLimit, 429
-					},
-					verify: func(t *testing.T) {
-						wantUpstreamPath(t, f, "anthropic", "/publishers/anthropic/models/claude-sonnet-4-5@20250929:")
-						if f.Count("token") == 0 || f.Count("anthropic") == 0 {
-							t.Errorf("vertex fake: %d token requests, %d anthropic requests", f.Count("token"), f.Count("anthropic"))
-						}
-					},
-				}
+				return vertexSetup(t, "claude", "claude-vertex", "claude-sonnet-4-5@20250929", "anthropic", "/publishers/anthropic/models/")
 			}},
 		{name: "gemini", provider: "gemini", model: "gemini-flash", toolEcho: false,
 			setup: func(t *testing.T) aiSetup {
@@ -267,5 +235,29 @@ func wantUpstreamPath(t *testing.T, f *vertexfake.Server, kind, part string) {
 		if r.Kind == kind && !strings.Contains(r.Path, part) {
 			t.Errorf("%s request to %s, want a path containing %s", kind, r.Path, part)
 		}
+	}
+}
+
+// vertexSetup is a Vertex AI backend `backend` serving model as upstream on a
+// fresh vertexfake with service-account credentials; kind is the fake's
+// request counter ("vertex" for Gemini, "anthropic" for Claude) and publisher
+// the URL path the upstream call must carry before the model.
+func vertexSetup(t *testing.T, backend, model, upstream, kind, publisher string) aiSetup {
+	f := newVertexFake(t)
+	creds, err := f.WriteCredentials(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aiSetup{
+		yaml: aiGatewayYAML(vertexYAML(f, backend, model, upstream, creds), backend),
+		upstreamError: func(*testing.T) (string, int) {
+			return "please " + vertexfake.MagicRateLimit, 429
+		},
+		verify: func(t *testing.T) {
+			wantUpstreamPath(t, f, kind, publisher+upstream+":")
+			if f.Count("token") == 0 || f.Count(kind) == 0 {
+				t.Errorf("vertex fake: %d token requests, %d %s requests", f.Count("token"), f.Count(kind), kind)
+			}
+		},
 	}
 }
