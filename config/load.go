@@ -122,6 +122,9 @@ func resolvePaths(cfg *Config, dir string) {
 			abs(&b.Static.TLS.CAFile)
 		}
 		if b.AI != nil {
+			if b.AI.TLS != nil {
+				abs(&b.AI.TLS.CAFile)
+			}
 			abs(&b.AI.Auth.APIKeyFile)
 			if b.AI.Auth.GCP != nil {
 				abs(&b.AI.Auth.GCP.CredentialsFile)

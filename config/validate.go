@@ -239,13 +239,7 @@ func validateStatic(s *StaticBackend, p string, r *reporter) {
 	if s.ConnectionPool.MaxConnections < 0 {
 		r.add(p+".connectionPool.maxConnections", "must not be negative")
 	}
-	if t := s.TLS; t != nil && t.CAFile != "" {
-		if b := readPEM(r, p+".tls.caFile", "caFile", t.CAFile); b != nil {
-			if ok := x509.NewCertPool().AppendCertsFromPEM(b); !ok {
-				r.add(p+".tls.caFile", "caFile %q holds no PEM certificate", t.CAFile)
-			}
-		}
-	}
+	validateBackendTLS(s.TLS, p+".tls", r)
 	nonNegative(r, p+".connectionPool.maxIdleTime", s.ConnectionPool.MaxIdleTime)
 	nonNegative(r, p+".connectionPool.connectTimeout", s.ConnectionPool.ConnectTimeout)
 }
@@ -256,7 +250,20 @@ func knownProviders() []string {
 		ProviderBedrock, ProviderVertex, ProviderGemini, ProviderAnthropic}
 }
 
+// validateBackendTLS checks that a backend's caFile holds PEM certificates.
+func validateBackendTLS(t *BackendTLS, p string, r *reporter) {
+	if t == nil || t.CAFile == "" {
+		return
+	}
+	if b := readPEM(r, p+".caFile", "caFile", t.CAFile); b != nil {
+		if ok := x509.NewCertPool().AppendCertsFromPEM(b); !ok {
+			r.add(p+".caFile", "caFile %q holds no PEM certificate", t.CAFile)
+		}
+	}
+}
+
 func validateAI(a *AIBackend, p string, r *reporter) {
+	validateBackendTLS(a.TLS, p+".tls", r)
 	known := false
 	for _, k := range knownProviders() {
 		known = known || a.Provider == k

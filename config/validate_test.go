@@ -168,6 +168,16 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "ai backend caFile missing or not PEM",
+			yaml: "backends:\n  - name: a\n    ai:\n      provider: openai-compatible\n      baseURL: https://vllm.internal:8443\n" +
+				"      tls: {caFile: ${MISSING}}\n  - name: b\n    ai: {provider: openai-compatible, baseURL: \"https://h\", tls: {caFile: ${KEY}}}\n",
+			env: certs,
+			want: []string{
+				`t.yaml:6: backends[0].ai.tls.caFile: caFile "` + certs["MISSING"] + `" does not exist`,
+				`t.yaml:8: backends[1].ai.tls.caFile: caFile "` + certs["KEY"] + `" holds no PEM certificate`,
+			},
+		},
+		{
 			name: "backend kinds",
 			yaml: "backends:\n  - name: none\n  - name: both\n    static: {endpoints: [{host: h, port: 1}]}\n    ai: {provider: sim}\n",
 			want: []string{

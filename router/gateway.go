@@ -32,6 +32,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Frontend builds the OpenAI front end of a snapshot (cmd wires providers in).
 	Frontend func(snap *config.Snapshot) (*ai.Frontend, error)
+	// Profiling serves Go's runtime profiles under /debug/pprof/ on the admin server.
+	Profiling bool
 }
 
 // state is everything compiled from one snapshot.

@@ -108,6 +108,9 @@ func referencedFiles(snap *config.Snapshot) []string {
 			files = append(files, b.Static.TLS.CAFile)
 		}
 		if b.AI != nil {
+			if b.AI.TLS != nil && b.AI.TLS.CAFile != "" {
+				files = append(files, b.AI.TLS.CAFile)
+			}
 			if b.AI.Auth.APIKeyFile != "" {
 				files = append(files, b.AI.Auth.APIKeyFile)
 			}

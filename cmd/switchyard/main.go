@@ -1,6 +1,6 @@
 // Command switchyard is the Switchyard AI gateway.
 //
-//	switchyard run [-c FILE] [--admin ADDR]   serve (the embedded default configuration without -c)
+//	switchyard run [-c FILE] [--admin ADDR] [--pprof]   serve (the embedded default configuration without -c)
 //	switchyard validate -c FILE              check a configuration file
 //	switchyard sim [--port N]                run the built-in simulated model as a standalone server
 //	switchyard version                       print the version
@@ -89,7 +89,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	_, _ = fmt.Fprint(w, `usage:
-  switchyard run [-c FILE] [--admin ADDR] [--log-level LEVEL]
+  switchyard run [-c FILE] [--admin ADDR] [--log-level LEVEL] [--pprof]
   switchyard validate -c FILE
   switchyard sim [--port N] [--host ADDR] [--model NAME] [--ttft D] [--itl D] [--output-tokens N] [--max-running N] [--mode lorem|echo]
   switchyard version

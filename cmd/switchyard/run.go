@@ -32,6 +32,8 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	admin := fs.String("admin", envOr("SWITCHYARD_ADMIN", defaultAdmin),
 		"admin server address (/healthz, /readyz, /metrics, /config); empty disables it; SWITCHYARD_ADMIN sets the default")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	profiling := fs.Bool("pprof", os.Getenv("SWITCHYARD_PPROF") == "1",
+		"serve Go's profiles under /debug/pprof/ on the admin server; SWITCHYARD_PPROF=1 sets the default")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -73,8 +75,9 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	chain := policies.Chain{policies.NewMetrics(reg)}
 	wiring := newProviderWiring(ctx, log, reg)
 	gw := router.New(router.Options{
-		Log:      log,
-		Registry: reg,
+		Log:       log,
+		Registry:  reg,
+		Profiling: *profiling,
 		Frontend: func(s *config.Snapshot) (*ai.Frontend, error) {
 			return ai.New(s, ai.Options{
 				Log:          log,

@@ -77,14 +77,8 @@ func (c *Chunks) Usage() schema.Usage { return c.usage }
 func (c *Chunks) next() ([]byte, error) {
 	for {
 		ev, err := c.r.Next()
-		if errors.Is(err, io.EOF) {
-			if !c.seen {
-				return nil, errNoEvents()
-			}
-			return nil, io.EOF
-		}
 		if err != nil {
-			return nil, fmt.Errorf("openai: read stream: %w", err)
+			return nil, c.readError(err)
 		}
 		data := bytes.TrimSpace(ev.Data)
 		if len(data) == 0 {
@@ -95,30 +89,65 @@ func (c *Chunks) next() ([]byte, error) {
 			return nil, io.EOF
 		}
 		if !gjson.ValidBytes(data) {
-			return nil, schema.Errorf(502, schema.ErrServer, "the upstream provider sent a malformed stream event")
+			return nil, errMalformedEvent()
 		}
-		// Lookups view data as a string: none of their results outlives it
-		// (MapError copies what it keeps). A chunk without the key skips the
-		// lookup (the common case: content deltas).
+		// A chunk without the key skips the lookup (the common case: content
+		// deltas). The rare paths are functions of their own so that this
+		// frame stays small: an open stream parks its connection's goroutine
+		// in this loop, and a shallow stack lets the runtime shrink it.
 		if bytes.Contains(data, keyError) {
-			if e := gjson.Get(bstr(data), "error"); e.Exists() && e.Type != gjson.Null {
-				status := 500
-				if code := e.Get("code"); code.Type == gjson.Number && code.Int() >= 400 && code.Int() <= 599 {
-					status = int(code.Int())
-				}
-				return nil, MapError(status, data)
+			if err := eventError(data); err != nil {
+				return nil, err
 			}
 		}
-		if bytes.Contains(data, keyUsage) {
-			if u := gjson.Get(bstr(data), "usage"); u.IsObject() {
-				c.usage = UsageOf(u)
-				if c.t.stripUsage && gjson.Get(bstr(data), "choices.#").Int() == 0 {
-					continue
-				}
-			}
+		if bytes.Contains(data, keyUsage) && c.takeUsage(data) {
+			continue
 		}
 		return data, nil
 	}
+}
+
+// readError is the error of a failed read from the event stream.
+func (c *Chunks) readError(err error) error {
+	if errors.Is(err, io.EOF) {
+		if !c.seen {
+			return errNoEvents()
+		}
+		return io.EOF
+	}
+	return fmt.Errorf("openai: read stream: %w", err)
+}
+
+// eventError returns the error an event carries, or nil. Lookups view data
+// as a string: none of their results outlives it (MapError copies what it
+// keeps).
+func eventError(data []byte) error {
+	e := gjson.Get(bstr(data), "error")
+	if !e.Exists() || e.Type == gjson.Null {
+		return nil
+	}
+	status := 500
+	if code := e.Get("code"); code.Type == gjson.Number && code.Int() >= 400 && code.Int() <= 599 {
+		status = int(code.Int())
+	}
+	return MapError(status, data)
+}
+
+// takeUsage records the usage an event carries and reports whether the
+// event is the usage-only chunk the gateway asked for (dropped from the
+// client's stream).
+func (c *Chunks) takeUsage(data []byte) (drop bool) {
+	u := gjson.Get(bstr(data), "usage")
+	if !u.IsObject() {
+		return false
+	}
+	c.usage = UsageOf(u)
+	return c.t.stripUsage && gjson.Get(bstr(data), "choices.#").Int() == 0
+}
+
+// errMalformedEvent is the error of an event that is not JSON.
+func errMalformedEvent() *schema.Error {
+	return schema.Errorf(502, schema.ErrServer, "the upstream provider sent a malformed stream event")
 }
 
 // errNoEvents is the error of a 2xx stream whose body ended before its

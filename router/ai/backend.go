@@ -110,7 +110,7 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 		MaxResponseBodySize:           maxResponseBytes,
 		DisablePathNormalizing:        true,
 		DisableHeaderNamesNormalizing: false,
-		Dial:                          dialUpstream(),
+		ConfigureClient:               configureHostClient(cfg.TLS),
 	}
 	return b, nil
 }

@@ -1,7 +1,10 @@
 package ai
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -9,7 +12,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/providers/schema"
+	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
 // dialTimeout bounds one TCP connect to an upstream.
@@ -64,18 +69,77 @@ func (c *upstreamConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
-// dialUpstream returns a Dial function for a backend's fasthttp.Client.
-func dialUpstream() fasthttp.DialFunc {
+// configureHostClient gives each host client of a backend's fasthttp.Client
+// (one per upstream host) its dialer; for an https host the dialer also
+// completes the TLS handshake, verified as t says (nil: the system roots and
+// the host's name).
+func configureHostClient(t *config.BackendTLS) func(*fasthttp.HostClient) error {
+	return func(hc *fasthttp.HostClient) error {
+		var conf *tls.Config
+		if hc.IsTLS {
+			host, _, err := net.SplitHostPort(hc.Addr)
+			if err != nil {
+				return fmt.Errorf("ai: upstream address %q: %w", hc.Addr, err)
+			}
+			if conf, err = upstream.ClientTLS(t, host); err != nil {
+				return fmt.Errorf("ai: upstream TLS: %w", err)
+			}
+			conf.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+		}
+		hc.Dial = dialUpstream(conf)
+		return nil
+	}
+}
+
+// dialUpstream returns a Dial function for one upstream host: a TCP connect
+// and, with conf, the TLS handshake, both within dialTimeout. fasthttp leaves
+// a connection that already has a Handshake method as it is.
+//
+// The dial runs on a goroutine of its own (once per new connection; kept-alive
+// connections are reused without one): a connect, and a handshake even more,
+// is the deepest call a request makes, and on the request's goroutine it
+// would grow that stack past the runtime's first size for the rest of the
+// connection's life, a stream's included, where the runtime cannot shrink it
+// back (memory per open stream).
+func dialUpstream(conf *tls.Config) fasthttp.DialFunc {
 	d := &fasthttp.TCPDialer{Concurrency: 1000}
 	return func(addr string) (net.Conn, error) {
-		c, err := d.DialTimeout(addr, dialTimeout)
-		if err != nil {
-			return nil, err
-		}
-		uc := &upstreamConn{Conn: c}
-		uc.local = connAddr{Addr: c.LocalAddr(), c: uc}
+		done := make(chan dialed, 1)
+		go func() {
+			c, err := dial(d, addr, conf)
+			done <- dialed{c, err}
+		}()
+		r := <-done
+		return r.c, r.err
+	}
+}
+
+// dialed is the outcome of one dial.
+type dialed struct {
+	c   net.Conn
+	err error
+}
+
+// dial connects to addr and, with conf, completes the TLS handshake.
+func dial(d *fasthttp.TCPDialer, addr string, conf *tls.Config) (net.Conn, error) {
+	start := time.Now()
+	c, err := d.DialTimeout(addr, dialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	uc := &upstreamConn{Conn: c}
+	uc.local = connAddr{Addr: c.LocalAddr(), c: uc}
+	if conf == nil {
 		return uc, nil
 	}
+	tc := tls.Client(uc, conf)
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(dialTimeout))
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+	}
+	return tc, nil
 }
 
 // streamIdle switches the connection resp arrived on from fasthttp's

@@ -109,6 +109,8 @@ func (ps *pullStream) readFirst() (first []byte, stopped *schema.Error, err erro
 	ps.timer.Stop()
 	if !ps.deadline.IsZero() && err == nil {
 		ps.timer.Reset(ps.wait(time.Now()))
+	} else {
+		ps.timer = nil // nothing left to watch: an open stream does not keep it
 	}
 	return first, nil, err
 }
@@ -124,7 +126,9 @@ func (ps *pullStream) timedOut() bool {
 func (ps *pullStream) release() {
 	ps.mu.Lock()
 	ps.closed = true
-	ps.timer.Stop()
+	if ps.timer != nil {
+		ps.timer.Stop()
+	}
 	done := ps.released
 	ps.released = true
 	ps.mu.Unlock()
@@ -160,14 +164,7 @@ func (ps *pullStream) drainTail() {
 // relayPull serves a 2xx stream of an OpenAI-shaped upstream through a
 // pullStream: the first chunk is read here, the rest by the stream body.
 func (s *exchange) relayPull(b *backend, tr *openai.Translator, resp *fasthttp.Response, src io.Reader) result {
-	var limits *fasthttp.ResponseHeader
-	for k := range resp.Header.All() {
-		if len(k) > 12 && equalFoldASCII(k[:12], "x-ratelimit-") {
-			limits = new(fasthttp.ResponseHeader)
-			copyRateLimitHeaders(limits, &resp.Header)
-			break
-		}
-	}
+	limits := rateLimitsOf(&resp.Header)
 	ps := newPullStream(s, tr.Chunks(src), resp)
 	first, stopped, err := ps.readFirst()
 	if stopped != nil {
@@ -193,4 +190,21 @@ func (s *exchange) relayPull(b *backend, tr *openai.Translator, resp *fasthttp.R
 	ctx.SetBodyStream(&sseBody{s: s, pull: ps, first: first, hasFirst: hasFirst}, -1)
 	s.detach()
 	return result{streamed: true}
+}
+
+// rateLimitsOf returns a copy of h's x-ratelimit-* headers, or nil when it
+// has none. It is a function of its own, not inlined into relayPull, because
+// the header iterator inlined there put several ResponseHeader values on the
+// stack (a 2 KiB frame on the path to a stream's first read).
+//
+//go:noinline
+func rateLimitsOf(h *fasthttp.ResponseHeader) *fasthttp.ResponseHeader {
+	for k := range h.All() {
+		if len(k) > 12 && equalFoldASCII(k[:12], "x-ratelimit-") {
+			limits := new(fasthttp.ResponseHeader)
+			copyRateLimitHeaders(limits, h)
+			return limits
+		}
+	}
+	return nil
 }

@@ -10,12 +10,11 @@ type candidate struct {
 	b        *backend
 	upstream string // the model to ask the upstream for
 	listed   bool   // the configuration names the client's model
-	priority int
-	weight   int
+	weight   int32
 	// rank orders candidates: priority first, then a backend that names the
 	// model (models, aliases or the client's backend/model form) before a
 	// catch-all backend of the same priority.
-	rank int
+	rank int32
 }
 
 // maxInline is how many candidates fit without a heap allocation.
@@ -48,7 +47,7 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 		if !listed && !b.namedBy(model) {
 			rank++ // catch-all
 		}
-		out = append(out, candidate{b: b, upstream: up, listed: listed, priority: p, weight: w, rank: rank})
+		out = append(out, candidate{b: b, upstream: up, listed: listed, weight: int32(w), rank: int32(rank)})
 	}
 	if len(out) > 1 {
 		order(out)
@@ -73,15 +72,15 @@ func order(cs []candidate) {
 		for i := start; i < end-1; i++ {
 			total := 0
 			for _, c := range cs[i:end] {
-				total += c.weight
+				total += int(c.weight)
 			}
 			n := rand.IntN(total)
 			for j := i; j < end; j++ {
-				if n < cs[j].weight {
+				if n < int(cs[j].weight) {
 					cs[i], cs[j] = cs[j], cs[i]
 					break
 				}
-				n -= cs[j].weight
+				n -= int(cs[j].weight)
 			}
 		}
 		start = end

@@ -59,7 +59,7 @@ func TestCandidates(t *testing.T) {
 				if tt.want[c.b.key] != c.upstream {
 					t.Errorf("%s -> %q, want %q", c.b.key, c.upstream, tt.want[c.b.key])
 				}
-				if i > 0 && cs[i-1].priority > c.priority {
+				if i > 0 && cs[i-1].rank > c.rank { // rank is 2×priority (+1 for a catch-all)
 					t.Errorf("priority order broken at %d", i)
 				}
 			}

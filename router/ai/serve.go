@@ -133,48 +133,68 @@ func (s *exchange) free() {
 
 // run serves the request and reports whether a stream was committed (the
 // stream body then owns the rest of the exchange).
+//
+// It is split in stages whose frames do not stack up: a committed stream keeps
+// the stack its request grew to, and one that stays within the runtime's
+// first size (8 KiB) costs half as much (memory per open stream).
 func (s *exchange) run() (streamed bool) {
+	var buf [maxInline]candidate
+	cands, ok := s.prepare(buf[:])
+	if !ok {
+		return false
+	}
+	return s.try(cands, buf[:])
+}
+
+// prepare checks the body, finds the candidates and runs the policies'
+// request stage; ok is false when it wrote an error.
+func (s *exchange) prepare(buf []candidate) (cands []candidate, ok bool) {
 	ctx, f := s.ctx, s.f
 	if cl := ctx.Request.Header.ContentLength(); cl > f.maxBody {
 		writeError(ctx, tooLarge(f.maxBody))
-		return false
+		return nil, false
 	}
 	body := ctx.PostBody()
 	ri, e := inspect(body, s.op, f.maxBody)
 	if e != nil {
 		writeError(ctx, e)
-		return false
+		return nil, false
 	}
 	s.body, s.model, s.stream = body, ri.model, ri.stream
 	s.x.Stream = ri.stream
-	var buf [maxInline]candidate
-	now := time.Now()
-	cands, matched, _ := candidates(f.resolve(s.route), s.model, now, buf[:])
+	cands, matched, _ := candidates(f.resolve(s.route), s.model, time.Now(), buf)
 	if matched == 0 {
 		writeError(ctx, modelNotFound(s.model))
-		return false
+		return nil, false
 	}
 	s.x.Model = s.model
 	if len(cands) == 0 {
 		writeError(ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
 			Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
-		return false
+		return nil, false
 	}
 	s.x.Body = body
 	if err := f.policies.Request(ctx, &s.x); err != nil {
 		writeError(ctx, denialError(err))
-		return false
+		return nil, false
 	}
 	if t := s.route.Timeouts; t != nil && t.Request > 0 {
 		s.deadline = s.x.Start.Add(t.Request.D())
 	}
-	deadline := s.deadline
+	return cands, true
+}
+
+// try attempts the candidates in order, and again for the route's retry
+// passes, until one answers, a failure may not be retried or the deadline
+// passes; it writes the last error when none answered.
+func (s *exchange) try(cands, buf []candidate) (streamed bool) {
+	f, deadline := s.f, s.deadline
 	var last *schema.Error
 	for pass := 0; ; pass++ {
 		again := true // every candidate failed in a way another pass may cure
 		for i, c := range cands {
 			if !deadline.IsZero() && !time.Now().Before(deadline) {
-				last, again = schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out"), false
+				last, again = errRequestTimeout(), false
 				break
 			}
 			s.x.Backend, s.x.Provider, s.x.UpstreamModel, s.x.ModelListed = c.b.key, c.b.cfg.Provider, c.upstream, c.listed
@@ -193,8 +213,7 @@ func (s *exchange) run() (streamed bool) {
 			}
 			c.b.failed(time.Now(), res.wait)
 			if i < len(cands)-1 {
-				f.log.Warn("ai: upstream attempt failed, trying the next backend", "route", s.route.Key,
-					"backend", c.b.key, "status", res.err.Status, "error", res.err.Message)
+				s.logFailover(c, res.err)
 			}
 		}
 		wait, ok := s.retryWait(pass, last, deadline)
@@ -202,19 +221,45 @@ func (s *exchange) run() (streamed bool) {
 			break
 		}
 		time.Sleep(wait)
-		if cands, _, _ = candidates(f.resolve(s.route), s.model, time.Now(), buf[:]); len(cands) == 0 {
+		if cands, _, _ = candidates(f.resolve(s.route), s.model, time.Now(), buf); len(cands) == 0 {
 			break
 		}
-		f.log.Warn("ai: every backend failed, retrying", "route", s.route.Key, "pass", pass+1, "status", last.Status)
+		s.logRetryPass(pass, last)
 	}
+	s.fail(last)
+	return false
+}
+
+// fail writes the error of a request no candidate could serve.
+func (s *exchange) fail(last *schema.Error) {
 	if last.Status == fasthttp.StatusTooManyRequests && last.RetryAfter == 0 {
 		last.RetryAfter = 1
 	}
 	if s.x.Backend != "" {
-		ctx.Response.Header.Set(HeaderBackend, s.x.Backend) // the last backend tried, for the access log
+		s.ctx.Response.Header.Set(HeaderBackend, s.x.Backend) // the last backend tried, for the access log
 	}
-	writeError(ctx, last)
-	return false
+	writeError(s.ctx, last)
+}
+
+// errRequestTimeout is the error of a request whose route deadline passed.
+func errRequestTimeout() *schema.Error {
+	return schema.Errorf(fasthttp.StatusGatewayTimeout, schema.ErrTimeout, "the request timed out")
+}
+
+// logFailover logs an attempt that failed before the next candidate is
+// tried. Not inlined: the log call's arguments would sit in try's frame.
+//
+//go:noinline
+func (s *exchange) logFailover(c candidate, e *schema.Error) {
+	s.f.log.Warn("ai: upstream attempt failed, trying the next backend", "route", s.route.Key,
+		"backend", c.b.key, "status", e.Status, "error", e.Message)
+}
+
+// logRetryPass logs the start of another pass over the candidates.
+//
+//go:noinline
+func (s *exchange) logRetryPass(pass int, last *schema.Error) {
+	s.f.log.Warn("ai: every backend failed, retrying", "route", s.route.Key, "pass", pass+1, "status", last.Status)
 }
 
 // result is the outcome of one attempt.

@@ -67,8 +67,26 @@ func (b *sseBody) frame(c []byte) []byte {
 	return b.buf
 }
 
-// next returns the next event to write, framed; ok is false at the end.
+// next returns the next event to write, framed; ok is false at the end. The
+// pulled stream's steady state comes first and the rest lives in other
+// functions: an open stream parks its connection's goroutine below this
+// frame, and a shallow stack lets the runtime shrink it (memory per stream).
 func (b *sseBody) next() (ev []byte, ok bool) {
+	if b.started && !b.ended && b.pull != nil {
+		if b.pull.err == nil {
+			c, err := b.pull.next()
+			if err == nil {
+				return b.frame(c), true
+			}
+			b.pull.err = err
+		}
+		return b.final()
+	}
+	return b.nextSlow()
+}
+
+// nextSlow is next for the first event, a producer's stream and the end.
+func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 	if b.ended {
 		return nil, false
 	}
@@ -84,14 +102,7 @@ func (b *sseBody) next() (ev []byte, ok bool) {
 		}
 	}
 	if b.pull != nil {
-		if b.pull.err == nil {
-			c, err := b.pull.next()
-			if err == nil {
-				return b.frame(c), true
-			}
-			b.pull.err = err
-		}
-		return b.final()
+		return b.next()
 	}
 	if b.hasFirst {
 		for {

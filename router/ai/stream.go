@@ -85,6 +85,12 @@ func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fast
 	if ot, ok := tr.(*openai.Translator); ok && b.passthrough {
 		return s.relayPull(b, ot, resp, src)
 	}
+	return s.relayTranslated(b, tr, resp, src)
+}
+
+// relayTranslated streams a translated upstream stream through a producer
+// goroutine (the translator's Stream).
+func (s *exchange) relayTranslated(b *backend, tr providers.Translator, resp *fasthttp.Response, src io.Reader) result {
 	// Copy what the client gets of the upstream's headers before the producer
 	// starts: reading the body to its end (trailers) writes resp.Header.
 	var limits fasthttp.ResponseHeader

@@ -307,7 +307,7 @@ func TestUpstreamConnIdleMode(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 	}()
-	nc, err := dialUpstream()(ln.Addr().String())
+	nc, err := dialUpstream(nil)(ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 	var tlsConf *tls.Config
 	if s.TLS != nil {
 		var err error
-		if tlsConf, err = clientTLS(s.TLS, e.Host); err != nil {
+		if tlsConf, err = ClientTLS(s.TLS, e.Host); err != nil {
 			return st, fmt.Errorf("upstream: endpoint %s: %w", st.addr, err)
 		}
 	}
@@ -96,8 +96,12 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 	return st, nil
 }
 
-// clientTLS builds the TLS configuration for a backend.
-func clientTLS(t *config.BackendTLS, host string) (*tls.Config, error) {
+// ClientTLS builds the TLS configuration for a backend's connections to host
+// (the verified name unless t.ServerName says otherwise); t may be nil.
+func ClientTLS(t *config.BackendTLS, host string) (*tls.Config, error) {
+	if t == nil {
+		t = &config.BackendTLS{}
+	}
 	conf := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         host,

@@ -47,9 +47,9 @@ backends:
 		}
 		return false
 	})
-	ms, _ := line["duration_ms"].(float64)
-	if ms < 350 {
-		t.Fatalf("access log duration_ms = %v for a stream that took %v", ms, took)
+	us, _ := line["duration_us"].(float64)
+	if us < 350_000 {
+		t.Fatalf("access log duration_us = %v for a stream that took %v", us, took)
 	}
 	if line["backend"] != "default/sim" || line["status"] != float64(200) {
 		t.Fatalf("access log line = %v", line)

@@ -87,3 +87,39 @@ backends:
 		t.Fatalf("switchyard_routes disabled = %v", v)
 	}
 }
+
+// TestAdminProfiles checks that Go's profiles are served on the admin server
+// only when SWITCHYARD_PPROF=1 (or --pprof) asks for them.
+func TestAdminProfiles(t *testing.T) {
+	cfg := `
+listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
+routes: [{name: r, rules: [{backendRefs: [{name: sim}]}]}]
+backends: [{name: sim, ai: {provider: sim}}]
+`
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want int
+	}{
+		{name: "off by default", want: http.StatusNotFound},
+		{name: "SWITCHYARD_PPROF=1", env: []string{"SWITCHYARD_PPROF=1"}, want: http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, cfg, tt.env...)
+			for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1"} {
+				resp, err := http.Get("http://" + g.Admin + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != tt.want {
+					t.Fatalf("GET %s = %d, want %d", path, resp.StatusCode, tt.want)
+				}
+				if tt.want == http.StatusOK && path != "/debug/pprof/" && !strings.Contains(string(body), "goroutine profile") {
+					t.Fatalf("GET %s: %.200s", path, body)
+				}
+			}
+		})
+	}
+}

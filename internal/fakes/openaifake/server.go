@@ -6,10 +6,13 @@ package openaifake
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +31,8 @@ type Options struct {
 	CachedTokens, ReasoningTokens int
 	// Header is added to every response (e.g. x-ratelimit-remaining-requests).
 	Header map[string]string
+	// TLS serves https with httptest's certificate (see CAFile).
+	TLS bool
 }
 
 // Request is one request the server received.
@@ -67,11 +72,27 @@ func New(t testing.TB, opts Options) *Server {
 		opts.Models = []string{"gpt-4o-mini"}
 	}
 	s := &Server{opts: opts}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	if opts.TLS {
+		s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	} else {
+		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	}
 	if t != nil {
 		t.Cleanup(s.Close)
 	}
 	return s
+}
+
+// CAFile writes the certificate of a TLS server to a PEM file in t's
+// temporary directory and returns its path.
+func (s *Server) CAFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "upstream-ca.pem")
+	block := &pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // BaseURL is the server's URL with /v1, as SDKs take it.

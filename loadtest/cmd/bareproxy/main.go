@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -20,11 +21,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bareproxy: -upstream is required")
 		os.Exit(2)
 	}
+	// The dialer is Switchyard's (1,000 dials at once, 5 s each): with
+	// fasthttp's default 3 s, ~20 % of the streams of the 9,500-stream
+	// scenario failed with 502 while they queued for a dial, and a floor that
+	// holds fewer streams than it was asked to looks cheaper per stream.
+	dialer := &fasthttp.TCPDialer{Concurrency: 1000}
 	client := &fasthttp.HostClient{
 		Addr:               *upstream,
 		MaxConns:           1 << 16,
 		StreamResponseBody: true,
 		ReadBufferSize:     16 << 10,
+		Dial:               func(addr string) (net.Conn, error) { return dialer.DialTimeout(addr, 5*time.Second) },
 	}
 	handler := func(ctx *fasthttp.RequestCtx) {
 		req := &ctx.Request
