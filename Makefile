@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 STATICCHECK_VERSION := 2025.1.1
 
-.PHONY: help build run test node-deps test-short check fmt vet staticcheck imports bench bench-go clean
+.PHONY: help build run test node-deps test-short check fmt vet staticcheck imports bench bench-go bench-compare clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench: build ## run the load-test comparison (direct, bare proxy, Switchyard) in
 
 bench-go: ## run the Go micro-benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./router/... ./providers/...
+
+bench-compare: ## benchstat of the hot-path Go benchmarks: BASE (default HEAD~1) against the working tree
+	./loadtest/benchcmp.sh $(BASE)
 
 clean: ## remove build outputs
 	rm -rf bin

@@ -25,7 +25,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if n.Kind != yaml.ScalarNode || n.Decode(&s) != nil {
-		return durationError("line %d: duration must be a string like \"30s\"", n.Line)
+		return durationError("line %d: duration must be a string like 30s or 500ms", n.Line)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {

@@ -12,6 +12,15 @@ type substituted struct {
 	// srcLine maps a 1-based line of data to its 1-based source line (index 0 unused).
 	// A variable whose value holds newlines makes several lines of data map to one source line.
 	srcLine []int
+	// fromEnv marks (by 1-based line of data) the lines a substitution changed:
+	// errors about their values do not quote them, since a value may be a secret.
+	fromEnv []bool
+}
+
+// substitutedLine reports whether line n of the substituted text holds a
+// substituted value.
+func (s *substituted) substitutedLine(n int) bool {
+	return n > 0 && n < len(s.fromEnv) && s.fromEnv[n]
 }
 
 // line returns the source line of line n of the substituted text.
@@ -34,7 +43,7 @@ func (s *substituted) line(n int) int {
 // ${VAR:-default} gives default when VAR is unset or empty (default may itself hold ${...}).
 func substitute(file string, data []byte, lookup func(string) (string, bool)) (*substituted, Errors) {
 	var errs Errors
-	out := &substituted{srcLine: []int{0}}
+	out := &substituted{srcLine: []int{0}, fromEnv: []bool{false}}
 	var b strings.Builder
 	lines := strings.SplitAfter(string(data), "\n")
 	for i, ln := range lines {
@@ -47,11 +56,14 @@ func substitute(file string, data []byte, lookup func(string) (string, bool)) (*
 			res = ln
 		}
 		b.WriteString(res)
+		changed := res != ln
 		for n := strings.Count(res, "\n"); n > 0; n-- {
 			out.srcLine = append(out.srcLine, i+1)
+			out.fromEnv = append(out.fromEnv, changed)
 		}
 		if !strings.HasSuffix(res, "\n") {
 			out.srcLine = append(out.srcLine, i+1)
+			out.fromEnv = append(out.fromEnv, changed)
 		}
 	}
 	out.data = []byte(b.String())

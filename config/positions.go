@@ -127,7 +127,10 @@ func (p *positions) translate(file, msg string) *Error {
 			e.Path = v
 		}
 		got := describeTag(tag)
-		if val != "" {
+		switch {
+		case p.src.substitutedLine(line):
+			got += " (substituted from the environment; the value is not shown)"
+		case val != "":
 			got = strconv.Quote(val)
 		}
 		e.Msg = "expected " + describeType(into) + ", got " + got
@@ -142,6 +145,9 @@ func (p *positions) translate(file, msg string) *Error {
 	// Messages from our own unmarshalers (Duration): place them on the scalar they name.
 	if v, ok := p.valueOn(line, "", quotedIn(rest)); ok {
 		e.Path = v
+	}
+	if p.src.substitutedLine(line) {
+		e.Msg = hideQuoted(e.Msg)
 	}
 	return e
 }
@@ -167,6 +173,28 @@ func (p *positions) valueOn(line int, tag, val string) (string, bool) {
 		return "", false
 	}
 	return found[len(found)-1].path, true
+}
+
+// hideQuoted replaces the double-quoted strings of msg (the offending value,
+// in our unmarshalers' messages) with "…", for a value that came from the
+// environment. Example values in the message are kept when unquoted.
+func hideQuoted(msg string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(msg[i+1:], '"')
+		if j < 0 {
+			break
+		}
+		b.WriteString(msg[:i])
+		b.WriteString(`"…"`)
+		msg = msg[i+1+j+1:]
+	}
+	b.WriteString(msg)
+	return b.String()
 }
 
 // quotedIn returns the first double-quoted string in msg, unquoted, or "".
@@ -195,6 +223,14 @@ func describeTag(tag string) string {
 		return "a mapping"
 	case "!!null":
 		return "null"
+	case "!!str":
+		return "a string"
+	case "!!int":
+		return "an integer"
+	case "!!bool":
+		return "a boolean"
+	case "!!float":
+		return "a number"
 	}
 	return "a " + strings.TrimPrefix(tag, "!!")
 }

@@ -51,3 +51,38 @@ func TestBaseURLCredentialsNeverShown(t *testing.T) {
 		})
 	}
 }
+
+// TestSubstitutedValuesNotQuoted checks that a value substituted from the
+// environment into a field of the wrong type (a key pasted into the wrong
+// variable) is not echoed by the error, which still names file, line and
+// field, while a value written in the file itself is quoted.
+func TestSubstitutedValuesNotQuoted(t *testing.T) {
+	const secret = "sk-live-secret-4242"
+	tests := []struct {
+		name, yaml string
+		want       string // in the error
+	}{
+		{name: "int field from env", yaml: "backends:\n  - name: p\n    ai: {provider: sim, maxConnections: ${V}}\n",
+			want: `s.yaml:3: backends[0].ai.maxConnections: expected an integer, got a string (substituted from the environment; the value is not shown)`},
+		{name: "duration from env", yaml: "backends:\n  - name: p\n    ai: {provider: sim, timeout: \"${V}\"}\n",
+			want: `s.yaml:3: backends[0].ai.timeout: invalid duration "…"`},
+		{name: "bool from env", yaml: "server:\n  accessLog: ${V}\n",
+			want: `s.yaml:2: server.accessLog: expected true or false, got a string (substituted`},
+		{name: "int field written in the file", yaml: "backends:\n  - name: p\n    ai: {provider: sim, maxConnections: " + secret + "}\n",
+			want: `expected an integer, got "sk-live...`}, // the YAML library shortens what it quotes
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadBytes("s.yaml", []byte(tt.yaml), envOf(map[string]string{"V": secret}))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v\nwant it to contain %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error shows the value: %v", err)
+			}
+		})
+	}
+}
