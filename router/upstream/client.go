@@ -134,25 +134,45 @@ func ClientTLS(t *config.BackendTLS, host string) (*tls.Config, error) {
 // endpoint, so it is retried elsewhere) instead of a write error that fasthttp would
 // hit with no deadline at all. fasthttp leaves a connection that already has a
 // Handshake method as it is.
+//
+// The dial runs on a goroutine of its own (once per new connection): on the
+// request's goroutine, the connect and the handshake would grow that stack
+// past the runtime's first 8 KiB for the rest of the connection's life, a
+// streamed response's included (memory per open stream).
 func (st *endpointState) dialFunc(d *net.Dialer) fasthttp.DialFunc {
 	return func(addr string) (net.Conn, error) {
-		c, err := d.Dial("tcp", addr)
-		if err != nil {
-			return nil, &connectError{err: err}
+		type dialed struct {
+			c   net.Conn
+			err error
 		}
-		c = st.conns.add(c)
-		if st.tlsConf == nil {
-			return c, nil
-		}
-		tc := tls.Client(c, st.tlsConf)
-		ctx, cancel := context.WithTimeout(context.Background(), d.Timeout)
-		defer cancel()
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = c.Close()
-			return nil, &connectError{err: fmt.Errorf("tls handshake: %w", err)}
-		}
-		return tc, nil
+		done := make(chan dialed, 1)
+		go func() {
+			c, err := st.dial(d, addr)
+			done <- dialed{c, err}
+		}()
+		r := <-done
+		return r.c, r.err
 	}
+}
+
+// dial connects to addr (and completes the TLS handshake for a TLS endpoint).
+func (st *endpointState) dial(d *net.Dialer, addr string) (net.Conn, error) {
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, &connectError{err: err}
+	}
+	c = st.conns.add(c)
+	if st.tlsConf == nil {
+		return c, nil
+	}
+	tc := tls.Client(c, st.tlsConf)
+	ctx, cancel := context.WithTimeout(context.Background(), d.Timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, &connectError{err: fmt.Errorf("tls handshake: %w", err)}
+	}
+	return tc, nil
 }
 
 // connRegistry maps a connection's local and remote addresses to the connection.
