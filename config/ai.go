@@ -51,7 +51,8 @@ type AIBackend struct {
 	// MaxConnections to the provider (default 1024).
 	MaxConnections int `yaml:"maxConnections" json:"maxConnections,omitempty"`
 	// TLS adjusts how an https baseURL is verified: trusted roots (caFile),
-	// the verified name (serverName). Default: the system roots and the URL's host.
+	// the verified name (serverName), no verification (insecureSkipVerify,
+	// tests only). Default: the system roots and the URL's host.
 	TLS *BackendTLS `yaml:"tls" json:"tls,omitempty"`
 
 	// Sim configures the built-in simulated model (provider sim).

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +17,39 @@ type substituted struct {
 	// fromEnv marks (by 1-based line of data) the lines a substitution changed:
 	// errors about their values do not quote them, since a value may be a secret.
 	fromEnv []bool
+	// values are the substituted values (of 4 bytes or more): no error
+	// message shows them (see scrub).
+	values []string
+}
+
+// minScrubbed is the shortest substituted value scrub removes from messages:
+// shorter ones (ports, flags) would blank out unrelated text.
+const minScrubbed = 4
+
+// keep stops scrubbing the substituted values that are part of text (a file
+// path field's value).
+func (s *substituted) keep(text string) {
+	if text == "" {
+		return
+	}
+	s.values = slices.DeleteFunc(s.values, func(v string) bool { return strings.Contains(text, v) })
+}
+
+// scrub replaces every substituted value in msg with "…".
+func (s *substituted) scrub(msg string) string {
+	if s == nil {
+		return msg
+	}
+	for _, v := range s.values {
+		if strings.Contains(msg, v) {
+			msg = strings.ReplaceAll(msg, v, "…")
+		}
+		// A quoted value is escaped in messages built with %q.
+		if q := strconv.Quote(v); len(q) != len(v)+2 && strings.Contains(msg, q[1:len(q)-1]) {
+			msg = strings.ReplaceAll(msg, q[1:len(q)-1], "…")
+		}
+	}
+	return msg
 }
 
 // substitutedLine reports whether line n of the substituted text holds a
@@ -50,7 +85,7 @@ func substitute(file string, data []byte, lookup func(string) (string, bool)) (*
 		if ln == "" {
 			continue
 		}
-		res, err := expand(ln, lookup, 0)
+		res, err := expand(ln, lookup, 0, &out.values)
 		if err != nil {
 			errs = append(errs, &Error{File: file, Line: i + 1, Msg: err.Error()})
 			res = ln
@@ -74,7 +109,7 @@ func substitute(file string, data []byte, lookup func(string) (string, bool)) (*
 const maxExpandDepth = 8
 
 // expand substitutes one piece of text.
-func expand(s string, lookup func(string) (string, bool), depth int) (string, error) {
+func expand(s string, lookup func(string) (string, bool), depth int, values *[]string) (string, error) {
 	if depth > maxExpandDepth {
 		return "", fmt.Errorf("environment substitution nested deeper than %d levels", maxExpandDepth)
 	}
@@ -97,7 +132,7 @@ func expand(s string, lookup func(string) (string, bool), depth int) (string, er
 			if end < 0 {
 				return "", fmt.Errorf("unterminated %q: missing \"}\"", strings.TrimRight(s[i:min(len(s), i+20)], "\r\n"))
 			}
-			val, err := expandVar(s[i+2:end], lookup, depth)
+			val, err := expandVar(s[i+2:end], lookup, depth, values)
 			if err != nil {
 				return "", err
 			}
@@ -133,14 +168,17 @@ func closingBrace(s string, from int) int {
 }
 
 // expandVar resolves the body of ${...}: NAME or NAME:-default.
-func expandVar(body string, lookup func(string) (string, bool), depth int) (string, error) {
+func expandVar(body string, lookup func(string) (string, bool), depth int, values *[]string) (string, error) {
 	name, def, hasDef := strings.Cut(body, ":-")
 	if !validEnvName(name) {
 		return "", fmt.Errorf("invalid variable name %q in \"${%s}\" (use ${NAME} or ${NAME:-default})", name, body)
 	}
 	val, ok := lookup(name)
 	if hasDef && (!ok || val == "") {
-		return expand(def, lookup, depth+1)
+		return expand(def, lookup, depth+1, values)
+	}
+	if len(val) >= minScrubbed && values != nil {
+		*values = append(*values, val)
 	}
 	return val, nil
 }

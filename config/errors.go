@@ -82,5 +82,5 @@ func (r *reporter) make(path, format string, args ...any) *Error {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return &Error{File: r.file, Line: r.pos.lineOf(path), Path: path, Msg: msg}
+	return &Error{File: r.file, Line: r.pos.lineOf(path), Path: path, Msg: r.pos.scrub(msg)}
 }

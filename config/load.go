@@ -55,6 +55,9 @@ func loadBytes(name string, data []byte, lookup func(string) (string, bool), bas
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	// File paths are not secrets: errors may name them even when they came
+	// from the environment.
+	filePaths(cfg, func(p *string) { src.keep(*p) })
 	if baseDir != "" {
 		resolvePaths(cfg, baseDir)
 	}
@@ -103,31 +106,48 @@ func decode(name string, src *substituted, pos *positions) (*Config, Errors) {
 // the directory of the configuration file, so that a file works from any
 // working directory.
 func resolvePaths(cfg *Config, dir string) {
-	abs := func(p *string) {
+	filePaths(cfg, func(p *string) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
-	}
+	})
+}
+
+// Files returns the file paths the configuration names (certificates and
+// keys, CA bundles, API key files, credentials files), empty ones left out.
+func (c *Config) Files() []string {
+	var out []string
+	filePaths(c, func(p *string) {
+		if *p != "" {
+			out = append(out, *p)
+		}
+	})
+	return out
+}
+
+// filePaths calls fn with every file path field of cfg (certificates, key
+// files, CA bundles, credentials files).
+func filePaths(cfg *Config, fn func(*string)) {
 	for i := range cfg.Listeners {
 		if t := cfg.Listeners[i].TLS; t != nil {
 			for j := range t.Certificates {
-				abs(&t.Certificates[j].CertFile)
-				abs(&t.Certificates[j].KeyFile)
+				fn(&t.Certificates[j].CertFile)
+				fn(&t.Certificates[j].KeyFile)
 			}
 		}
 	}
 	for i := range cfg.Backends {
 		b := &cfg.Backends[i]
 		if b.Static != nil && b.Static.TLS != nil {
-			abs(&b.Static.TLS.CAFile)
+			fn(&b.Static.TLS.CAFile)
 		}
 		if b.AI != nil {
 			if b.AI.TLS != nil {
-				abs(&b.AI.TLS.CAFile)
+				fn(&b.AI.TLS.CAFile)
 			}
-			abs(&b.AI.Auth.APIKeyFile)
+			fn(&b.AI.Auth.APIKeyFile)
 			if b.AI.Auth.GCP != nil {
-				abs(&b.AI.Auth.GCP.CredentialsFile)
+				fn(&b.AI.Auth.GCP.CredentialsFile)
 			}
 		}
 	}

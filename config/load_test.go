@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -449,5 +450,26 @@ func TestDocsExample(t *testing.T) {
 	}
 	if len(snap.Problems) > 0 {
 		t.Fatalf("problems: %v", snap.Problems)
+	}
+}
+
+// TestFiles checks that every file field is listed for the reload watcher,
+// resolved against the configuration's directory.
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &Config{
+		Listeners: []Listener{{TLS: &ListenerTLS{Certificates: []Certificate{{CertFile: "cert.pem", KeyFile: "key.pem"}}}}},
+		Backends: []Backend{
+			{Static: &StaticBackend{TLS: &BackendTLS{CAFile: "ca.pem"}}},
+			{AI: &AIBackend{TLS: &BackendTLS{CAFile: "ai-ca.pem"}, Auth: BackendAuth{APIKeyFile: "key.txt"}}},
+			{AI: &AIBackend{Auth: BackendAuth{GCP: &GCPAuth{CredentialsFile: "/abs/sa.json"}}}},
+			{AI: &AIBackend{}},
+		},
+	}
+	resolvePaths(cfg, dir)
+	want := []string{filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem"),
+		filepath.Join(dir, "ai-ca.pem"), filepath.Join(dir, "key.txt"), "/abs/sa.json"}
+	if got := cfg.Files(); !slices.Equal(got, want) {
+		t.Errorf("Files() = %q\nwant %q", got, want)
 	}
 }

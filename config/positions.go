@@ -109,6 +109,21 @@ var (
 // translate turns one message of a yaml.TypeError ("line 7: field foo not found in type
 // config.Route") into an Error with source line, path and a readable message.
 func (p *positions) translate(file, msg string) *Error {
+	e := p.translateRaw(file, msg)
+	e.Msg = p.scrub(e.Msg)
+	return e
+}
+
+// scrub removes substituted values from msg (see substituted.scrub).
+func (p *positions) scrub(msg string) string {
+	if p == nil {
+		return msg
+	}
+	return p.src.scrub(msg)
+}
+
+// translateRaw is translate before scrubbing.
+func (p *positions) translateRaw(file, msg string) *Error {
 	m := reLine.FindStringSubmatch(msg)
 	if m == nil {
 		return &Error{File: file, Msg: msg}
@@ -176,8 +191,8 @@ func (p *positions) valueOn(line int, tag, val string) (string, bool) {
 }
 
 // hideQuoted replaces the double-quoted strings of msg (the offending value,
-// in our unmarshalers' messages) with "…", for a value that came from the
-// environment. Example values in the message are kept when unquoted.
+// in our unmarshalers' messages, quoted with %q) with "…", for a value that
+// came from the environment. Unquoted text is kept.
 func hideQuoted(msg string) string {
 	var b strings.Builder
 	for {
@@ -185,13 +200,15 @@ func hideQuoted(msg string) string {
 		if i < 0 {
 			break
 		}
-		j := strings.IndexByte(msg[i+1:], '"')
-		if j < 0 {
-			break
+		q, err := strconv.QuotedPrefix(msg[i:])
+		if err != nil { // an unterminated quote: hide the rest
+			b.WriteString(msg[:i])
+			b.WriteString(`"…`)
+			return b.String()
 		}
 		b.WriteString(msg[:i])
 		b.WriteString(`"…"`)
-		msg = msg[i+1+j+1:]
+		msg = msg[i+len(q):]
 	}
 	b.WriteString(msg)
 	return b.String()
@@ -262,7 +279,7 @@ func syntaxError(file string, src *substituted, err error) *Error {
 	msg := err.Error()
 	if m := reSyntax.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: src.line(line), Msg: "invalid YAML: " + m[2]}
+		return &Error{File: file, Line: src.line(line), Msg: src.scrub("invalid YAML: " + m[2])}
 	}
-	return &Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return &Error{File: file, Msg: src.scrub("invalid YAML: " + strings.TrimPrefix(msg, "yaml: "))}
 }

@@ -60,7 +60,9 @@ func TestSubstitutedValuesNotQuoted(t *testing.T) {
 	const secret = "sk-live-secret-4242"
 	tests := []struct {
 		name, yaml string
+		env        string // the value of V (default secret)
 		want       string // in the error
+		shown      bool   // the error may show the value (a file path)
 	}{
 		{name: "int field from env", yaml: "backends:\n  - name: p\n    ai: {provider: sim, maxConnections: ${V}}\n",
 			want: `s.yaml:3: backends[0].ai.maxConnections: expected an integer, got a string (substituted from the environment; the value is not shown)`},
@@ -68,19 +70,32 @@ func TestSubstitutedValuesNotQuoted(t *testing.T) {
 			want: `s.yaml:3: backends[0].ai.timeout: invalid duration "…"`},
 		{name: "bool from env", yaml: "server:\n  accessLog: ${V}\n",
 			want: `s.yaml:2: server.accessLog: expected true or false, got a string (substituted`},
+		{name: "duration from env spanning lines", yaml: "server:\n  readTimeout: |\n    ${V}\n",
+			want: `s.yaml:2: server.readTimeout: invalid duration "…`},
+		{name: "value with a quote", env: `sk-"quoted"-secret-4242`, yaml: "server:\n  readTimeout: '${V}'\n",
+			want: `s.yaml:2: server.readTimeout: invalid duration "…"`},
+		{name: "validation error about a value", yaml: "backends:\n  - name: p\n    ai: {provider: openai-compatible, baseURL: \"${V}\"}\n",
+			want: `s.yaml:3: backends[0].ai.baseURL: baseURL "…" must start with http:// or https://`},
+		{name: "file path from env is named", env: "/etc/switchyard/missing-ca.pem",
+			yaml: "backends:\n  - name: p\n    ai: {provider: openai, tls: {caFile: \"${V}\"}}\n",
+			want: `caFile "/etc/switchyard/missing-ca.pem" does not exist`, shown: true},
 		{name: "int field written in the file", yaml: "backends:\n  - name: p\n    ai: {provider: sim, maxConnections: " + secret + "}\n",
 			want: `expected an integer, got "sk-live...`}, // the YAML library shortens what it quotes
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadBytes("s.yaml", []byte(tt.yaml), envOf(map[string]string{"V": secret}))
+			v := secret
+			if tt.env != "" {
+				v = tt.env
+			}
+			_, err := LoadBytes("s.yaml", []byte(tt.yaml), envOf(map[string]string{"V": v}))
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v\nwant it to contain %s", err, tt.want)
 			}
-			if strings.Contains(err.Error(), secret) {
+			if !tt.shown && (strings.Contains(err.Error(), v) || strings.Contains(err.Error(), "secret-4242")) {
 				t.Errorf("error shows the value: %v", err)
 			}
 		})

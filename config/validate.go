@@ -263,7 +263,15 @@ func validateBackendTLS(t *BackendTLS, p string, r *reporter) {
 }
 
 func validateAI(a *AIBackend, p string, r *reporter) {
-	validateBackendTLS(a.TLS, p+".tls", r)
+	switch {
+	case a.TLS == nil:
+	case a.Provider == ProviderSim:
+		r.add(p+".tls", "tls does not apply to provider sim")
+	case strings.HasPrefix(strings.ToLower(a.BaseURL), "http://"):
+		r.add(p+".tls", "tls applies to an https baseURL, not %q", redactURL(a.BaseURL))
+	default:
+		validateBackendTLS(a.TLS, p+".tls", r)
+	}
 	known := false
 	for _, k := range knownProviders() {
 		known = known || a.Provider == k

@@ -46,11 +46,11 @@ func validateRule(rule *RouteRule, p string, r *reporter) {
 		if b.Name == "" {
 			r.add(bp+".name", "backend name is required")
 		}
-		if b.Weight != nil && *b.Weight < 0 {
-			r.add(bp+".weight", "weight must not be negative")
+		if b.Weight != nil && (*b.Weight < 0 || *b.Weight > maxWeight) {
+			r.add(bp+".weight", "weight must be between 0 and %d", maxWeight)
 		}
-		if b.Priority < 0 {
-			r.add(bp+".priority", "priority must not be negative")
+		if b.Priority < 0 || b.Priority > maxWeight {
+			r.add(bp+".priority", "priority must be between 0 and %d", maxWeight)
 		}
 	}
 	if t := rule.Timeouts; t != nil {
@@ -296,3 +296,7 @@ func validatePathModifier(m *PathModifier, p string, r *reporter) {
 		r.add(p+".type", "unknown path modifier type %q (use ReplaceFullPath or ReplacePrefixMatch)", m.Type)
 	}
 }
+
+// maxWeight bounds a backendRef's weight (Gateway API's limit) and priority,
+// so that sums of weights cannot overflow.
+const maxWeight = 1_000_000

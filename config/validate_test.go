@@ -168,6 +168,25 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "backendRef weight and priority bounds",
+			yaml: "routes:\n  - name: r\n    rules:\n      - backendRefs:\n          - {name: a, weight: 1000001, priority: -1}\n" +
+				"backends:\n  - name: a\n    ai: {provider: sim}\n",
+			want: []string{
+				`t.yaml:5: routes[0].rules[0].backendRefs[0].weight: weight must be between 0 and 1000000`,
+				`t.yaml:5: routes[0].rules[0].backendRefs[0].priority: priority must be between 0 and 1000000`,
+			},
+		},
+		{
+			name: "ai backend tls where it does not apply",
+			yaml: "backends:\n  - name: a\n    ai: {provider: sim, tls: {caFile: ${KEY}}}\n" +
+				"  - name: b\n    ai:\n      provider: openai-compatible\n      baseURL: http://vllm:8000\n      tls: {serverName: vllm}\n",
+			env: certs,
+			want: []string{
+				`t.yaml:3: backends[0].ai.tls: tls does not apply to provider sim`,
+				`t.yaml:8: backends[1].ai.tls: tls applies to an https baseURL, not "http://vllm:8000"`,
+			},
+		},
+		{
 			name: "ai backend caFile missing or not PEM",
 			yaml: "backends:\n  - name: a\n    ai:\n      provider: openai-compatible\n      baseURL: https://vllm.internal:8443\n" +
 				"      tls: {caFile: ${MISSING}}\n  - name: b\n    ai: {provider: openai-compatible, baseURL: \"https://h\", tls: {caFile: ${KEY}}}\n",

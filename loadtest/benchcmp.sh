@@ -29,7 +29,7 @@ mkdir -p "$OUT" bin
 
 WT=$(mktemp -d)
 trap 'git worktree remove --force "$WT" >/dev/null 2>&1 || rm -rf "$WT"' EXIT
-git worktree add --detach "$WT" "$BASE" >/dev/null 2>&1
+git worktree add --detach "$WT" "$BASE" >/dev/null
 echo "benchcmp: $BASE ($(git rev-parse --short "$BASE")) against the working tree, $COUNT runs each" >&2
 
 : >"$OUT/old.txt"

@@ -92,32 +92,8 @@ func (g *Gateway) reload(path string) {
 // itself: listener certificates and keys, backend CA bundles, API key files
 // and GCP credentials files. A change to any of them reloads.
 func referencedFiles(snap *config.Snapshot) []string {
-	if snap == nil {
+	if snap == nil || snap.Config == nil {
 		return nil
 	}
-	var files []string
-	for _, l := range snap.Config.Listeners {
-		if l.TLS != nil {
-			for _, c := range l.TLS.Certificates {
-				files = append(files, c.CertFile, c.KeyFile)
-			}
-		}
-	}
-	for _, b := range snap.Config.Backends {
-		if b.Static != nil && b.Static.TLS != nil && b.Static.TLS.CAFile != "" {
-			files = append(files, b.Static.TLS.CAFile)
-		}
-		if b.AI != nil {
-			if b.AI.TLS != nil && b.AI.TLS.CAFile != "" {
-				files = append(files, b.AI.TLS.CAFile)
-			}
-			if b.AI.Auth.APIKeyFile != "" {
-				files = append(files, b.AI.Auth.APIKeyFile)
-			}
-			if g := b.AI.Auth.GCP; g != nil && g.CredentialsFile != "" {
-				files = append(files, g.CredentialsFile)
-			}
-		}
-	}
-	return files
+	return snap.Config.Files()
 }

@@ -30,7 +30,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	file := fs.String("c", "", "configuration file (default: the embedded default configuration)")
 	admin := fs.String("admin", envOr("SWITCHYARD_ADMIN", defaultAdmin),
-		"admin server address (/healthz, /readyz, /metrics, /config); empty disables it; SWITCHYARD_ADMIN sets the default")
+		"admin server address (/healthz, /readyz, /metrics, /config, and /debug/pprof/ with --pprof); empty disables it; SWITCHYARD_ADMIN sets the default")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	profiling := fs.Bool("pprof", os.Getenv("SWITCHYARD_PPROF") == "1",
 		"serve Go's profiles under /debug/pprof/ on the admin server; SWITCHYARD_PPROF=1 sets the default")

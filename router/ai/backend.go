@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
+	"github.com/switchyard-ai/switchyard/router/dialer"
+	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
 // Health tuning: a backend failing ejectAfter times in a row is skipped for ejectFor.
@@ -52,7 +55,8 @@ type backend struct {
 }
 
 func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers.Adapter,
-	directs map[string]providers.Direct, signers func(*config.AIBackend) (auth.Signer, error)) (*backend, error) {
+	directs map[string]providers.Direct, signers func(*config.AIBackend) (auth.Signer, error), dials *dialer.Pool,
+) (*backend, error) {
 	a := adapters[cfg.Provider]
 	d := directs[cfg.Provider]
 	if d == nil {
@@ -98,6 +102,14 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 			return nil, err
 		}
 	}
+	// The TLS settings are read once per snapshot (validation has checked the
+	// CA file; one replaced since by garbage makes the backend unavailable).
+	tlsConf, err := upstream.ClientTLS(cfg.TLS, "")
+	if err != nil {
+		b.problem = fmt.Sprintf("TLS settings cannot be used: %v", err)
+		s, tlsConf = unavailableSigner{}, &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(64)
 	b.signer = s
 	maxConns := cfg.MaxConnections
 	if maxConns <= 0 {
@@ -110,7 +122,7 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 		MaxResponseBodySize:           maxResponseBytes,
 		DisablePathNormalizing:        true,
 		DisableHeaderNamesNormalizing: false,
-		ConfigureClient:               configureHostClient(cfg.TLS),
+		ConfigureClient:               configureHostClient(tlsConf, dials),
 	}
 	return b, nil
 }

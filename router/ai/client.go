@@ -12,9 +12,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/providers/schema"
-	"github.com/switchyard-ai/switchyard/router/upstream"
+	"github.com/switchyard-ai/switchyard/router/dialer"
 )
 
 // dialTimeout bounds one TCP connect to an upstream.
@@ -71,9 +70,12 @@ func (c *upstreamConn) SetDeadline(t time.Time) error {
 
 // configureHostClient gives each host client of a backend's fasthttp.Client
 // (one per upstream host) its dialer; for an https host the dialer also
-// completes the TLS handshake, verified as t says (nil: the system roots and
-// the host's name).
-func configureHostClient(t *config.BackendTLS) func(*fasthttp.HostClient) error {
+// completes the TLS handshake with a copy of base (the backend's roots and
+// session cache) verifying the host's name unless base names another. Dials
+// run on dials' goroutines, not on the request's (see package dialer: memory
+// per open stream).
+func configureHostClient(base *tls.Config, dials *dialer.Pool) func(*fasthttp.HostClient) error {
+	d := &fasthttp.TCPDialer{Concurrency: 1000}
 	return func(hc *fasthttp.HostClient) error {
 		var conf *tls.Config
 		if hc.IsTLS {
@@ -81,46 +83,21 @@ func configureHostClient(t *config.BackendTLS) func(*fasthttp.HostClient) error 
 			if err != nil {
 				return fmt.Errorf("ai: upstream address %q: %w", hc.Addr, err)
 			}
-			if conf, err = upstream.ClientTLS(t, host); err != nil {
-				return fmt.Errorf("ai: upstream TLS: %w", err)
+			conf = base.Clone()
+			if conf.ServerName == "" {
+				conf.ServerName = host
 			}
-			conf.ClientSessionCache = tls.NewLRUClientSessionCache(64)
 		}
-		hc.Dial = dialUpstream(conf)
+		hc.Dial = func(addr string) (net.Conn, error) {
+			return dials.Dial(func() (net.Conn, error) { return dial(d, addr, conf) })
+		}
 		return nil
 	}
 }
 
-// dialUpstream returns a Dial function for one upstream host: a TCP connect
-// and, with conf, the TLS handshake, both within dialTimeout. fasthttp leaves
-// a connection that already has a Handshake method as it is.
-//
-// The dial runs on a goroutine of its own (once per new connection; kept-alive
-// connections are reused without one): a connect, and a handshake even more,
-// is the deepest call a request makes, and on the request's goroutine it
-// would grow that stack past the runtime's first size for the rest of the
-// connection's life, a stream's included, where the runtime cannot shrink it
-// back (memory per open stream).
-func dialUpstream(conf *tls.Config) fasthttp.DialFunc {
-	d := &fasthttp.TCPDialer{Concurrency: 1000}
-	return func(addr string) (net.Conn, error) {
-		done := make(chan dialed, 1)
-		go func() {
-			c, err := dial(d, addr, conf)
-			done <- dialed{c, err}
-		}()
-		r := <-done
-		return r.c, r.err
-	}
-}
-
-// dialed is the outcome of one dial.
-type dialed struct {
-	c   net.Conn
-	err error
-}
-
-// dial connects to addr and, with conf, completes the TLS handshake.
+// dial connects to addr and, with conf, completes the TLS handshake, both
+// within dialTimeout. fasthttp leaves a connection that already has a
+// Handshake method as it is.
 func dial(d *fasthttp.TCPDialer, addr string, conf *tls.Config) (net.Conn, error) {
 	start := time.Now()
 	c, err := d.DialTimeout(addr, dialTimeout)

@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/openai"
 	"github.com/switchyard-ai/switchyard/providers/sim"
+	"github.com/switchyard-ai/switchyard/router/dialer"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0.
@@ -120,12 +121,13 @@ func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	dials := dialer.New(0, 0) // the backends' dials; its goroutines end when idle
 	for _, key := range keys {
 		cb := snap.Backends[key]
 		if cb == nil || cb.AI == nil {
 			continue
 		}
-		b, err := newBackend(key, cb.AI, adapters, directs, opts.Signers)
+		b, err := newBackend(key, cb.AI, adapters, directs, opts.Signers, dials)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("ai: backend %s: %w", key, err)

@@ -10,11 +10,11 @@ type candidate struct {
 	b        *backend
 	upstream string // the model to ask the upstream for
 	listed   bool   // the configuration names the client's model
-	weight   int32
+	weight   int
 	// rank orders candidates: priority first, then a backend that names the
 	// model (models, aliases or the client's backend/model form) before a
 	// catch-all backend of the same priority.
-	rank int32
+	rank int
 }
 
 // maxInline is how many candidates fit without a heap allocation.
@@ -47,7 +47,7 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 		if !listed && !b.namedBy(model) {
 			rank++ // catch-all
 		}
-		out = append(out, candidate{b: b, upstream: up, listed: listed, weight: int32(w), rank: int32(rank)})
+		out = append(out, candidate{b: b, upstream: up, listed: listed, weight: w, rank: rank})
 	}
 	if len(out) > 1 {
 		order(out)
@@ -72,15 +72,15 @@ func order(cs []candidate) {
 		for i := start; i < end-1; i++ {
 			total := 0
 			for _, c := range cs[i:end] {
-				total += int(c.weight)
+				total += c.weight
 			}
 			n := rand.IntN(total)
 			for j := i; j < end; j++ {
-				if n < int(cs[j].weight) {
+				if n < cs[j].weight {
 					cs[i], cs[j] = cs[j], cs[i]
 					break
 				}
-				n -= int(cs[j].weight)
+				n -= cs[j].weight
 			}
 		}
 		start = end

@@ -307,7 +307,7 @@ func TestUpstreamConnIdleMode(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 	}()
-	nc, err := dialUpstream(nil)(ln.Addr().String())
+	nc, err := dial(&fasthttp.TCPDialer{}, ln.Addr().String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

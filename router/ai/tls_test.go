@@ -11,6 +11,8 @@ import (
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/openaifake"
+	"github.com/switchyard-ai/switchyard/router/dialer"
+	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
 // TestTLSUpstream serves chats from an https upstream whose certificate is
@@ -25,6 +27,7 @@ func TestTLSUpstream(t *testing.T) {
 		wantErr string // "": the chats succeed
 	}{
 		{name: "trusted CA", tls: &config.BackendTLS{CAFile: caFile}},
+		{name: "insecureSkipVerify", tls: &config.BackendTLS{InsecureSkipVerify: true}},
 		{name: "system roots", tls: nil, wantErr: "502"},
 		{name: "wrong server name", tls: &config.BackendTLS{CAFile: caFile, ServerName: "api.example.net"}, wantErr: "502"},
 	}
@@ -85,7 +88,11 @@ func TestDialCompletesHandshake(t *testing.T) {
 	fake := openaifake.New(t, openaifake.Options{TLS: true})
 	host := strings.TrimPrefix(fake.URL, "https://")
 	hc := &fasthttp.HostClient{Addr: host, IsTLS: true}
-	if err := configureHostClient(&config.BackendTLS{CAFile: fake.CAFile(t)})(hc); err != nil {
+	base, err := upstream.ClientTLS(&config.BackendTLS{CAFile: fake.CAFile(t)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := configureHostClient(base, dialer.New(0, 0))(hc); err != nil {
 		t.Fatal(err)
 	}
 	c, err := hc.Dial(host)
@@ -101,7 +108,7 @@ func TestDialCompletesHandshake(t *testing.T) {
 		t.Fatalf("LocalAddr = %#v, want the upstreamConn's address", c.LocalAddr())
 	}
 	plain := &fasthttp.HostClient{Addr: host}
-	if err := configureHostClient(nil)(plain); err != nil {
+	if err := configureHostClient(base, dialer.New(0, 0))(plain); err != nil {
 		t.Fatal(err)
 	}
 	pc, err := plain.Dial(host)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/dialer"
 	"github.com/valyala/fasthttp"
 )
 
@@ -46,7 +47,7 @@ func (e *connectError) Unwrap() error { return e.err }
 
 // newEndpointState builds an endpoint's client. It always returns a state; on error
 // the state has no client and is never picked.
-func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*endpointState, error) {
+func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend, dials *dialer.Pool) (*endpointState, error) {
 	st := &endpointState{
 		fp:   fp,
 		addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)),
@@ -74,7 +75,7 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 	if connectTimeout <= 0 {
 		connectTimeout = defaultConnectTimeout
 	}
-	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	netDialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
 	st.tlsConf, st.connectTimeout = tlsConf, connectTimeout
 	st.client = &fasthttp.HostClient{
 		Addr:                      st.addr,
@@ -82,7 +83,7 @@ func newEndpointState(fp string, e config.Endpoint, s *config.StaticBackend) (*e
 		DisablePathNormalizing:    true,
 		IsTLS:                     tlsConf != nil,
 		TLSConfig:                 tlsConf,
-		Dial:                      st.dialFunc(dialer),
+		Dial:                      st.dialFunc(netDialer, dials),
 		MaxConns:                  maxConns,
 		MaxIdleConnDuration:       idle,
 		MaxConnWaitTimeout:        maxConnWait,
@@ -135,23 +136,11 @@ func ClientTLS(t *config.BackendTLS, host string) (*tls.Config, error) {
 // hit with no deadline at all. fasthttp leaves a connection that already has a
 // Handshake method as it is.
 //
-// The dial runs on a goroutine of its own (once per new connection): on the
-// request's goroutine, the connect and the handshake would grow that stack
-// past the runtime's first 8 KiB for the rest of the connection's life, a
-// streamed response's included (memory per open stream).
-func (st *endpointState) dialFunc(d *net.Dialer) fasthttp.DialFunc {
+// The dial runs on one of dials' goroutines, not on the request's (see
+// package dialer: memory per open stream).
+func (st *endpointState) dialFunc(d *net.Dialer, dials *dialer.Pool) fasthttp.DialFunc {
 	return func(addr string) (net.Conn, error) {
-		type dialed struct {
-			c   net.Conn
-			err error
-		}
-		done := make(chan dialed, 1)
-		go func() {
-			c, err := st.dial(d, addr)
-			done <- dialed{c, err}
-		}()
-		r := <-done
-		return r.c, r.err
+		return dials.Dial(func() (net.Conn, error) { return st.dial(d, addr) })
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/dialer"
 	"github.com/valyala/fasthttp"
 )
 
@@ -43,6 +44,7 @@ type Pool struct {
 	mirror   mirrorState
 	streams  sync.Pool // *bodyStream
 	stopCtx  func() bool
+	dials    *dialer.Pool // shared with the pools rebuilt from this one
 
 	mu     sync.Mutex
 	closed bool
@@ -105,11 +107,13 @@ func build(ctx context.Context, backends map[string]*config.Backend, log *slog.L
 		backends: make(map[string]*backend, len(backends)),
 		owned:    make(map[string]*endpointState),
 		mirror:   newMirrorState(),
+		dials:    dialer.New(0, 0),
 	}
 	var inherited map[string]*endpointState
 	if prev != nil {
 		inherited = prev.release()
 		p.prev = prev
+		p.dials = prev.dials
 	}
 	for key, b := range backends {
 		if b == nil || b.Static == nil {
@@ -152,7 +156,7 @@ func (p *Pool) newBackend(key string, s *config.StaticBackend, inherited map[str
 		}
 		if st == nil {
 			var err error
-			st, err = newEndpointState(fp, e, s)
+			st, err = newEndpointState(fp, e, s, p.dials)
 			if err != nil {
 				p.log.Error("upstream: endpoint disabled", "backend", key, "endpoint", st.addr, "error", err)
 			}

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // with -pprof
 	"os"
 	"time"
 
@@ -16,7 +18,11 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	upstream := flag.String("upstream", "", "upstream host:port")
+	pprofAddr := flag.String("pprof", "", "serve Go's profiles (net/http/pprof) on this address, for comparisons with the gateway's")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }() //nolint:gosec // a loopback diagnostic
+	}
 	if *upstream == "" {
 		fmt.Fprintln(os.Stderr, "bareproxy: -upstream is required")
 		os.Exit(2)
