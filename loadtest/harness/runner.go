@@ -99,7 +99,11 @@ func Run(ctx context.Context, o Options, scenarios []Scenario) ([]Sample, error)
 		if !peerOK {
 			targets = slices.DeleteFunc(slices.Clone(targets), func(t Target) bool { return t == TargetPeer })
 		}
-		for rep := 0; rep < o.Reps; rep++ {
+		reps := o.Reps
+		if o.Reps > 1 && sc.Reps > reps {
+			reps = sc.Reps
+		}
+		for rep := 0; rep < reps; rep++ {
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
