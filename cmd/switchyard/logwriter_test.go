@@ -62,7 +62,6 @@ func TestBufferedWriter(t *testing.T) {
 				for time.Now().Before(deadline) && strings.Count(out.String(), "\n") < 800 {
 					time.Sleep(10 * time.Millisecond)
 				}
-				defer w.Close()
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 			if len(lines) != 800 {
@@ -71,6 +70,22 @@ func TestBufferedWriter(t *testing.T) {
 			for _, l := range lines {
 				if l != "{\"line\":\""+strings.Repeat("x", 50)+"\"}" {
 					t.Fatalf("torn line %q", l)
+				}
+			}
+			if !tt.close {
+				// Written after a flush: flushed again after the interval.
+				_, _ = w.Write([]byte("{\"line\":\"late\"}\n"))
+				deadline := time.Now().Add(2 * time.Second)
+				for time.Now().Before(deadline) && !strings.Contains(out.String(), "late") {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if !strings.Contains(out.String(), "late") {
+					t.Fatal("a line written after a flush was never flushed")
+				}
+				_ = w.Close()
+				_, _ = w.Write([]byte("{\"line\":\"after close\"}\n"))
+				if !strings.Contains(out.String(), "after close") {
+					t.Fatal("a line written after Close was buffered, not written")
 				}
 			}
 		})
