@@ -29,17 +29,51 @@ type boundListener struct {
 	once     sync.Once
 	// conns are the open client connections, so that a shutdown whose drain
 	// time ran out can close the ones still busy (long streams).
-	conns sync.Map // net.Conn -> struct{}
+	conns connSet
 }
 
 // track follows the server's connections (fasthttp's ConnState hook).
 func (l *boundListener) track(c net.Conn, st fasthttp.ConnState) {
 	switch st {
 	case fasthttp.StateNew:
-		l.conns.Store(c, struct{}{})
+		l.conns.add(c)
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
-		l.conns.Delete(c)
+		l.conns.remove(c)
 	}
+}
+
+// connSet is a listener's open connections. A map under a mutex rather than
+// a sync.Map: fasthttp calls the hook from its accept loop for every new
+// connection, and sync.Map allocates for every key it stores.
+type connSet struct {
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func (s *connSet) add(c net.Conn) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[net.Conn]struct{})
+	}
+	s.m[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *connSet) remove(c net.Conn) {
+	s.mu.Lock()
+	delete(s.m, c)
+	s.mu.Unlock()
+}
+
+// all returns the connections open now.
+func (s *connSet) all() []net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]net.Conn, 0, len(s.m))
+	for c := range s.m {
+		out = append(out, c)
+	}
+	return out
 }
 
 func listenerKey(b config.Bind) string {
@@ -182,10 +216,9 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 		if ctx.Err() != nil {
 			// The drain time is over: close what is still open (streams that
 			// outlived it), so that nothing is served by a closed listener.
-			l.conns.Range(func(c, _ any) bool {
-				_ = c.(net.Conn).Close()
-				return true
-			})
+			for _, c := range l.conns.all() {
+				_ = c.Close()
+			}
 		}
 	})
 	return err

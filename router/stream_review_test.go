@@ -470,7 +470,7 @@ func waitNoTrackedConns(t *testing.T, g *Gateway) {
 		defer g.mu.Unlock()
 		n := 0
 		for _, l := range g.listeners {
-			l.conns.Range(func(_, _ any) bool { n++; return true })
+			n += len(l.conns.all())
 		}
 		return n
 	}
