@@ -56,6 +56,20 @@ type Translator struct {
 	// attempt for the translator, its upstream request and the signer's header.
 	up  schema.Upstream
 	hdr [2]schema.Header
+	// known is set by Known: stream and options (the raw stream_options,
+	// nil when absent) need no lookup in the body.
+	known   bool
+	stream  bool
+	options []byte
+}
+
+// Known tells the translator what the caller already read of the body it
+// will pass to Request: whether it streams and its raw top-level
+// stream_options value (nil: absent). Request then does not walk the body
+// again (gjson looking for a key that is absent reads all of it: about 50 µs
+// for a 256 KB prompt).
+func (t *Translator) Known(stream bool, streamOptions []byte) {
+	t.known, t.stream, t.options = true, stream, streamOptions
 }
 
 var _ providers.Translator = (*Translator)(nil)
@@ -70,12 +84,23 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 		}
 		raw = b
 	}
-	stream := gjson.Get(bstr(raw), "stream").Bool()
+	stream, opts, hasOpts := t.stream, gjson.Result{}, t.options != nil
+	if t.known {
+		if hasOpts {
+			opts = gjson.ParseBytes(t.options)
+		}
+	} else {
+		stream = gjson.Get(bstr(raw), "stream").Bool()
+	}
 	body := raw
 	t.stripUsage = false
 	if stream && t.op == schema.OpChat {
-		if opts := gjson.Get(bstr(raw), "stream_options"); !opts.Get("include_usage").Bool() {
-			b, err := includeUsage(raw, opts.Exists())
+		if !t.known {
+			opts = gjson.Get(bstr(raw), "stream_options")
+			hasOpts = opts.Exists()
+		}
+		if !opts.Get("include_usage").Bool() {
+			b, err := includeUsage(raw, hasOpts)
 			if err != nil {
 				return nil, schema.Errorf(400, schema.ErrInvalidRequest, "openai: set stream_options: %v", err)
 			}

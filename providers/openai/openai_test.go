@@ -63,43 +63,63 @@ func TestRequest(t *testing.T) {
 			wantURL: "https://api.openai.com/v1/chat/completions"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tr, err := New().NewTranslator(tt.op, &tt.backend)
-			if err != nil {
-				t.Fatal(err)
+		for _, known := range []bool{false, true} {
+			name := tt.name
+			if known {
+				name += " (known)"
 			}
-			orig := bytes.Clone(tt.raw)
-			up, err := tr.Request(tt.raw, nil)
-			if tt.wantErr != 0 {
-				var se *schema.Error
-				if !errors.As(err, &se) || se.Status != tt.wantErr {
-					t.Fatalf("err = %v, want status %d", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(tt.raw, orig) {
-				t.Fatal("Request mutated raw")
-			}
-			if up.URL != tt.wantURL {
-				t.Errorf("URL = %q, want %q", up.URL, tt.wantURL)
-			}
-			want := tt.wantBody
-			if want == "" {
-				want = string(tt.raw)
-			}
-			if string(up.Body) != want {
-				t.Errorf("body = %s, want %s", up.Body, want)
-			}
-			if got := tr.(*Translator).stripUsage; got != tt.wantStrip {
-				t.Errorf("stripUsage = %v, want %v", got, tt.wantStrip)
-			}
-			if up.Stream != gjson.GetBytes(tt.raw, "stream").Bool() {
-				t.Errorf("Stream = %v", up.Stream)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				testRequest(t, tt.op, tt.backend, tt.raw, known, tt.wantURL, tt.wantBody, tt.wantStrip, tt.wantErr)
+			})
+		}
+	}
+}
+
+// testRequest runs one TestRequest case; with known, the translator is told
+// (Known) what the front end found in the body instead of looking it up.
+func testRequest(t *testing.T, op schema.Operation, backend config.AIBackend, raw []byte, known bool,
+	wantURL, wantBody string, wantStrip bool, wantErr int) {
+	tr, err := New().NewTranslator(op, &backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if known {
+		var opts []byte
+		if o := gjson.GetBytes(raw, "stream_options"); o.Exists() {
+			opts = []byte(o.Raw)
+		}
+		tr.(*Translator).Known(gjson.GetBytes(raw, "stream").Bool(), opts)
+	}
+	orig := bytes.Clone(raw)
+	up, err := tr.Request(raw, nil)
+	if wantErr != 0 {
+		var se *schema.Error
+		if !errors.As(err, &se) || se.Status != wantErr {
+			t.Fatalf("err = %v, want status %d", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, orig) {
+		t.Fatal("Request mutated raw")
+	}
+	if up.URL != wantURL {
+		t.Errorf("URL = %q, want %q", up.URL, wantURL)
+	}
+	want := wantBody
+	if want == "" {
+		want = string(raw)
+	}
+	if string(up.Body) != want {
+		t.Errorf("body = %s, want %s", up.Body, want)
+	}
+	if got := tr.(*Translator).stripUsage; got != wantStrip {
+		t.Errorf("stripUsage = %v, want %v", got, wantStrip)
+	}
+	if up.Stream != gjson.GetBytes(raw, "stream").Bool() {
+		t.Errorf("Stream = %v", up.Stream)
 	}
 }
 

@@ -21,6 +21,11 @@ const MaxDepth = 64
 type reqInfo struct {
 	model  string
 	stream bool
+	// options is the raw top-level stream_options value (nil: absent);
+	// optionsKnown is false when it was not recorded (the slow path, or a
+	// repeated member), and a translator must look it up itself.
+	options      []byte
+	optionsKnown bool
 }
 
 // bstr views b as a string without copying; the string must not outlive b.
@@ -61,6 +66,9 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 		ri.stream = true
 	default:
 		return ri, badRequest("stream", "stream must be a boolean")
+	}
+	if !sc.dupOptions {
+		ri.options, ri.optionsKnown = sc.options.raw, true
 	}
 	switch op {
 	case schema.OpChat:
@@ -145,8 +153,8 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 	if !root.IsObject() {
 		return ri, badRequest("", "the request body must be a JSON object")
 	}
-	var model, stream, messages, input gjson.Result
-	var dupModel, dupStream bool
+	var model, stream, messages, input, options gjson.Result
+	var dupModel, dupStream, dupOptions bool
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
@@ -159,6 +167,9 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 			messages = v
 		case "input":
 			input = v
+		case "stream_options":
+			dupOptions = dupOptions || options.Exists()
+			options = v
 		}
 		return true
 	})
@@ -175,6 +186,12 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 	case gjson.False, gjson.Null:
 	default:
 		return ri, badRequest("stream", "stream must be a boolean")
+	}
+	if !dupOptions {
+		if options.Exists() { // a view of body (Index is the value's offset)
+			ri.options = body[options.Index : options.Index+len(options.Raw)]
+		}
+		ri.optionsKnown = true
 	}
 	switch op {
 	case schema.OpChat:

@@ -22,10 +22,11 @@ type scan struct {
 	depth int
 	max   int
 
-	model, stream, input span
-	msgs                 msgShape
-	// dupModel and dupStream record a second top-level model or stream.
-	dupModel, dupStream bool
+	model, stream, input, options span // options: stream_options
+	msgs                          msgShape
+	// dupModel, dupStream and dupOptions record a second top-level model,
+	// stream or stream_options.
+	dupModel, dupStream, dupOptions bool
 }
 
 // span is a top-level member's raw value; ok is false when it is absent.
@@ -132,6 +133,8 @@ func (s *scan) object(top bool) bool {
 			dst, s.dupStream = &s.stream, s.dupStream || s.stream.ok
 		case "input":
 			dst = &s.input
+		case "stream_options":
+			dst, s.dupOptions = &s.options, s.dupOptions || s.options.ok
 		case "messages":
 			s.msgs = msgShape{present: true, bad: badNone}
 			switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers"
+	"github.com/switchyard-ai/switchyard/providers/openai"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -82,8 +83,12 @@ type exchange struct {
 	body   []byte // the client's body (bodyCopy for streams: it outlives ctx)
 	model  string
 	stream bool
-	req    *schema.ChatRequest    // decoded lazily for translators and direct adapters
-	creds  auth.ClientCredentials // read from the request once, for passthrough backends only
+	// options is the body's raw stream_options (nil: absent), when
+	// optionsKnown: what inspect found, so translators need not look again.
+	options      []byte
+	optionsKnown bool
+	req          *schema.ChatRequest    // decoded lazily for translators and direct adapters
+	creds        auth.ClientCredentials // read from the request once, for passthrough backends only
 	// haveCreds is true once creds was read.
 	haveCreds bool
 	// deadline is the route's request deadline (zero: none).
@@ -122,7 +127,7 @@ func newExchange(f *Frontend, ctx *fasthttp.RequestCtx, r Route, op schema.Opera
 func (s *exchange) free() {
 	s.f, s.ctx, s.route, s.x, s.usage = nil, nil, Route{}, policies.Exchange{}, schema.Usage{}
 	s.body, s.model, s.stream, s.req, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, false, time.Time{}
-	s.hdr = nil
+	s.hdr, s.options, s.optionsKnown = nil, nil, false
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
 	} else {
@@ -161,6 +166,7 @@ func (s *exchange) prepare(buf []candidate) (cands []candidate, ok bool) {
 		return nil, false
 	}
 	s.body, s.model, s.stream = body, ri.model, ri.stream
+	s.options, s.optionsKnown = ri.options, ri.optionsKnown
 	s.x.Stream = ri.stream
 	cands, matched, _ := candidates(f.resolve(s.route), s.model, time.Now(), buf)
 	if matched == 0 {
@@ -317,6 +323,9 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 	if err != nil {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
 	}
+	if ot, ok := tr.(*openai.Translator); ok && s.optionsKnown {
+		ot.Known(s.stream, s.options) // no second walk of a large body
+	}
 	up, err := tr.Request(raw, req)
 	if err != nil {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
@@ -457,7 +466,7 @@ func urlWithoutQuery(u string) string {
 // own copy). Policies' Done then sees Body nil and Header "" for a stream, and
 // a long stream does not keep a large prompt alive.
 func (s *exchange) detach() {
-	s.body, s.x.Body, s.hdr, s.req = nil, nil, nil, nil
+	s.body, s.x.Body, s.hdr, s.req, s.options, s.optionsKnown = nil, nil, nil, nil, nil, false
 	// fasthttp keeps the request until the response is written: drop its body
 	// now (the upstream request has been sent; an in-process producer has its
 	// own copy), so that a long stream does not hold the prompt.

@@ -97,7 +97,7 @@ func (s *exchange) relayTranslated(b *backend, tr providers.Translator, resp *fa
 	copyRateLimitHeaders(&limits, &resp.Header)
 	extra := func(h *fasthttp.ResponseHeader) { copyRateLimitHeaders(h, &limits) }
 	run := func(emit func([]byte) error) (schema.Usage, error) { return tr.Stream(src, emit) }
-	if !b.passthrough && !gjson.GetBytes(s.body, "stream_options.include_usage").Bool() {
+	if !b.passthrough && !s.includeUsage() {
 		// Translators always emit a final usage-only chunk; the client did not ask for it.
 		run = func(emit func([]byte) error) (schema.Usage, error) {
 			return tr.Stream(src, func(c []byte) error {
@@ -118,6 +118,15 @@ func (s *exchange) relayTranslated(b *backend, tr providers.Translator, resp *fa
 	}
 	interrupt := func() { _ = resp.CloseBodyStream() } // unblocks a pending upstream read
 	return s.relay(b, p, interrupt, release, extra)
+}
+
+// includeUsage reports whether the client asked for stream usage
+// (stream_options.include_usage).
+func (s *exchange) includeUsage() bool {
+	if s.optionsKnown {
+		return gjson.GetBytes(s.options, "include_usage").Bool()
+	}
+	return gjson.GetBytes(s.body, "stream_options.include_usage").Bool()
 }
 
 // isUsageOnlyChunk reports a chunk with no choices and a usage object: the
