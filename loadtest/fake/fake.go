@@ -78,7 +78,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.requests.Add(1)
-	if ctx.IsPost() && bytes.Equal(path, pathChat) && gjson.GetBytes(ctx.PostBody(), "stream").Bool() {
+	if ctx.IsPost() && bytes.Equal(path, pathChat) && streamRequested(ctx.PostBody()) {
 		s.streams.Add(1)
 		s.stream(ctx)
 		return
@@ -86,6 +86,26 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
 	ctx.SetBody(chatCompletion)
 }
+
+// streamRequested reports a body with "stream": true. The load generator puts
+// stream last, as the SDKs do: the flag is looked for in the body's tail
+// first, so that the fake does not walk a 256 KB prompt per request (its CPU
+// would then limit the large-body scenarios); other bodies are looked up.
+func streamRequested(body []byte) bool {
+	tail := body[max(0, len(body)-96):] // room for a gateway's stream_options
+	switch {
+	case bytes.Contains(tail, streamTrue):
+		return true
+	case bytes.Contains(tail, streamFalse):
+		return false
+	}
+	return gjson.GetBytes(body, "stream").Bool()
+}
+
+var (
+	streamTrue  = []byte(`"stream":true`)
+	streamFalse = []byte(`"stream":false`)
+)
 
 // Stats is the JSON body of GET /stats.
 type Stats struct {

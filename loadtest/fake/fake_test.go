@@ -50,6 +50,16 @@ func TestHandle(t *testing.T) {
 					t.Fatalf("no usage or [DONE]:\n%s", b)
 				}
 			}},
+		{name: "stream, flag last behind a gateway's stream_options", method: "POST", path: "/v1/chat/completions",
+			body:     `{"messages":[],"model":"m","stream":true,"stream_options":{"include_usage":true}}`,
+			wantType: "text/event-stream", check: func(t *testing.T, b []byte) {
+				if n := bytes.Count(b, []byte(`"content":"tok`)); n != 3 {
+					t.Fatalf("%d content chunks, want 3:\n%s", n, b)
+				}
+				if !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) || !bytes.Contains(b, []byte(`"usage"`)) {
+					t.Fatalf("no usage or [DONE]:\n%s", b)
+				}
+			}},
 		{name: "converse", method: "POST", path: "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", body: `{}`,
 			wantType: "application/json", check: func(t *testing.T, b []byte) {
 				if !bytes.Contains(b, []byte(`"stopReason":"end_turn"`)) {
@@ -58,7 +68,7 @@ func TestHandle(t *testing.T) {
 			}},
 		{name: "stats", method: "GET", path: "/stats", wantType: "application/json", check: func(t *testing.T, b []byte) {
 			var st Stats
-			if err := json.Unmarshal(b, &st); err != nil || st.Requests != 3 || st.Streams != 1 || st.CPUSeconds <= 0 {
+			if err := json.Unmarshal(b, &st); err != nil || st.Requests != 4 || st.Streams != 2 || st.CPUSeconds <= 0 {
 				t.Fatalf("stats %+v err %v", st, err)
 			}
 		}},
