@@ -229,12 +229,17 @@ func Checks(aggs []Agg) []Check {
 	addF, addS := lf.P50-ld.P50, ls.P50-ld.P50
 	add("added latency at concurrency 1 (p50)", "≤ 1.5× floor's", ok1 && ok2 && ok3,
 		addedVs(addS, addF, "p50", ls.P50, lf.P50), addS <= 1.5*noise(addF))
+	// The TTFT target is judged at one connection (ttft-c1): with 16 the
+	// direct run shares a core with the generator and TTFT moves by ±100 µs
+	// between runs.
+	td, ok1 := get("ttft-c1", TargetDirect)
+	tfl, ok2 := get("ttft-c1", TargetFloor)
+	tsw, ok3 := get("ttft-c1", TargetSwitchyard)
+	tf, ts := tfl.TTFT-td.TTFT, tsw.TTFT-td.TTFT
+	add("streaming added TTFT (p50, one connection)", "≤ 1.5× floor's", ok1 && ok2 && ok3,
+		addedVs(ts, tf, "TTFT p50", tsw.TTFT, tfl.TTFT), ts <= 1.5*noise(tf))
 	sd, ok1 := get("stream", TargetDirect)
-	sf, ok2 := get("stream", TargetFloor)
 	ss, ok3 := get("stream", TargetSwitchyard)
-	tf, ts := sf.TTFT-sd.TTFT, ss.TTFT-sd.TTFT
-	add("streaming added TTFT (p50)", "≤ 1.5× floor's", ok1 && ok2 && ok3,
-		addedVs(ts, tf, "TTFT p50", ss.TTFT, sf.TTFT), ts <= 1.5*noise(tf))
 	add("no buffering (chunk spread / expected)", "≥ 0.9 and gap p50 within 1 ms of direct", ok1 && ok3,
 		fmt.Sprintf("spread %.2f, gap p50 %.2f ms (direct %.2f)", ss.Spread, ss.Gap, sd.Gap),
 		ss.Spread >= 0.9 && ss.Gap-sd.Gap <= 1)

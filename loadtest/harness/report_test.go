@@ -48,12 +48,21 @@ func TestChecks(t *testing.T) {
 	add("latency-c1", TargetDirect, 1, 0.1, 0)
 	add("latency-c1", TargetFloor, 1, 0.2, 1)
 	add("latency-c1", TargetSwitchyard, 1, 0.4, 1) // adds 0.3 vs 0.1: miss
+	ttft := func(t Target, ms float64) {
+		s := sample("ttft-c1", t, 1, 1, 1, 1)
+		s.Result.TTFT.P50 = ms
+		ss = append(ss, s)
+	}
+	ttft(TargetDirect, 0.09)
+	ttft(TargetFloor, 0.19)
+	ttft(TargetSwitchyard, 0.22) // adds 0.13 vs 0.10: pass (≤ 1.5×)
 	checks := Checks(Aggregate(scs, ss))
 	want := map[string]string{
 		"passthrough CPU per request (AI route)":         "PASS",
 		"passthrough CPU per request (plain HTTP route)": "MISS",
 		"max throughput (AI route)":                      "PASS",
 		"added latency at concurrency 1 (p50)":           "MISS",
+		"streaming added TTFT (p50, one connection)":     "PASS",
 		"policy chain CPU per request":                   "n/a",
 	}
 	for _, c := range checks {
