@@ -32,7 +32,12 @@ func (s *substituted) keep(text string) {
 	if text == "" {
 		return
 	}
-	s.values = slices.DeleteFunc(s.values, func(v string) bool { return strings.Contains(text, v) })
+	s.values = slices.DeleteFunc(s.values, func(v string) bool {
+		// The whole path, or whole components of it (${DIR}/ca.pem): not
+		// any value that happens to occur inside a path.
+		return text == v || strings.HasPrefix(text, v+"/") || strings.HasSuffix(text, "/"+v) ||
+			strings.Contains(text, "/"+v+"/")
+	})
 }
 
 // scrub replaces every substituted value in msg with "…".
@@ -40,7 +45,16 @@ func (s *substituted) scrub(msg string) string {
 	if s == nil {
 		return msg
 	}
-	for _, v := range s.values {
+	// Longest first, so that a value inside a longer one does not leave the
+	// longer one's rest behind.
+	values := slices.Clone(s.values)
+	slices.SortFunc(values, func(a, b string) int {
+		if d := len(b) - len(a); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b) // duplicates next to each other, for Compact
+	})
+	for _, v := range slices.Compact(values) {
 		if strings.Contains(msg, v) {
 			msg = strings.ReplaceAll(msg, v, "…")
 		}

@@ -79,6 +79,9 @@ func TestSubstitutedValuesNotQuoted(t *testing.T) {
 		{name: "file path from env is named", env: "/etc/switchyard/missing-ca.pem",
 			yaml: "backends:\n  - name: p\n    ai: {provider: openai, tls: {caFile: \"${V}\"}}\n",
 			want: `caFile "/etc/switchyard/missing-ca.pem" does not exist`, shown: true},
+		{name: "a value inside a longer one", env: "sk-live-secret-4242-and-more",
+			yaml: "backends:\n  - name: p\n    ai: {provider: openai-compatible, region: \"${SHORT}\", baseURL: \"${V}\"}\n",
+			want: `baseURL "…" must start with`},
 		{name: "int field written in the file", yaml: "backends:\n  - name: p\n    ai: {provider: sim, maxConnections: " + secret + "}\n",
 			want: `expected an integer, got "sk-live...`}, // the YAML library shortens what it quotes
 	}
@@ -88,14 +91,15 @@ func TestSubstitutedValuesNotQuoted(t *testing.T) {
 			if tt.env != "" {
 				v = tt.env
 			}
-			_, err := LoadBytes("s.yaml", []byte(tt.yaml), envOf(map[string]string{"V": v}))
+			_, err := LoadBytes("s.yaml", []byte(tt.yaml), envOf(map[string]string{"V": v, "SHORT": "sk-live"}))
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v\nwant it to contain %s", err, tt.want)
 			}
-			if !tt.shown && (strings.Contains(err.Error(), v) || strings.Contains(err.Error(), "secret-4242")) {
+			if !tt.shown && (strings.Contains(err.Error(), v) || strings.Contains(err.Error(), "secret-4242") ||
+				strings.Contains(err.Error(), "and-more")) {
 				t.Errorf("error shows the value: %v", err)
 			}
 		})

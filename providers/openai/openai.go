@@ -112,6 +112,7 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 		return nil, err
 	}
 	t.up = schema.Upstream{Method: "POST", URL: u, Header: t.hdr[:0], ContentType: "application/json", Body: body, Stream: stream}
+	t.known, t.options = false, nil // a view of the client's body, which a stream outlives
 	return &t.up, nil
 }
 

@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// Pool runs dials on at most Max goroutines, started on demand and ended
-// after Idle without work. The zero Pool is not usable: call New.
+// Pool runs dials on up to max long-lived goroutines, started on demand and
+// ended after idle without work; a dial that finds them all busy runs on a
+// goroutine of its own. The zero Pool is not usable: call New.
 type Pool struct {
 	jobs chan func()
 	max  int
@@ -71,30 +72,18 @@ func (p *Pool) Workers() int {
 	return p.workers
 }
 
-// submit hands job to an idle worker, or starts one, or (at Max) waits for a
-// worker to come free. The wait re-checks now and then: a worker whose idle
-// time ran out at the moment the job was offered may have ended instead.
+// submit hands job to an idle worker or starts one; at Max it runs job on a
+// goroutine of its own, as if there were no pool: a dial must not wait for
+// dials to other upstreams (one that drops packets could hold every worker
+// until their connect timeouts).
 func (p *Pool) submit(job func()) {
 	select {
 	case p.jobs <- job:
 		return
 	default:
 	}
-	if p.start(job) {
-		return
-	}
-	t := time.NewTimer(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case p.jobs <- job:
-			return
-		case <-t.C:
-			if p.start(job) {
-				return
-			}
-			t.Reset(10 * time.Millisecond)
-		}
+	if !p.start(job) {
+		go job()
 	}
 }
 

@@ -43,8 +43,9 @@ func TestDialReturnsResult(t *testing.T) {
 }
 
 // TestWorkersReusedBoundedAndEnded checks that sequential dials reuse one
-// goroutine, concurrent dials never run on more than max goroutines (and all
-// complete), and idle goroutines end.
+// goroutine, that concurrent dials beyond max do not wait for busy workers
+// (they run at once, on goroutines of their own) while the workers stay
+// within max, and that idle workers end.
 func TestWorkersReusedBoundedAndEnded(t *testing.T) {
 	p := New(3, 50*time.Millisecond)
 	for range 5 {
@@ -56,36 +57,33 @@ func TestWorkersReusedBoundedAndEnded(t *testing.T) {
 		t.Fatalf("%d workers after sequential dials, want 1", w)
 	}
 
-	var running, peak atomic.Int32
+	const n = 10
+	var running atomic.Int32
 	release := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 10 {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			_, _ = p.Dial(func() (net.Conn, error) {
-				n := running.Add(1)
-				for {
-					old := peak.Load()
-					if n <= old || peak.CompareAndSwap(old, n) {
-						break
-					}
-				}
+				running.Add(1)
 				<-release
-				running.Add(-1)
 				return nil, nil
 			})
 		}()
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for running.Load() < 3 && time.Now().Before(deadline) {
+	for running.Load() < n && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
+	}
+	if got := running.Load(); got != n {
+		t.Fatalf("%d of %d dials running at once: dials beyond the workers waited", got, n)
+	}
+	if w := p.Workers(); w != 3 {
+		t.Fatalf("%d workers with %d dials in flight, want the max, 3", w, n)
 	}
 	close(release)
 	wg.Wait()
-	if got := peak.Load(); got != 3 {
-		t.Fatalf("peak concurrent dials = %d, want the max, 3", got)
-	}
 	for p.Workers() > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
