@@ -177,19 +177,7 @@ func (s *exchange) relayPull(b *backend, tr *openai.Translator, resp *fasthttp.R
 		return failure(streamError(err))
 	}
 	ps.err = err
-	ctx := s.ctx
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set(HeaderBackend, b.key)
-	if limits != nil {
-		copyRateLimitHeaders(&ctx.Response.Header, limits)
-	}
-	b.succeeded()
-	s.x.Status = fasthttp.StatusOK
-	ctx.SetBodyStream(&sseBody{s: s, pull: ps, first: first, hasFirst: hasFirst}, -1)
-	s.detach()
-	return result{streamed: true}
+	return s.commit(b, limits, &sseBody{s: s, pull: ps, first: first, hasFirst: hasFirst})
 }
 
 // rateLimitsOf returns a copy of h's x-ratelimit-* headers, or nil when it

@@ -189,22 +189,30 @@ func (s *scan) members(each func(key []byte, esc bool) bool) bool {
 		if !each(key, esc) {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
+		if end, ok := s.sep('}'); !ok || end {
+			return ok
 		}
 	}
+}
+
+// sep reads what follows a member or an element: ',' (ok, more to come,
+// spaces skipped) or close (ok and end: the container is done).
+func (s *scan) sep(close byte) (end, ok bool) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		s.ws()
+		return false, true
+	case close:
+		s.i++
+		s.depth--
+		return true, true
+	}
+	return false, false
 }
 
 // array scans an array; shape, when set, records the messages checks.
@@ -227,20 +235,8 @@ func (s *scan) array(shape *msgShape) bool {
 		} else if !s.message(shape) {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case ']':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
+		if end, ok := s.sep(']'); !ok || end {
+			return ok
 		}
 	}
 }

@@ -93,9 +93,7 @@ func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fast
 func (s *exchange) relayTranslated(b *backend, tr providers.Translator, resp *fasthttp.Response, src io.Reader) result {
 	// Copy what the client gets of the upstream's headers before the producer
 	// starts: reading the body to its end (trailers) writes resp.Header.
-	var limits fasthttp.ResponseHeader
-	copyRateLimitHeaders(&limits, &resp.Header)
-	extra := func(h *fasthttp.ResponseHeader) { copyRateLimitHeaders(h, &limits) }
+	limits := rateLimitsOf(&resp.Header)
 	run := func(emit func([]byte) error) (schema.Usage, error) { return tr.Stream(src, emit) }
 	if !b.passthrough && !s.includeUsage() {
 		// Translators always emit a final usage-only chunk; the client did not ask for it.
@@ -117,7 +115,7 @@ func (s *exchange) relayTranslated(b *backend, tr providers.Translator, resp *fa
 		})
 	}
 	interrupt := func() { _ = resp.CloseBodyStream() } // unblocks a pending upstream read
-	return s.relay(b, p, interrupt, release, extra)
+	return s.relay(b, p, interrupt, release, limits)
 }
 
 // includeUsage reports whether the client asked for stream usage
@@ -158,7 +156,7 @@ func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) 
 // deadline that passed ends it with a 504. Once committed, the route's request
 // deadline still bounds the stream: when it passes the stream ends with a
 // final timeout error event.
-func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra func(*fasthttp.ResponseHeader)) result {
+func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), limits *fasthttp.ResponseHeader) result {
 	first, ok, stopped := s.waitFirst(p)
 	if stopped != nil {
 		p.halt()
@@ -171,17 +169,24 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), extra f
 		release()
 		return failure(streamError(p.err))
 	}
+	return s.commit(b, limits, &sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok})
+}
+
+// commit answers the client with the stream body (its first event read):
+// status, SSE headers, the upstream's rate-limit headers (limits, may be
+// nil), and the body, which owns the rest of the exchange.
+func (s *exchange) commit(b *backend, limits *fasthttp.ResponseHeader, body *sseBody) result {
 	ctx := s.ctx
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set(HeaderBackend, b.key)
-	if extra != nil {
-		extra(&ctx.Response.Header)
+	if limits != nil {
+		copyRateLimitHeaders(&ctx.Response.Header, limits)
 	}
 	b.succeeded()
 	s.x.Status = fasthttp.StatusOK
-	ctx.SetBodyStream(&sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok}, -1)
+	ctx.SetBodyStream(body, -1)
 	s.detach()
 	return result{streamed: true}
 }
