@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -150,6 +151,20 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 			ai = append(ai, ref.Name)
 		case b.Static != nil:
 			static = append(static, ref.Name)
+		}
+	}
+	var first *Backend
+	for k, ref := range rule.BackendRefs {
+		b := snap.Backends[ref.Name]
+		if b == nil {
+			continue
+		}
+		if first == nil {
+			first = b
+		} else if !reflect.DeepEqual(first.Policies, b.Policies) {
+			r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "backends %q and %q attach different policies; "+
+				"a rule's backends must agree (attach the policy to the rule or the route instead)", first.Name, b.Name)
+			break
 		}
 	}
 	if len(ai) > 0 && len(static) > 0 {

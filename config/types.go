@@ -88,6 +88,9 @@ type Route struct {
 	Hostnames []string `yaml:"hostnames" json:"hostnames,omitempty"`
 	// Rules are tried by Gateway API precedence, not in order.
 	Rules []RouteRule `yaml:"rules" json:"rules"`
+	// Policies attach to every rule of the route; a rule's or a backend's own
+	// attachment of the same policy wins.
+	Policies *Policies `yaml:"policies" json:"policies,omitempty"`
 }
 
 // RouteRule is one HTTPRoute rule.
@@ -104,7 +107,8 @@ type RouteRule struct {
 	Timeouts *Timeouts `yaml:"timeouts" json:"timeouts,omitempty"`
 	// Retry retries failed attempts on other endpoints.
 	Retry *Retry `yaml:"retry" json:"retry,omitempty"`
-	// Policies attaches Switchyard policies (CORS, ...) to the rule.
+	// Policies attaches Switchyard policies (CORS, ...) to the rule; they win
+	// over the route's and lose to its backends'.
 	Policies *Policies `yaml:"policies" json:"policies,omitempty"`
 }
 
@@ -240,7 +244,9 @@ type Retry struct {
 	Codes []int `yaml:"codes" json:"codes,omitempty"`
 }
 
-// Policies are Switchyard policies attached to a rule.
+// Policies are Switchyard policies attached to a route, a rule or a backend.
+// Each field is one policy; for each, the most specific attachment wins
+// (backend, then rule, then route), as Gateway API policy attachment does.
 type Policies struct {
 	CORS *CORS `yaml:"cors" json:"cors,omitempty"`
 }
@@ -261,6 +267,9 @@ type Backend struct {
 	Name   string         `yaml:"name" json:"name"`
 	Static *StaticBackend `yaml:"static" json:"static,omitempty"`
 	AI     *AIBackend     `yaml:"ai" json:"ai,omitempty"`
+	// Policies attach to every rule that routes to this backend and win over
+	// the rule's and the route's. A rule's backends must agree on them.
+	Policies *Policies `yaml:"policies" json:"policies,omitempty"`
 }
 
 // StaticBackend is a set of host:port endpoints.

@@ -190,6 +190,7 @@ func validateBackends(bs []Backend, r *reporter) {
 		default:
 			validateAI(b.AI, p+".ai", r)
 		}
+		validatePolicies(b.Policies, p+".policies", r)
 	}
 }
 

@@ -31,6 +31,7 @@ func validateRoutes(rs []Route, r *reporter) {
 		for j := range rt.Rules {
 			validateRule(&rt.Rules[j], fmt.Sprintf("%s.rules[%d]", p, j), r)
 		}
+		validatePolicies(rt.Policies, p+".policies", r)
 	}
 }
 
@@ -71,23 +72,29 @@ func validateRule(rule *RouteRule, p string, r *reporter) {
 			}
 		}
 	}
-	if pol := rule.Policies; pol != nil && pol.CORS != nil {
-		c := pol.CORS
-		nonNegative(r, p+".policies.cors.maxAge", c.MaxAge)
-		for i, h := range c.AllowHeaders {
-			if h != "*" && !validToken(h) {
-				r.add(fmt.Sprintf("%s.policies.cors.allowHeaders[%d]", p, i), "invalid header name %q", h)
-			}
+	validatePolicies(rule.Policies, p+".policies", r)
+}
+
+// validatePolicies checks a policies block at any attachment level.
+func validatePolicies(pol *Policies, p string, r *reporter) {
+	if pol == nil || pol.CORS == nil {
+		return
+	}
+	c := pol.CORS
+	nonNegative(r, p+".cors.maxAge", c.MaxAge)
+	for i, h := range c.AllowHeaders {
+		if h != "*" && !validToken(h) {
+			r.add(fmt.Sprintf("%s.cors.allowHeaders[%d]", p, i), "invalid header name %q", h)
 		}
-		for i, h := range c.ExposeHeaders {
-			if h != "*" && !validToken(h) {
-				r.add(fmt.Sprintf("%s.policies.cors.exposeHeaders[%d]", p, i), "invalid header name %q", h)
-			}
+	}
+	for i, h := range c.ExposeHeaders {
+		if h != "*" && !validToken(h) {
+			r.add(fmt.Sprintf("%s.cors.exposeHeaders[%d]", p, i), "invalid header name %q", h)
 		}
-		for i, m := range c.AllowMethods {
-			if m != "*" && !validToken(m) {
-				r.add(fmt.Sprintf("%s.policies.cors.allowMethods[%d]", p, i), "invalid method %q", m)
-			}
+	}
+	for i, m := range c.AllowMethods {
+		if m != "*" && !validToken(m) {
+			r.add(fmt.Sprintf("%s.cors.allowMethods[%d]", p, i), "invalid method %q", m)
 		}
 	}
 }

@@ -42,7 +42,10 @@ const (
 	OtherModel = "other"
 )
 
-var _ Policy = (*Metrics)(nil)
+var (
+	_ Policy      = (*Metrics)(nil)
+	_ Reservation = (*Metrics)(nil)
+)
 
 // Bucket boundaries advised by the GenAI semantic conventions.
 var (
@@ -87,11 +90,17 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.tokens, m.duration, m.ttft, m.requests}
 }
 
-// Request implements [Policy.Request]; metrics never deny.
-func (m *Metrics) Request(context.Context, *Exchange) error { return nil }
+// Request implements [Policy.Request]; metrics never deny. The Metrics
+// itself is the reservation: it records the exchange when it is settled.
+// Exchanges with no operation (static routes) are not AI exchanges and are
+// not recorded.
+func (m *Metrics) Request(context.Context, *Exchange) (Reservation, error) { return m, nil }
 
-// Done implements [Policy.Done].
-func (m *Metrics) Done(_ context.Context, x *Exchange, u schema.Usage) {
+// Settle implements [Reservation.Settle].
+func (m *Metrics) Settle(_ context.Context, x *Exchange, u schema.Usage) {
+	if x.Operation == 0 {
+		return
+	}
 	op := OperationName(x.Operation)
 	model := m.modelLabel(x)
 	m.requests.WithLabelValues(x.Backend, model, strconv.Itoa(x.Status)).Inc()

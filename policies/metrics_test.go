@@ -37,11 +37,12 @@ func TestMetricsDone(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			m := NewMetrics(reg)
-			var c Chain = []Policy{m}
-			if err := c.Request(context.Background(), &tt.x); err != nil {
+			c := NewChain(m)
+			var rs Reservations
+			if err := c.Observe(context.Background(), &tt.x, &rs); err != nil {
 				t.Fatal(err)
 			}
-			c.Done(context.Background(), &tt.x, tt.u)
+			rs.Settle(context.Background(), &tt.x, tt.u)
 			got := gather(t, reg)
 			if reqs := got["switchyard_ai_requests_total"]; len(reqs) != 1 || reqs[0] != tt.want {
 				t.Errorf("requests = %v, want [%s]", reqs, tt.want)
@@ -62,7 +63,7 @@ func TestMetricsDone(t *testing.T) {
 func TestMetricsTokenLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	m.Done(context.Background(), &Exchange{Provider: "openai", Model: "m", Operation: schema.OpChat, Status: 200, Start: time.Now()},
+	m.Settle(context.Background(), &Exchange{Provider: "openai", Model: "m", Operation: schema.OpChat, Status: 200, Start: time.Now()},
 		schema.Usage{PromptTokens: 7, CompletionTokens: 2})
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -126,7 +127,7 @@ func TestMetricsModelCardinality(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	done := func(model string, listed bool) {
-		m.Done(context.Background(), &Exchange{Backend: "default/any", Provider: "openai", Model: model, ModelListed: listed,
+		m.Settle(context.Background(), &Exchange{Backend: "default/any", Provider: "openai", Model: model, ModelListed: listed,
 			Operation: schema.OpChat, Status: 200, Start: time.Now()}, schema.Usage{PromptTokens: 1, CompletionTokens: 1})
 	}
 	for i := 0; i < 10*MaxUnlistedModels; i++ {

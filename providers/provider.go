@@ -49,3 +49,58 @@ type Direct interface {
 	Do(ctx context.Context, op schema.Operation, b *config.AIBackend, raw []byte, req *schema.ChatRequest,
 		emit func(chunk []byte) error) (body []byte, u schema.Usage, err error)
 }
+
+// Optional capabilities. The router asks for them with a type assertion on
+// the interface, never on a concrete provider type.
+
+// Compiler is implemented by adapters that precompute per-backend work
+// (URLs, model overrides) when a snapshot is compiled: the router calls
+// Compile once per backend per snapshot and makes that backend's
+// translators with the Adapter it returns.
+type Compiler interface {
+	Compile(b *config.AIBackend) (Adapter, error)
+}
+
+// RawBody is implemented by adapters whose upstream takes the client's body
+// as it is (OpenAI-shaped APIs): the router then never decodes the request
+// for them.
+type RawBody interface {
+	RawBody() bool
+}
+
+// KnownRequest is implemented by translators that can skip looking up what
+// the front end already read of the body it passes to Request: whether it
+// streams, and its raw top-level stream_options value (nil: absent).
+type KnownRequest interface {
+	Known(stream bool, streamOptions []byte)
+}
+
+// ChunkReader is implemented by translators whose upstream stream is already
+// OpenAI's: the router reads its chunks on the connection's goroutine, with
+// no producer goroutine in between.
+type ChunkReader interface {
+	Chunks(src io.Reader) Chunks
+}
+
+// Chunks reads an OpenAI-shaped stream chunk by chunk.
+type Chunks interface {
+	// Next returns the next chunk's JSON (valid until the next call), or
+	// io.EOF at the stream's normal end ([DONE] or the end of the body).
+	Next() ([]byte, error)
+	// Usage is the usage seen so far.
+	Usage() schema.Usage
+}
+
+// Credential says in which header, with which prefix, a provider expects an
+// API key; every provider not named takes "Authorization: Bearer KEY".
+func Credential(provider string) (header, prefix string) {
+	switch provider {
+	case config.ProviderAzure:
+		return "api-key", ""
+	case config.ProviderAnthropic:
+		return "x-api-key", ""
+	case config.ProviderGemini:
+		return "x-goog-api-key", ""
+	}
+	return "Authorization", "Bearer "
+}

@@ -42,9 +42,12 @@ func (g *Gateway) AdminHandler() http.Handler {
 			Health   any `json:"health,omitempty"`
 			// Unavailable lists AI backends that cannot serve, with why.
 			Unavailable map[string]string `json:"unavailable,omitempty"`
-		}{Snapshot: st.snap, Health: st.pool.Status()}
-		if st.frontend != nil {
-			out.Unavailable = st.frontend.Problems()
+		}{Snapshot: st.snap, Unavailable: st.kinds.problems()}
+		if st.static != nil {
+			out.Health = st.static.pool.Status()
+		}
+		if len(out.Unavailable) == 0 {
+			out.Unavailable = nil
 		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

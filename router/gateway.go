@@ -1,8 +1,12 @@
 // Package router is Switchyard's data plane: it binds the listeners of a
-// configuration snapshot, matches each request to a route (router/route), runs
-// the route's filters, and forwards to a static backend (router/upstream) or
-// hands AI routes to the OpenAI front end (router/ai). A reload swaps the whole
-// compiled state atomically; requests in flight finish on the state they began.
+// configuration snapshot, matches each request to a rule (router/route),
+// builds its Exchange and takes it through the rule's filters, policy chain
+// and handler (router/engine.Run). Each kind of route has a handler factory:
+// static HTTP (router/upstream) is built in, the OpenAI front end
+// (router/ai) and later kinds are registered through Options.Handlers. A
+// reload swaps the whole compiled state atomically; requests in flight
+// finish on the state they began, and upstream state (connections, health,
+// ejections) is kept by identity across reloads (upstream.State).
 package router
 
 import (
@@ -19,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard-ai/switchyard/config"
-	"github.com/switchyard-ai/switchyard/router/ai"
+	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/router/route"
 	"github.com/switchyard-ai/switchyard/router/upstream"
 )
@@ -30,8 +34,12 @@ type Options struct {
 	Log *slog.Logger
 	// Registry receives the gateway's metrics.
 	Registry *prometheus.Registry
-	// Frontend builds the OpenAI front end of a snapshot (cmd wires providers in).
-	Frontend func(snap *config.Snapshot) (*ai.Frontend, error)
+	// Handlers are the handler factories of the kinds of route besides static
+	// HTTP, which is built in (cmd registers the OpenAI front end).
+	Handlers []HandlerFactory
+	// Policies attach to every rule of every snapshot (process-wide
+	// observers such as the GenAI metrics), after the rule's own.
+	Policies []policies.Policy
 	// Profiling serves Go's runtime profiles under /debug/pprof/ on the admin server.
 	Profiling bool
 }
@@ -40,8 +48,9 @@ type Options struct {
 type state struct {
 	snap      *config.Snapshot
 	table     *route.Table
-	pool      *upstream.Pool
-	frontend  *ai.Frontend
+	kinds     *compiled
+	static    *staticKind // the static backends (health in /config, mirrors)
+	retire    func()      // closes the upstream state this snapshot dropped
 	server    config.Server
 	accessLog bool
 	certs     map[int][]*tls.Certificate
@@ -50,10 +59,12 @@ type state struct {
 
 // Gateway serves the data plane for the current snapshot.
 type Gateway struct {
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics
-	cur     atomic.Pointer[state]
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics
+	cur      atomic.Pointer[state]
+	upstream *upstream.State
+	kinds    registry
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
@@ -74,10 +85,16 @@ func New(opts Options) *Gateway {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	kinds, err := newRegistry(append([]HandlerFactory{staticFactory{log: opts.Log}}, opts.Handlers...))
+	if err != nil {
+		panic(err) // a wiring error in cmd, not a runtime condition
+	}
 	return &Gateway{
 		opts:      opts,
 		log:       opts.Log,
 		metrics:   newMetrics(opts.Registry),
+		upstream:  upstream.NewState(),
+		kinds:     kinds,
 		baseCtx:   ctx,
 		cancel:    cancel,
 		listeners: map[string]*boundListener{},
@@ -98,35 +115,36 @@ func (g *Gateway) Ready() bool { return g.ready.Load() && !g.stopping.Load() }
 // Apply compiles snap and swaps it in atomically, binding new ports and closing
 // ports no longer configured. On error the running state is kept.
 func (g *Gateway) Apply(snap *config.Snapshot) error {
-	// Serialise Applies: compile rebuilds the pool from the current state, and
-	// two Applies rebuilding from the same pool would split its endpoints' state.
+	// Serialise Applies: each compiles one generation of the upstream state.
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st, err := g.compile(snap)
+	gen := g.upstream.Begin()
+	st, err := g.compile(snap, gen)
 	if err != nil {
+		gen.Abort()
 		g.metrics.reloads.WithLabelValues("error").Inc()
 		return err
 	}
 	if err := g.bindAll(st); err != nil {
-		st.close()
+		gen.Abort()
 		g.metrics.reloads.WithLabelValues("error").Inc()
 		return err
 	}
+	st.retire = gen.Commit()
 	old := g.cur.Swap(st)
 	g.unbindStale(st)
 	g.ready.Store(true)
 	g.metrics.reloads.WithLabelValues("ok").Inc()
 	g.metrics.configInfo(snap)
 	if old != nil {
-		// Requests that began on the old state may still use it: release it
-		// once they have had time to finish.
-		drain := old.server.DrainTimeout.D()
-		time.AfterFunc(drain, old.close)
+		// Requests that began on the old state may still use what only it
+		// held: close that once they have had time to finish.
+		time.AfterFunc(old.server.DrainTimeout.D(), st.retire)
 	}
 	return nil
 }
 
-func (g *Gateway) compile(snap *config.Snapshot) (*state, error) {
+func (g *Gateway) compile(snap *config.Snapshot, gen *upstream.Generation) (*state, error) {
 	table, err := route.Compile(snap)
 	if err != nil {
 		return nil, fmt.Errorf("router: compile routes: %w", err)
@@ -137,29 +155,17 @@ func (g *Gateway) compile(snap *config.Snapshot) (*state, error) {
 	}
 	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs, hostnames: configuredHosts(snap)}
 	st.accessLog = snap.Config.Server.AccessLog == nil || *snap.Config.Server.AccessLog
-	if prev := g.cur.Load(); prev != nil && prev.pool != nil {
-		st.pool = prev.pool.Rebuild(g.baseCtx, snap.Backends)
-	} else {
-		st.pool = upstream.NewPool(g.baseCtx, snap.Backends, g.log)
+	if st.kinds, err = g.kinds.compileKinds(snap, gen, table); err != nil {
+		return nil, err
 	}
-	if g.opts.Frontend != nil {
-		fe, err := g.opts.Frontend(snap)
-		if err != nil {
-			st.pool.Close()
-			return nil, fmt.Errorf("router: build AI front end: %w", err)
+	st.static, _ = st.kinds.kinds[route.KindHTTP].(*staticKind)
+	table.Rules(func(rule *route.Rule) {
+		rule.Chain = compileChain(rule, g.opts.Policies)
+		if rule.Mirror != nil && st.static != nil {
+			rule.Handler = mirrored{Handler: rule.Handler, pool: st.static.pool, spec: rule.Mirror}
 		}
-		st.frontend = fe
-	}
+	})
 	return st, nil
-}
-
-func (s *state) close() {
-	if s.pool != nil {
-		s.pool.Close()
-	}
-	if s.frontend != nil {
-		s.frontend.Close()
-	}
 }
 
 // Shutdown stops accepting connections and waits for requests in flight to
@@ -201,9 +207,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("router: drain: %w", ctx.Err()))
 	}
 	g.cancel()
-	if st != nil {
-		st.close()
-	}
+	g.upstream.Close()
 	return errors.Join(errs...)
 }
 

@@ -2,7 +2,6 @@ package router
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -11,12 +10,16 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchyard-ai/switchyard/router/ai"
+	"github.com/switchyard-ai/switchyard/providers/schema"
+	"github.com/switchyard-ai/switchyard/router/engine"
 	"github.com/switchyard-ai/switchyard/router/route"
-	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
-// handle serves one request arriving on port.
+// handle serves one request arriving on port: it checks the framing, finds
+// the rule, and takes an Exchange through the rule's filters, policies and
+// handler (engine.Run). The exchange is finished (every reservation settled
+// once) when the handler returns, or by the stream body when it ends, and
+// also when a panic ends the request.
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	g.inflight.Add(1)
 	start := time.Now()
@@ -26,10 +29,17 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	ctx.Response.Header.Set("x-request-id", reqID)
 
 	rec := accessRecord{start: start, port: port}
+	var ex *engine.Exchange
 	defer func() {
 		// Forwarding replaces the response headers: set the id again.
 		ctx.Response.Header.Set("x-request-id", reqID)
 		rec.status = ctx.Response.StatusCode()
+		if ex != nil {
+			rec.backend, rec.endpoint, rec.attempts = ex.Access.Backend, ex.Access.Endpoint, ex.Access.Attempts
+			if rec.reason == "" {
+				rec.reason = ex.Access.Reason
+			}
+		}
 		logIt := st != nil && st.accessLog
 		if sb, ok := ctx.Response.BodyStream().(streamedBody); ok {
 			// A streamed body is written after this handler returns: time,
@@ -38,7 +48,11 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 				rec.fill(ctx, reqID)
 			}
 			rec := rec
+			streamEx := ex
 			sb.OnClose(func() {
+				if streamEx != nil {
+					g.finish(streamEx, schema.Usage{})
+				}
 				g.metrics.observe(&rec, time.Since(start))
 				if logIt {
 					g.logRecord(&rec)
@@ -46,6 +60,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 				g.inflight.Done()
 			})
 			return
+		}
+		if ex != nil {
+			g.finish(ex, ex.Usage)
 		}
 		g.metrics.observe(&rec, time.Since(start))
 		if logIt {
@@ -55,7 +72,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		g.inflight.Done()
 	}()
 	// A panic anywhere below (a policy, a translator) answers this request with
-	// a 500 instead of ending the process; it runs before the access log above.
+	// a 500 instead of ending the process; it runs before the access log above,
+	// which then settles the exchange's reservations.
 	defer func() {
 		if r := recover(); r != nil {
 			rec.reason = "panic"
@@ -93,76 +111,24 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	}
 	rule := m.Rule
 	rec.route = m.Key
-	var origHost string
-	if !rule.AI {
-		origHost = string(ctx.Request.Header.Host()) // X-Forwarded-Host, before a rewrite changes Host
-	}
-	if rule.ApplyRequest(ctx, m) {
-		rule.ApplyResponse(ctx)
-		return
-	}
-	if rule.Mirror != nil && (rule.Mirror.Percent >= 100 || rand.IntN(100) < rule.Mirror.Percent) {
-		st.pool.Mirror(&ctx.Request, rule.Mirror.Backend)
-	}
-	if rule.AI {
-		if st.frontend == nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "AI front end not configured")
-		} else {
-			st.frontend.Serve(ctx, ai.Route{Key: m.Key, Refs: rule.Config.BackendRefs, Timeouts: rule.Config.Timeouts,
-				Retry: rule.Config.Retry})
-			if st.accessLog {
-				rec.backend = string(ctx.Response.Header.Peek(ai.HeaderBackend))
-			}
-		}
-		rule.ApplyResponse(ctx)
-		return
-	}
-	backend := pickBackend(rule)
-	if backend == "" {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "route has no backend with a positive weight")
-		return
-	}
-	rec.backend = backend
-	res, err := st.pool.Forward(ctx, backend, upstream.Options{
-		Timeouts: rule.Config.Timeouts, Retry: rule.Config.Retry, ForwardedHost: origHost})
-	rec.endpoint, rec.attempts = res.Endpoint, res.Attempts
-	if err != nil {
-		status := fasthttp.StatusBadGateway
-		var se *upstream.StatusError
-		if errors.As(err, &se) {
-			status = se.Status
-		}
-		rec.reason = "upstream_error"
-		writeError(ctx, status, errorType(status), upstreamMessage(status))
-		rule.ApplyResponse(ctx)
-		return
-	}
-	rule.ApplyResponse(ctx)
+	ex = engine.Acquire(ctx, reqID, g.log)
+	ex.Chain = rule.Chain
+	ex.X.RouteKey, ex.X.RuleKey = m.Key, rule.Key
+	engine.Run(ex, m, rule.Handler)
+}
+
+// finish ends an exchange and releases it. Finish is idempotent: for a
+// stream the body has already finished it with the stream's usage, and this
+// only covers a body that ended without doing so.
+func (g *Gateway) finish(ex *engine.Exchange, u schema.Usage) {
+	ex.Finish(u)
+	engine.Release(ex)
 }
 
 // streamedBody is a response body written after the handler returns (an SSE
 // relay, a streamed upstream body) that can say when it has ended.
 type streamedBody interface {
 	OnClose(fn func())
-}
-
-// pickBackend chooses one of a static rule's backends by weight.
-func pickBackend(r *route.Rule) string {
-	total := 0
-	for _, b := range r.Backends {
-		total += b.Weight
-	}
-	if total <= 0 {
-		return ""
-	}
-	n := rand.IntN(total)
-	for _, b := range r.Backends {
-		if n < b.Weight {
-			return b.Name
-		}
-		n -= b.Weight
-	}
-	return ""
 }
 
 func upstreamMessage(status int) string {

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/router/ai"
@@ -122,9 +121,7 @@ func reviewGateway(t *testing.T, backends, refs, timeouts string) (*Gateway, str
 	t.Helper()
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	g := New(Options{Log: log, Frontend: func(snap *config.Snapshot) (*ai.Frontend, error) {
-		return ai.New(snap, ai.Options{Log: log})
-	}})
+	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}})
 	port := freePort(t)
 	cfg := fmt.Sprintf(`
 server: {drainTimeout: 2s}
@@ -322,11 +319,21 @@ func waitNoRequestGoroutines(t *testing.T) {
 	t.Errorf("%d goroutines still serve a request that ended:\n%s", len(left), strings.Join(left, "\n\n"))
 }
 
-// panicOnDone is a policy whose Done panics (a bug in a metering policy).
+// panicOnDone is a policy whose Settle panics (a bug in a metering policy).
 type panicOnDone struct{}
 
-func (panicOnDone) Request(context.Context, *policies.Exchange) error { return nil }
-func (panicOnDone) Done(context.Context, *policies.Exchange, schema.Usage) {
+// panicOnRequest is a policy whose Request panics.
+type panicOnRequest struct{}
+
+func (panicOnRequest) Phase() policies.Phase { return policies.PhaseGuardrail }
+func (panicOnRequest) Request(context.Context, *policies.Exchange) (policies.Reservation, error) {
+	panic("policy bug")
+}
+
+func (p panicOnDone) Request(context.Context, *policies.Exchange) (policies.Reservation, error) {
+	return p, nil
+}
+func (panicOnDone) Settle(context.Context, *policies.Exchange, schema.Usage) {
 	panic("policy bug")
 }
 
@@ -335,7 +342,7 @@ func (panicOnDone) Done(context.Context, *policies.Exchange, schema.Usage) {
 // skip the router's OnClose: the access log is written and the request
 // leaves the in-flight count (a drain does not wait for it forever).
 func TestStreamOnCloseRunsWhenDonePanics(t *testing.T) {
-	g, addr, logs := panicGateway(t, newReviewUpstream(t, "ok"))
+	g, addr, logs := panicGateway(t, newReviewUpstream(t, "ok"), panicOnDone{})
 	_, data := rawExchange(t, addr, "POST", "panic-done", `{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`, 0)
 	if len(data) == 0 || data[len(data)-1] != "[DONE]" {
 		t.Fatalf("events = %q", data)
@@ -352,8 +359,10 @@ type doneRecorder struct {
 	seen []string
 }
 
-func (r *doneRecorder) Request(context.Context, *policies.Exchange) error { return nil }
-func (r *doneRecorder) Done(_ context.Context, x *policies.Exchange, _ schema.Usage) {
+func (r *doneRecorder) Request(context.Context, *policies.Exchange) (policies.Reservation, error) {
+	return r, nil
+}
+func (r *doneRecorder) Settle(_ context.Context, x *policies.Exchange, _ schema.Usage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen = append(r.seen, fmt.Sprintf("%s %s stream=%v status=%d tag=%q body=%d",
@@ -376,9 +385,7 @@ func TestPipelinedAfterStream(t *testing.T) {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	rec := &doneRecorder{}
-	g := New(Options{Log: log, Frontend: func(snap *config.Snapshot) (*ai.Frontend, error) {
-		return ai.New(snap, ai.Options{Log: log, Policies: policies.Chain{rec}})
-	}})
+	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: []policies.Policy{rec}})
 	port := freePort(t)
 	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
 server: {drainTimeout: 2s}
@@ -484,15 +491,20 @@ func waitNoTrackedConns(t *testing.T, g *Gateway) {
 }
 
 // TestPanicAnswers500 checks that a panic while serving a non-streamed request
-// (here a policy's Done) answers that request with a 500 in OpenAI's shape,
-// logs it, and leaves the gateway serving.
+// (here a policy's Request) answers that request with a 500 in OpenAI's
+// shape, logs it, settles the reservations already made exactly once, and
+// leaves the gateway serving.
 func TestPanicAnswers500(t *testing.T) {
-	g, addr, logs := panicGateway(t, newReviewUpstream(t, "ok"))
+	rec := &doneRecorder{}
+	g, addr, logs := panicGateway(t, newReviewUpstream(t, "ok"), rec, panicOnRequest{})
 	for i := 0; i < 2; i++ { // the second request proves the process survived
 		status, _ := rawExchange(t, addr, "POST", fmt.Sprintf("panic-%d", i), `{"model":"chat","messages":[{"role":"user","content":"hi"}]}`, 0)
 		if !strings.Contains(status, "500") {
 			t.Fatalf("request %d: status line %q, want 500", i, status)
 		}
+	}
+	if got := rec.all(); len(got) != 2 || !strings.HasPrefix(got[0], "panic-0 chat stream=false status=500") {
+		t.Fatalf("settlements = %q, want one per request with status 500", got)
 	}
 	waitInflight(t, g, 3*time.Second)
 	if !strings.Contains(logs.String(), "panic while serving a request") {
@@ -509,14 +521,12 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// panicGateway runs a gateway whose AI policy panics in Done, in front of up.
-func panicGateway(t *testing.T, up *reviewUpstream) (*Gateway, string, *logBuffer) {
+// panicGateway runs a gateway with the given (panicking) policies, in front of up.
+func panicGateway(t *testing.T, up *reviewUpstream, ps ...policies.Policy) (*Gateway, string, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	g := New(Options{Log: log, Frontend: func(snap *config.Snapshot) (*ai.Frontend, error) {
-		return ai.New(snap, ai.Options{Log: log, Policies: policies.Chain{panicOnDone{}}})
-	}})
+	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
 	port := freePort(t)
 	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
 server: {drainTimeout: 2s}

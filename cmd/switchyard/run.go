@@ -72,22 +72,14 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	chain := policies.Chain{policies.NewMetrics(reg)}
-	wiring := newProviderWiring(ctx, log, reg)
 	gw := router.New(router.Options{
 		Log:       log,
 		Registry:  reg,
 		Profiling: *profiling,
-		Frontend: func(s *config.Snapshot) (*ai.Frontend, error) {
-			return ai.New(s, ai.Options{
-				Log:          log,
-				Policies:     chain,
-				MaxBodyBytes: s.Config.Server.MaxBodyBytes,
-				Adapters:     wiring.adapters,
-				Direct:       wiring.direct,
-				Signers:      wiring.signer,
-			})
+		Handlers: []router.HandlerFactory{
+			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx}),
 		},
+		Policies: []policies.Policy{policies.NewMetrics(reg)},
 	})
 	if err := gw.Apply(snap); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {

@@ -86,7 +86,7 @@ func providerOf(p string) string {
 		return ""
 	}
 	switch parts[1] {
-	case "schema", "sse", "tokens", "eventstream":
+	case "schema", "sse", "tokens", "eventstream", "registry":
 		return ""
 	}
 	return parts[1]

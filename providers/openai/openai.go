@@ -27,10 +27,18 @@ const DefaultAzureAPIVersion = "2024-10-21"
 // safe for concurrent use; the zero value is ready.
 type Adapter struct{}
 
-var _ providers.Adapter = (*Adapter)(nil)
+var (
+	_ providers.Adapter  = (*Adapter)(nil)
+	_ providers.Compiler = (*Adapter)(nil)
+	_ providers.RawBody  = (*Adapter)(nil)
+)
 
 // New returns an Adapter.
 func New() *Adapter { return &Adapter{} }
+
+// RawBody implements [providers.RawBody]: OpenAI-shaped upstreams take the
+// client's body as it is.
+func (a *Adapter) RawBody() bool { return true }
 
 // NewTranslator implements [providers.Adapter.NewTranslator].
 func (a *Adapter) NewTranslator(op schema.Operation, b *config.AIBackend) (providers.Translator, error) {
@@ -45,10 +53,56 @@ func (a *Adapter) NewTranslator(op schema.Operation, b *config.AIBackend) (provi
 	return &Translator{op: op, backend: b}, nil
 }
 
+// Compile implements [providers.Compiler]: the backend's upstream URL for
+// each operation is built once per snapshot, unless it depends on the
+// request's model (an Azure backend with no fixed deployment).
+func (a *Adapter) Compile(b *config.AIBackend) (providers.Adapter, error) {
+	c := &compiled{b: b}
+	for _, op := range []schema.Operation{schema.OpChat, schema.OpCompletion, schema.OpEmbeddings} {
+		if b.Provider == config.ProviderAzure && b.Model == "" {
+			break // the deployment is the request's model
+		}
+		t := Translator{op: op, backend: b}
+		u, err := t.url(nil)
+		if err != nil {
+			return nil, err
+		}
+		c.urls[op] = u
+	}
+	return c, nil
+}
+
+// compiled is an Adapter for one backend with its URLs precomputed.
+type compiled struct {
+	b    *config.AIBackend
+	urls [schema.OpEmbeddings + 1]string
+}
+
+var (
+	_ providers.Adapter = (*compiled)(nil)
+	_ providers.RawBody = (*compiled)(nil)
+)
+
+// RawBody implements [providers.RawBody].
+func (c *compiled) RawBody() bool { return true }
+
+// NewTranslator implements [providers.Adapter.NewTranslator]; b must be the
+// backend the adapter was compiled for.
+func (c *compiled) NewTranslator(op schema.Operation, b *config.AIBackend) (providers.Translator, error) {
+	switch op {
+	case schema.OpChat, schema.OpCompletion, schema.OpEmbeddings:
+	default:
+		return nil, schema.Errorf(400, schema.ErrInvalidRequest, "operation %s is not supported", op)
+	}
+	return &Translator{op: op, backend: c.b, fixedURL: c.urls[op]}, nil
+}
+
 // Translator serves one upstream attempt against an OpenAI-shaped API.
 type Translator struct {
 	op      schema.Operation
 	backend *config.AIBackend
+	// fixedURL is the upstream URL when the backend's compile built it.
+	fixedURL string
 	// stripUsage is set when the gateway added stream_options.include_usage:
 	// the usage-only chunk is then read but not emitted.
 	stripUsage bool
@@ -72,7 +126,11 @@ func (t *Translator) Known(stream bool, streamOptions []byte) {
 	t.known, t.stream, t.options = true, stream, streamOptions
 }
 
-var _ providers.Translator = (*Translator)(nil)
+var (
+	_ providers.Translator   = (*Translator)(nil)
+	_ providers.KnownRequest = (*Translator)(nil)
+	_ providers.ChunkReader  = (*Translator)(nil)
+)
 
 // Request implements [providers.Translator.Request]. raw is forwarded as is,
 // except that a streamed chat without stream_options.include_usage gets it.
@@ -107,9 +165,12 @@ func (t *Translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 			body, t.stripUsage = b, true
 		}
 	}
-	u, err := t.url(raw)
-	if err != nil {
-		return nil, err
+	u := t.fixedURL
+	if u == "" {
+		var err error
+		if u, err = t.url(raw); err != nil {
+			return nil, err
+		}
 	}
 	t.up = schema.Upstream{Method: "POST", URL: u, Header: t.hdr[:0], ContentType: "application/json", Body: body, Stream: stream}
 	t.known, t.options = false, nil // a view of the client's body, which a stream outlives

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/providers/sse"
 )
@@ -18,7 +19,7 @@ var doneMarker = []byte("[DONE]")
 // emitted as is until [DONE]. The usage-only chunk the gateway asked for is
 // read but not emitted; an error event ends the stream with an *schema.Error.
 func (t *Translator) Stream(src io.Reader, emit func(chunk []byte) error) (schema.Usage, error) {
-	c := t.Chunks(src)
+	c := t.chunks(src)
 	for {
 		chunk, err := c.Next()
 		if errors.Is(err, io.EOF) {
@@ -32,6 +33,8 @@ func (t *Translator) Stream(src io.Reader, emit func(chunk []byte) error) (schem
 		}
 	}
 }
+
+var _ providers.Chunks = (*Chunks)(nil)
 
 // Chunks is Stream without a callback: the caller pulls the chunks one by one
 // (a gateway can then read a stream on the goroutine that writes it to the
@@ -49,7 +52,9 @@ type Chunks struct {
 // Chunks returns a pull reader of the chunks of the 2xx upstream stream src.
 // The upstream request that Request returned has been sent by then: the
 // translator drops it (its body may be a copy as large as the client's).
-func (t *Translator) Chunks(src io.Reader) *Chunks {
+func (t *Translator) Chunks(src io.Reader) providers.Chunks { return t.chunks(src) }
+
+func (t *Translator) chunks(src io.Reader) *Chunks {
 	t.up = schema.Upstream{}
 	return &Chunks{t: t, r: sse.NewReader(src)}
 }

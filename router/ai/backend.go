@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -18,10 +17,12 @@ import (
 	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
-// Health tuning: a backend failing ejectAfter times in a row is skipped for ejectFor.
+// Health tuning: an AI backend failing outlier.Consecutive5xx times in a row
+// is ejected for outlier.BaseEjectionTime (times its ejection count), as a
+// static endpoint is; a Retry-After keeps it out for that long.
+var outlier = &config.OutlierDetection{Consecutive5xx: 3, BaseEjectionTime: config.Duration(30 * time.Second)}
+
 const (
-	ejectAfter = 3
-	ejectFor   = 30 * time.Second
 	// defaultTimeout bounds an attempt to its response headers when ai.timeout is unset.
 	defaultTimeout = 60 * time.Second
 	// defaultMaxConns per upstream host when ai.maxConnections is unset.
@@ -30,48 +31,71 @@ const (
 	maxResponseBytes = 256 << 20
 )
 
-// backend is one AI backend with its adapter, signer, client and health.
+// backend is one AI backend of a snapshot: its configuration and adapter,
+// over an upstream state shared with the snapshots before and after it.
 type backend struct {
 	key, short string
 	cfg        *config.AIBackend
 	adapter    providers.Adapter
 	direct     providers.Direct
-	// passthrough is true for OpenAI-shaped adapters: the body is not decoded.
-	passthrough bool
-	signer      auth.Signer
-	client      *fasthttp.Client
-	models      map[string]bool
-	timeout     time.Duration
+	// raw is true when the adapter takes the client's body as it is
+	// (providers.RawBody): the body is not decoded for it.
+	raw     bool
+	models  map[string]bool
+	timeout time.Duration
 	// streamIdle bounds the wait for each read of a streamed upstream body
 	// once its headers have arrived.
 	streamIdle time.Duration
-
-	// problem says why the backend cannot serve (credentials that did not load), "" when it can.
-	problem string
-
-	mu         sync.Mutex
-	skipUntil  time.Time // Retry-After or ejection
-	consecFail int
+	up         *upstreamState
 }
 
-func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers.Adapter,
-	directs map[string]providers.Direct, signers func(*config.AIBackend) (auth.Signer, error), dials *dialer.Pool,
-) (*backend, error) {
-	a := adapters[cfg.Provider]
-	d := directs[cfg.Provider]
+// upstreamState is what an AI backend keeps across reloads: its client
+// (connection pool, TLS session cache), its signer (cached credentials) and
+// its health. It is keyed in the upstream.State by the backend's identity.
+type upstreamState struct {
+	upstream.Ejection
+	client *fasthttp.Client
+	signer auth.Signer
+	// why says why the backend cannot serve (credentials that did not load), "" when it can.
+	why string
+}
+
+// identity is what an AI backend's upstream state depends on: where it
+// connects, how (TLS settings and the CA file's contents, pool size) and
+// with which credentials (a digest, never the secret).
+func identity(key string, cfg *config.AIBackend) string {
+	return fmt.Sprintf("ai|%s|%s|%s|%s|%+v|%s|%d|%s", key, cfg.Provider, cfg.BaseURL, cfg.Region,
+		deref(cfg.TLS), upstream.CADigest(cfg.TLS), cfg.MaxConnections, auth.Digest(cfg))
+}
+
+func deref[T any](v *T) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func (fa *Factory) newBackend(key string, cfg *config.AIBackend, gen *upstream.Generation) (*backend, error) {
+	a := fa.prov.Adapter(cfg.Provider)
+	d := fa.prov.Direct(cfg.Provider)
 	if d == nil {
 		d, _ = a.(providers.Direct)
 	}
 	if a == nil && d == nil {
 		return nil, fmt.Errorf("no adapter for provider %q", cfg.Provider)
 	}
+	if c, ok := a.(providers.Compiler); ok && d == nil {
+		var err error
+		if a, err = c.Compile(cfg); err != nil {
+			return nil, err
+		}
+	}
 	b := &backend{key: key, short: key, cfg: cfg, adapter: a, direct: d, models: map[string]bool{}, timeout: cfg.Timeout.D()}
+	if r, ok := a.(providers.RawBody); ok {
+		b.raw = r.RawBody()
+	}
 	if i := strings.LastIndexByte(key, '/'); i >= 0 {
 		b.short = key[i+1:]
-	}
-	switch cfg.Provider {
-	case config.ProviderOpenAI, config.ProviderAzure, config.ProviderOpenAICompatible:
-		b.passthrough = true
 	}
 	for _, m := range cfg.Models {
 		b.models[m] = true
@@ -83,39 +107,49 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 	if b.streamIdle <= 0 {
 		b.streamIdle = b.timeout
 	}
+	id := identity(key, cfg)
 	if b.direct != nil {
-		return b, nil
+		id = "ai-direct|" + key // health only
 	}
-	var s auth.Signer
-	if signers != nil {
-		var err error
-		if s, err = signers(cfg); err != nil {
-			// The backend stays configured but answers 503 until a reload
-			// brings usable credentials; the cause goes to /config and the log.
-			b.problem = fmt.Sprintf("credentials cannot be loaded: %v", err)
-			s = unavailableSigner{}
+	v, err := gen.Get(id, func() (any, func(), error) {
+		up := &upstreamState{}
+		if b.direct == nil {
+			fa.buildUpstream(up, cfg, gen.Dials())
 		}
+		return up, up.close, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if s == nil {
-		var err error
-		if s, err = defaultSigner(cfg); err != nil {
-			return nil, err
-		}
+	b.up = v.(*upstreamState)
+	return b, nil
+}
+
+// buildUpstream makes an AI backend's signer and client. Credentials or TLS
+// settings that cannot be used leave the backend configured but answering
+// 503 (so that routing fails over) until a reload brings usable ones; the
+// cause goes to /config and the log.
+func (fa *Factory) buildUpstream(up *upstreamState, cfg *config.AIBackend, dials *dialer.Pool) {
+	header, prefix := fa.prov.Credential(cfg.Provider)
+	s, err := auth.NewUpstreamSigner(fa.ctx, cfg, header, prefix)
+	if err != nil {
+		up.why = fmt.Sprintf("credentials cannot be loaded: %v", err)
+		s = unavailableSigner{}
 	}
-	// The TLS settings are read once per snapshot (validation has checked the
-	// CA file; one replaced since by garbage makes the backend unavailable).
+	// The TLS settings are read once (validation has checked the CA file;
+	// one replaced since by garbage makes the backend unavailable).
 	tlsConf, err := upstream.ClientTLS(cfg.TLS, "")
 	if err != nil {
-		b.problem = fmt.Sprintf("TLS settings cannot be used: %v", err)
+		up.why = fmt.Sprintf("TLS settings cannot be used: %v", err)
 		s, tlsConf = unavailableSigner{}, &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(64)
-	b.signer = s
+	up.signer = s
 	maxConns := cfg.MaxConnections
 	if maxConns <= 0 {
 		maxConns = defaultMaxConns
 	}
-	b.client = &fasthttp.Client{
+	up.client = &fasthttp.Client{
 		Name:                          "switchyard",
 		MaxConnsPerHost:               maxConns,
 		MaxIdleConnDuration:           90 * time.Second,
@@ -124,39 +158,16 @@ func newBackend(key string, cfg *config.AIBackend, adapters map[string]providers
 		DisableHeaderNamesNormalizing: false,
 		ConfigureClient:               configureHostClient(tlsConf, dials),
 	}
-	return b, nil
 }
 
-// defaultSigner puts the backend's key in the provider's header, forwards the
-// client's credential (passthrough), or signs nothing.
-func defaultSigner(cfg *config.AIBackend) (auth.Signer, error) {
-	header, prefix := "Authorization", "Bearer "
-	switch cfg.Provider {
-	case config.ProviderAzure:
-		header, prefix = "api-key", ""
-	case config.ProviderAnthropic:
-		header, prefix = "x-api-key", ""
-	case config.ProviderGemini:
-		header, prefix = "x-goog-api-key", ""
+func (up *upstreamState) close() {
+	if up.client != nil {
+		up.client.CloseIdleConnections()
 	}
-	if cfg.Auth.Passthrough {
-		return auth.NewPassthroughSigner(header, prefix), nil
-	}
-	key, err := auth.ResolveKey(cfg.Auth)
-	if err != nil {
-		return nil, fmt.Errorf("signer: %w", err)
-	}
-	if key == "" {
-		return auth.NoneSigner{}, nil
-	}
-	return auth.NewKeySigner(header, prefix, key), nil
 }
 
-func (b *backend) close() {
-	if b.client != nil {
-		b.client.CloseIdleConnections()
-	}
-}
+// problem says why b cannot serve, "" when it can.
+func (b *backend) problem() string { return b.up.why }
 
 // serves reports whether b serves the client-facing model and, if so, the
 // upstream model to ask for; listed is true when the configuration names the
@@ -204,40 +215,15 @@ func cutBackendPrefix(model, name string) (string, bool) {
 	return "", false
 }
 
-// healthy reports whether b may be tried now.
-func (b *backend) healthy(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !now.Before(b.skipUntil)
-}
+// healthy reports whether b may be tried now (not ejected, no Retry-After wait).
+func (b *backend) healthy(now int64) bool { return b.up.Available(now) }
 
 // succeeded resets the failure count.
-func (b *backend) succeeded() {
-	b.mu.Lock()
-	b.consecFail = 0
-	b.mu.Unlock()
-}
+func (b *backend) succeeded() { b.up.Succeeded() }
 
-// failed counts a failure; retryAfter > 0 skips b for that long, and the
-// ejectAfter-th failure in a row ejects it for ejectFor.
-func (b *backend) failed(now time.Time, retryAfter time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.consecFail++
-	until := time.Time{}
-	if retryAfter > 0 {
-		until = now.Add(retryAfter)
-	}
-	if b.consecFail >= ejectAfter {
-		if e := now.Add(ejectFor); e.After(until) {
-			until = e
-		}
-		b.consecFail = 0
-	}
-	if until.After(b.skipUntil) {
-		b.skipUntil = until
-	}
-}
+// failed counts a failure; retryAfter > 0 keeps b out for that long, and the
+// outlier.Consecutive5xx-th failure in a row ejects it.
+func (b *backend) failed(now int64, retryAfter time.Duration) { b.up.Failed(now, outlier, retryAfter) }
 
 // unavailableSigner stands in for a signer whose credentials did not load:
 // every attempt fails with a 503 that names no secret, so that routing can

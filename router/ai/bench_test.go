@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"github.com/switchyard-ai/switchyard/router/upstream"
 	"net"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func BenchmarkModelLookup(b *testing.B) {
 		if e != nil {
 			b.Fatal(e)
 		}
-		cs, _, _ := candidates(fe.resolve(r), ri.model, time.Now(), buf[:])
+		cs, _, _ := fe.rule(r).h.candidates(ri.model, upstream.Now(), buf[:])
 		if len(cs) == 0 {
 			b.Fatal("no candidate")
 		}
@@ -106,7 +107,7 @@ func BenchmarkCandidates10k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cs, _, _ := candidates(fe.resolve(r), model, time.Now(), buf[:])
+		cs, _, _ := fe.rule(r).h.candidates(model, upstream.Now(), buf[:])
 		if len(cs) != 1 {
 			b.Fatalf("%d candidates", len(cs))
 		}

@@ -122,7 +122,7 @@ func TestEjection(t *testing.T) {
 	fake.SetFault(openaifake.Fault{Status: 502})
 	h := newHarness(t, []backendSpec{{name: "only", ai: openaiBackend(fake, "m")}}, Options{})
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":"x"}]}`)
-	for i := 0; i < ejectAfter; i++ {
+	for i := 0; i < outlier.Consecutive5xx; i++ {
 		if status, _, _ := h.do(t, "POST", "/v1/chat/completions", "application/json", body); status != 502 {
 			t.Fatalf("attempt %d: status %d", i, status)
 		}
@@ -131,7 +131,7 @@ func TestEjection(t *testing.T) {
 	if status, _, _ := h.do(t, "POST", "/v1/chat/completions", "application/json", body); status != 503 {
 		t.Errorf("ejected backend: status %d, want 503", status)
 	}
-	if fake.Count() != ejectAfter {
+	if fake.Count() != outlier.Consecutive5xx {
 		t.Errorf("calls = %d", fake.Count())
 	}
 }

@@ -1,117 +1,121 @@
-// Package ai is Switchyard's OpenAI-compatible front end. For a matched AI
-// rule it reads only model and stream from the client's body (gjson), picks
-// the AI backends that serve the model (priority groups, weights, health),
-// sends the request through the provider's translator, fails over before the
-// first byte reaches the client, relays streams chunk by chunk, and reports
-// usage to the policy chain once the response has ended.
+// Package ai is Switchyard's OpenAI-compatible front end, the handler of AI
+// routes. For a matched AI rule it reads only model and stream from the
+// client's body, picks the AI backends that serve the model (priority
+// groups, weights, health), sends the request through the provider's
+// translator, fails over before the first byte reaches the client, relays
+// streams chunk by chunk, and ends the exchange with its usage so that the
+// router settles the policies' reservations.
+//
+// A Factory lives as long as the process; it compiles each snapshot into a
+// Frontend (its AI backends, whose clients, signers and health come from the
+// router's upstream.State by identity and so survive reloads), and a
+// Frontend builds one handler per AI rule with the rule's backend
+// references resolved.
 package ai
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
-	"unsafe"
 
-	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
-	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers"
-	"github.com/switchyard-ai/switchyard/providers/openai"
-	"github.com/switchyard-ai/switchyard/providers/sim"
-	"github.com/switchyard-ai/switchyard/router/dialer"
+	"github.com/switchyard-ai/switchyard/providers/registry"
+	"github.com/switchyard-ai/switchyard/router/engine"
+	"github.com/switchyard-ai/switchyard/router/route"
+	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
-// DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0.
+// DefaultMaxBodyBytes bounds a request body when neither Options.MaxBodyBytes
+// nor the snapshot's server.maxBodyBytes says otherwise.
 const DefaultMaxBodyBytes = 32 << 20
 
-// Options configure a Frontend.
+// Providers is what the front end needs of the provider registry
+// (providers/registry.Registry implements it).
+type Providers interface {
+	// Adapter returns the adapter of a provider name, nil when none.
+	Adapter(provider string) providers.Adapter
+	// Direct returns the in-process adapter of a provider name, nil when none.
+	Direct(provider string) providers.Direct
+	// Credential says in which header, with which prefix, the provider expects an API key.
+	Credential(provider string) (header, prefix string)
+}
+
+// Options configure a Factory.
 type Options struct {
 	// Log receives warnings (nil: slog.Default()).
 	Log *slog.Logger
-	// Policies run Request before the upstream call (a *policies.Denial ends the
-	// request) and Done once per request after the response ends, even if the
-	// client left.
-	Policies policies.Chain
-	// MaxBodyBytes bounds a request body (0: DefaultMaxBodyBytes). Larger gets 413.
+	// MaxBodyBytes bounds a request body (0: the snapshot's
+	// server.maxBodyBytes, else DefaultMaxBodyBytes). Larger gets 413.
 	MaxBodyBytes int
-	// Adapters are extra adapters by provider name (bedrock, vertex, gemini,
-	// anthropic, sim). They override the built-in openai, azure and
-	// openai-compatible adapters when they use the same name. An adapter that
-	// implements providers.Direct is called in-process.
-	Adapters map[string]providers.Adapter
-	// Direct are in-process adapters by provider name, called with no HTTP. The
-	// sim provider defaults to a new sim.Adapter per Frontend; pass one shared
-	// per process (Direct["sim"]) to keep its state and metrics across reloads.
+	// Providers is the adapter registry (nil: registry.New(Direct)).
+	Providers Providers
+	// Direct are in-process adapters by provider name used when Providers is
+	// nil (tests).
 	Direct map[string]providers.Direct
-	// Signers optionally overrides how a backend's upstream signer is built; a
-	// nil Signer with a nil error falls back to the default (API key or
-	// passthrough, in the provider's header).
-	Signers func(b *config.AIBackend) (auth.Signer, error)
+	// Context bounds the credential sources' background refreshes (nil:
+	// context.Background()).
+	Context context.Context
 }
 
-// Route is what the router hands over for a matched AI rule.
-type Route struct {
-	// Key is the rule key namespace.name.rule.match.
-	Key string
-	// Refs are the rule's backendRefs (names namespace/name).
-	Refs []config.BackendRef
-	// Timeouts are the rule's timeouts, if any.
-	Timeouts *config.Timeouts
-	// Retry, if set, makes up to Attempts more passes over the candidate
-	// backends when every one failed with a status in Codes, after Backoff
-	// (doubled each pass). Failover across candidates happens regardless.
-	Retry *config.Retry
+// Factory compiles snapshots into Frontends. One serves the process.
+type Factory struct {
+	opts Options
+	log  *slog.Logger
+	prov Providers
+	ctx  context.Context
 }
 
-// Frontend serves the OpenAI API for one snapshot's AI backends. Built once per
-// snapshot; safe for concurrent use.
+// NewFactory returns a Factory.
+func NewFactory(opts Options) *Factory {
+	fa := &Factory{opts: opts, log: opts.Log, prov: opts.Providers, ctx: opts.Context}
+	if fa.log == nil {
+		fa.log = slog.Default()
+	}
+	if fa.prov == nil {
+		fa.prov = registry.New(opts.Direct)
+	}
+	if fa.ctx == nil {
+		fa.ctx = context.Background()
+	}
+	return fa
+}
+
+var (
+	_ route.Factory  = (*Factory)(nil)
+	_ route.Compiled = (*Frontend)(nil)
+)
+
+// Kind is the kind of route the Factory's handlers serve.
+func (fa *Factory) Kind() route.Kind { return route.KindAI }
+
+// Frontend serves the OpenAI API for one snapshot's AI backends. It is
+// immutable and safe for concurrent use.
 type Frontend struct {
 	log      *slog.Logger
-	policies policies.Chain
 	maxBody  int
 	backends map[string]*backend
-	// routes caches each route's resolved refs by route key.
-	routes sync.Map // string -> *routeRefs
+	// own is the State a standalone Frontend (New) made for itself.
+	own *upstream.State
 }
 
-// routeRefs are a route's refs resolved to backends, in config order, with
-// an index of which refs may serve a model.
-type routeRefs struct {
-	refs []config.BackendRef
-	bs   []*backend // nil where a ref names no AI backend
-	// src is the Refs slice the entry was built from: the same slice (the
-	// router passes its rule's, immutable like every snapshot value) needs no
-	// element-by-element comparison.
-	src *config.BackendRef
-	idx modelIndex
+// Compile builds the Frontend of snap: every AI backend with its adapter,
+// and its upstream state (client, signer, health) taken from gen by
+// identity, so that a reload that keeps a backend's address, TLS settings
+// and credentials keeps its connections and its health.
+func (fa *Factory) Compile(snap *config.Snapshot, gen *upstream.Generation) (route.Compiled, error) {
+	return fa.compile(snap, gen)
 }
 
-// New builds the front end for every AI backend of snap: an adapter, a signer
-// and an upstream client per backend.
-func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
-	f := &Frontend{log: opts.Log, policies: opts.Policies, maxBody: opts.MaxBodyBytes, backends: map[string]*backend{}}
-	if f.log == nil {
-		f.log = slog.Default()
+func (fa *Factory) compile(snap *config.Snapshot, gen *upstream.Generation) (*Frontend, error) {
+	f := &Frontend{log: fa.log, maxBody: fa.opts.MaxBodyBytes, backends: map[string]*backend{}}
+	if f.maxBody <= 0 && snap != nil && snap.Config != nil {
+		f.maxBody = snap.Config.Server.MaxBodyBytes
 	}
 	if f.maxBody <= 0 {
 		f.maxBody = DefaultMaxBodyBytes
-	}
-	adapters := map[string]providers.Adapter{
-		config.ProviderOpenAI:           openai.New(),
-		config.ProviderAzure:            openai.New(),
-		config.ProviderOpenAICompatible: openai.New(),
-	}
-	for name, a := range opts.Adapters {
-		adapters[name] = a
-	}
-	directs := map[string]providers.Direct{}
-	for name, d := range opts.Direct {
-		directs[name] = d
-	}
-	if _, ok := directs[config.ProviderSim]; !ok && adapters[config.ProviderSim] == nil {
-		directs[config.ProviderSim] = sim.NewAdapter(nil)
 	}
 	if snap == nil {
 		return f, nil
@@ -121,23 +125,45 @@ func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	dials := dialer.New(0, 0) // the backends' dials; its goroutines end when idle
 	for _, key := range keys {
 		cb := snap.Backends[key]
 		if cb == nil || cb.AI == nil {
 			continue
 		}
-		b, err := newBackend(key, cb.AI, adapters, directs, opts.Signers, dials)
+		b, err := fa.newBackend(key, cb.AI, gen)
 		if err != nil {
-			f.Close()
 			return nil, fmt.Errorf("ai: backend %s: %w", key, err)
 		}
-		if b.problem != "" {
-			f.log.Warn("ai: backend unavailable", "backend", key, "problem", b.problem)
+		if p := b.problem(); p != "" {
+			fa.log.Warn("ai: backend unavailable", "backend", key, "problem", p)
 		}
 		f.backends[key] = b
 	}
 	return f, nil
+}
+
+// New compiles snap into a standalone Frontend over an upstream State of its
+// own (tests and tools); Close releases it.
+func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
+	st := upstream.NewState()
+	gen := st.Begin()
+	f, err := NewFactory(opts).compile(snap, gen)
+	if err != nil {
+		gen.Abort()
+		st.Close()
+		return nil, err
+	}
+	gen.Commit()
+	f.own = st
+	return f, nil
+}
+
+// Close releases a standalone Frontend's upstream state; a Frontend compiled
+// from a shared State leaves it to the State.
+func (f *Frontend) Close() {
+	if f.own != nil {
+		f.own.Close()
+	}
 }
 
 // Problems lists the AI backends that cannot serve and why (credentials that
@@ -145,84 +171,35 @@ func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
 func (f *Frontend) Problems() map[string]string {
 	out := map[string]string{}
 	for key, b := range f.backends {
-		if b.problem != "" {
-			out[key] = b.problem
+		if p := b.problem(); p != "" {
+			out[key] = p
 		}
 	}
 	return out
 }
 
-// Close releases the upstream clients' idle connections.
-func (f *Frontend) Close() {
-	for _, b := range f.backends {
-		b.close()
-	}
+// Handler builds the handler of an AI rule: its backend references resolved
+// to the Frontend's backends once, with the index of which serve a model.
+func (f *Frontend) Handler(rule *route.Rule) (engine.Handler, error) {
+	return f.newRuleHandler(rule), nil
 }
 
-// Models lists the client-facing models of a route (for /v1/models), sorted:
-// every backend's models and aliases, and the fixed model of backends that
-// serve any name. Catch-all backends add nothing.
-func (f *Frontend) Models(r Route) []string {
-	rr := f.resolve(r)
-	seen := map[string]bool{}
-	for i, b := range rr.bs {
-		if b == nil || weightOf(rr.refs[i]) == 0 {
-			continue
-		}
-		for _, m := range b.cfg.Models {
-			seen[m] = true
-		}
-		for a := range b.cfg.Aliases {
-			seen[a] = true
-		}
-		if len(b.cfg.Models) == 0 && b.cfg.Model != "" {
-			seen[b.cfg.Model] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for m := range seen {
-		out = append(out, m)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// resolve returns the route's refs resolved to backends (cached by key).
-func (f *Frontend) resolve(r Route) *routeRefs {
-	if v, ok := f.routes.Load(r.Key); ok {
-		rr := v.(*routeRefs)
-		if len(r.Refs) == len(rr.refs) && len(r.Refs) > 0 && rr.src == unsafe.SliceData(r.Refs) ||
-			sameRefs(rr.refs, r.Refs) {
-			return rr
-		}
-	}
-	rr := &routeRefs{refs: append([]config.BackendRef(nil), r.Refs...), bs: make([]*backend, len(r.Refs)), src: unsafe.SliceData(r.Refs)}
+// resolveRefs resolves a rule's refs to backends (nil where a ref names no AI
+// backend); a bare name takes the namespace of the rule key.
+func (f *Frontend) resolveRefs(ruleKey string, refs []config.BackendRef) []*backend {
 	ns := config.DefaultNamespace
-	if i := strings.IndexByte(r.Key, '.'); i > 0 {
-		ns = r.Key[:i]
+	if i := strings.IndexByte(ruleKey, '.'); i > 0 {
+		ns = ruleKey[:i]
 	}
-	for i, ref := range r.Refs {
+	bs := make([]*backend, len(refs))
+	for i, ref := range refs {
 		name := ref.Name
 		if !strings.Contains(name, "/") {
 			name = ns + "/" + name
 		}
-		rr.bs[i] = f.backends[name]
+		bs[i] = f.backends[name]
 	}
-	rr.idx = buildIndex(rr.bs)
-	f.routes.Store(r.Key, rr)
-	return rr
-}
-
-func sameRefs(a, b []config.BackendRef) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name || a[i].Priority != b[i].Priority || weightOf(a[i]) != weightOf(b[i]) {
-			return false
-		}
-	}
-	return true
+	return bs
 }
 
 func weightOf(r config.BackendRef) int {

@@ -15,6 +15,8 @@ import (
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers/schema"
+	"github.com/switchyard-ai/switchyard/router/engine"
+	"github.com/switchyard-ai/switchyard/router/route"
 )
 
 // recorder is a policy that records Done calls.
@@ -31,9 +33,11 @@ type done struct {
 
 func newRecorder() *recorder { return &recorder{ch: make(chan done, 1024)} }
 
-func (r *recorder) Request(context.Context, *policies.Exchange) error { return nil }
+func (r *recorder) Request(context.Context, *policies.Exchange) (policies.Reservation, error) {
+	return r, nil
+}
 
-func (r *recorder) Done(_ context.Context, x *policies.Exchange, u schema.Usage) {
+func (r *recorder) Settle(_ context.Context, x *policies.Exchange, u schema.Usage) {
 	r.mu.Lock()
 	r.done = append(r.done, done{x: *x, u: u})
 	r.mu.Unlock()
@@ -47,9 +51,65 @@ func (r *recorder) next(t *testing.T) done {
 	case d := <-r.ch:
 		return d
 	case <-time.After(5 * time.Second):
-		t.Fatal("policies.Done was not called")
+		t.Fatal("the exchange was not settled")
 		return done{}
 	}
+}
+
+// Route is a test rule: the rule key, its refs, timeouts, retry and the
+// policies of its chain.
+type Route struct {
+	Key      string
+	Refs     []config.BackendRef
+	Timeouts *config.Timeouts
+	Retry    *config.Retry
+	Policies []policies.Policy
+}
+
+// testRule is a Route compiled into its handler and chain.
+type testRule struct {
+	h     *ruleHandler
+	chain *policies.Chain
+}
+
+// rules caches compiled test rules by Frontend and route key, so that a
+// benchmark does not compile its rule per request.
+var rules sync.Map // ruleID -> *testRule
+
+type ruleID struct {
+	f   *Frontend
+	key string
+}
+
+func (f *Frontend) rule(r Route) *testRule {
+	if v, ok := rules.Load(ruleID{f, r.Key}); ok {
+		return v.(*testRule)
+	}
+	tr := &testRule{h: f.newRuleHandler(&route.Rule{Key: r.Key, Config: &config.RouteRule{BackendRefs: r.Refs,
+		Timeouts: r.Timeouts, Retry: r.Retry}})}
+	if len(r.Policies) > 0 {
+		tr.chain = policies.NewChain(r.Policies...)
+	}
+	v, _ := rules.LoadOrStore(ruleID{f, r.Key}, tr)
+	return v.(*testRule)
+}
+
+// Serve serves one request through rule r as the router does: an Exchange
+// through engine.Run, finished when the handler returns or, for a stream,
+// when its body closes.
+func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
+	tr := f.rule(r)
+	id, _ := ctx.UserValue("request_id").(string)
+	ex := engine.Acquire(ctx, id, f.log)
+	ex.Chain = tr.chain
+	ex.X.RouteKey, ex.X.RuleKey = r.Key, r.Key
+	engine.Run(ex, nil, tr.h)
+	if sb, ok := ctx.Response.BodyStream().(interface{ OnClose(func()) }); ok {
+		sb.OnClose(func() { ex.Finish(schema.Usage{}); engine.Release(ex) })
+		return
+	}
+	ex.Finish(ex.Usage)
+	engine.Release(ex)
 }
 
 // backendSpec is one AI backend of a test route.
@@ -81,12 +141,11 @@ func newHarness(t testing.TB, specs []backendSpec, opts Options, timeouts ...*co
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	rec := newRecorder()
-	opts.Policies = append(opts.Policies, rec)
 	fe, err := New(snap, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{fe: fe, rec: rec, route: Route{Key: "default.test.0.0", Refs: refs}}
+	h := &harness{fe: fe, rec: rec, route: Route{Key: "default.test.0.0", Refs: refs, Policies: []policies.Policy{rec}}}
 	if len(timeouts) > 0 {
 		h.route.Timeouts = timeouts[0]
 	}

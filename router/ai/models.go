@@ -9,14 +9,14 @@ import (
 )
 
 // serveModels answers GET /v1/models (id == "") or GET /v1/models/{id}.
-func (f *Frontend) serveModels(ctx *fasthttp.RequestCtx, r Route, id string) {
+func (h *ruleHandler) serveModels(ctx *fasthttp.RequestCtx, id string) {
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET")
 		writeError(ctx, &schema.Error{Status: fasthttp.StatusMethodNotAllowed, Type: schema.ErrInvalidRequest,
 			Message: "method " + string(ctx.Method()) + " is not allowed on " + string(ctx.Path()) + ": use GET"})
 		return
 	}
-	models := f.Models(r)
+	models := h.Models()
 	var out []byte
 	if id != "" {
 		found := false

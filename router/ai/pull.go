@@ -11,7 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchyard-ai/switchyard/providers/openai"
+	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -22,7 +22,7 @@ import (
 // goroutine, interrupts a pending upstream read when the client leaves
 // before the first chunk or when the route's request deadline passes.
 type pullStream struct {
-	chunks *openai.Chunks
+	chunks providers.Chunks
 	resp   *fasthttp.Response
 	log    *slog.Logger
 	err    error // what ended the stream; io.EOF: its normal end
@@ -39,7 +39,7 @@ type pullStream struct {
 
 // newPullStream starts watching the client and the deadline while the first
 // chunk is read.
-func newPullStream(s *exchange, chunks *openai.Chunks, resp *fasthttp.Response) *pullStream {
+func newPullStream(s *exchange, chunks providers.Chunks, resp *fasthttp.Response) *pullStream {
 	ps := &pullStream{chunks: chunks, resp: resp, log: s.f.log, conn: s.ctx.Conn(), deadline: s.deadline, first: true}
 	ps.mu.Lock() // the watchdog reads ps.timer
 	ps.timer = time.AfterFunc(ps.wait(time.Now()), ps.watch)
@@ -163,7 +163,7 @@ func (ps *pullStream) drainTail() {
 
 // relayPull serves a 2xx stream of an OpenAI-shaped upstream through a
 // pullStream: the first chunk is read here, the rest by the stream body.
-func (s *exchange) relayPull(b *backend, tr *openai.Translator, resp *fasthttp.Response, src io.Reader) result {
+func (s *exchange) relayPull(b *backend, tr providers.ChunkReader, resp *fasthttp.Response, src io.Reader) result {
 	limits := rateLimitsOf(&resp.Header)
 	ps := newPullStream(s, tr.Chunks(src), resp)
 	first, stopped, err := ps.readFirst()

@@ -1,12 +1,16 @@
 package ai
 
 import (
+	"context"
 	"math/rand/v2"
-	"time"
+
+	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
 // candidate is one backend that serves the request's model.
 type candidate struct {
+	i        int // the ref's index in the rule
 	b        *backend
 	upstream string // the model to ask the upstream for
 	listed   bool   // the configuration names the client's model
@@ -20,16 +24,28 @@ type candidate struct {
 // maxInline is how many candidates fit without a heap allocation.
 const maxInline = 8
 
-// candidates returns, in the order to try them, the backends of rr that serve
-// model: by priority group (lower first), within a group a weighted random
-// order. unhealthy counts the candidates skipped for health (Retry-After or
-// ejection). buf is reused when large enough.
-func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (out []candidate, matched, unhealthy int) {
+// Select implements [upstream.Selector]: the indexes of the rule's refs that
+// serve x.Model and may be tried now, in the order to try them.
+func (h *ruleHandler) Select(_ context.Context, x *policies.Exchange, buf []int) []int {
+	var cbuf [maxInline]candidate
+	cands, _, _ := h.candidates(x.Model, upstream.Now(), cbuf[:])
+	out := buf[:0]
+	for _, c := range cands {
+		out = append(out, c.i)
+	}
+	return out
+}
+
+// candidates returns, in the order to try them, the backends of the rule
+// that serve model: by priority group (lower first), within a group a
+// weighted random order. unhealthy counts the candidates skipped for health
+// (Retry-After or ejection). buf is reused when large enough.
+func (h *ruleHandler) candidates(model string, now int64, buf []candidate) (out []candidate, matched, unhealthy int) {
 	out = buf[:0]
 	var ibuf [maxInline]int
-	for _, i := range rr.idx.lookup(model, ibuf[:0]) {
-		b := rr.bs[i]
-		w := weightOf(rr.refs[i])
+	for _, i := range h.idx.lookup(model, ibuf[:0]) {
+		b := h.bs[i]
+		w := weightOf(h.refs[i])
 		if w <= 0 {
 			continue
 		}
@@ -42,12 +58,12 @@ func candidates(rr *routeRefs, model string, now time.Time, buf []candidate) (ou
 			unhealthy++
 			continue
 		}
-		p := rr.refs[i].Priority
+		p := h.refs[i].Priority
 		rank := 2 * p
 		if !listed && !b.namedBy(model) {
 			rank++ // catch-all
 		}
-		out = append(out, candidate{b: b, upstream: up, listed: listed, weight: w, rank: rank})
+		out = append(out, candidate{i: i, b: b, upstream: up, listed: listed, weight: w, rank: rank})
 	}
 	if len(out) > 1 {
 		order(out)

@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"github.com/switchyard-ai/switchyard/router/upstream"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestCandidates(t *testing.T) {
 			if tt.refs != nil {
 				rt = Route{Key: "default." + tt.name + ".0.0", Refs: tt.refs}
 			}
-			cs, matched, _ := candidates(fe.resolve(rt), tt.model, time.Now(), nil)
+			cs, matched, _ := fe.rule(rt).h.candidates(tt.model, upstream.Now(), nil)
 			if matched != len(tt.want) || len(cs) != len(tt.want) {
 				t.Fatalf("got %d candidates (%d matched), want %d", len(cs), matched, len(tt.want))
 			}
@@ -72,7 +73,7 @@ func TestWeightedOrder(t *testing.T) {
 	first := map[string]int{}
 	const n = 4000
 	for i := 0; i < n; i++ {
-		cs, _, _ := candidates(fe.resolve(r), "gpt-4o", time.Now(), nil)
+		cs, _, _ := fe.rule(r).h.candidates("gpt-4o", upstream.Now(), nil)
 		first[cs[0].b.key]++
 		if cs[2].b.key != "default/fixed" {
 			t.Fatal("lower priority group tried before higher")
@@ -86,7 +87,7 @@ func TestWeightedOrder(t *testing.T) {
 
 func TestModels(t *testing.T) {
 	fe, r := routingFrontend(t)
-	got := fe.Models(r)
+	got := fe.rule(r).h.Models()
 	want := []string{"gpt-4o", "gpt-4o-mini", "llama-3", "smart"}
 	if len(got) != len(want) {
 		t.Fatalf("models = %v", got)
@@ -99,23 +100,25 @@ func TestModels(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	b := &backend{}
-	now := time.Now()
+	b := &backend{up: &upstreamState{}}
+	now := upstream.Now()
+	at := func(d time.Duration) int64 { return now + int64(d) }
+	ejectFor := outlier.BaseEjectionTime.D()
 	b.failed(now, 10*time.Second)
-	if b.healthy(now.Add(5 * time.Second)) {
+	if b.healthy(at(5 * time.Second)) {
 		t.Error("healthy during Retry-After")
 	}
-	if !b.healthy(now.Add(11 * time.Second)) {
+	if !b.healthy(at(11 * time.Second)) {
 		t.Error("unhealthy after Retry-After")
 	}
 	b.succeeded()
-	for i := 0; i < ejectAfter; i++ {
+	for i := 0; i < outlier.Consecutive5xx; i++ {
 		b.failed(now, 0)
 	}
-	if b.healthy(now.Add(ejectFor - time.Second)) {
+	if b.healthy(at(ejectFor - time.Second)) {
 		t.Error("not ejected")
 	}
-	if !b.healthy(now.Add(ejectFor)) {
+	if !b.healthy(at(ejectFor)) {
 		t.Error("still ejected")
 	}
 }
@@ -151,7 +154,7 @@ func TestNamedBackendBeforeCatchAll(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := Route{Key: "default.named-" + tt.name + ".0.0", Refs: tt.refs}
 			for i := 0; i < 200; i++ {
-				cs, _, _ := candidates(fe.resolve(rt), tt.model, time.Now(), nil)
+				cs, _, _ := fe.rule(rt).h.candidates(tt.model, upstream.Now(), nil)
 				if len(cs) != 2 {
 					t.Fatalf("got %d candidates, want 2", len(cs))
 				}

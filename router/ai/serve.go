@@ -1,10 +1,7 @@
 package ai
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,70 +11,22 @@ import (
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers"
-	"github.com/switchyard-ai/switchyard/providers/openai"
 	"github.com/switchyard-ai/switchyard/providers/schema"
+	"github.com/switchyard-ai/switchyard/router/engine"
+	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
-// HeaderBackend names the backend that served a response.
-const HeaderBackend = "x-switchyard-backend"
-
-var prefixModels = []byte("/v1/models/")
-
-// Serve handles POST /v1/chat/completions, /v1/completions, /v1/embeddings and
-// GET /v1/models[/{id}]. Anything else is a 404 (or 405 for a wrong method) in
-// OpenAI's error shape. It writes the response, or the error, into ctx.
-func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
-	path := ctx.Path()
-	var op schema.Operation
-	switch string(path) {
-	case "/v1/chat/completions":
-		op = schema.OpChat
-	case "/v1/completions":
-		op = schema.OpCompletion
-	case "/v1/embeddings":
-		op = schema.OpEmbeddings
-	case "/v1/models":
-		f.serveModels(ctx, r, "")
-		return
-	default:
-		if bytes.HasPrefix(path, prefixModels) && len(path) > len(prefixModels) {
-			f.serveModels(ctx, r, string(path[len(prefixModels):]))
-			return
-		}
-		writeError(ctx, &schema.Error{Status: fasthttp.StatusNotFound, Type: schema.ErrInvalidRequest,
-			Message: "Unknown request URL: " + string(ctx.Method()) + " " + string(path) + "."})
-		return
-	}
-	if !ctx.IsPost() {
-		ctx.Response.Header.Set("Allow", "POST")
-		writeError(ctx, &schema.Error{Status: fasthttp.StatusMethodNotAllowed, Type: schema.ErrInvalidRequest,
-			Message: "method " + string(ctx.Method()) + " is not allowed on " + string(path) + ": use POST"})
-		return
-	}
-	s := newExchange(f, ctx, r, op)
-	x := &s.x
-	if id, ok := ctx.UserValue("request_id").(string); ok {
-		x.RequestID = id
-	} else {
-		x.RequestID = string(ctx.Response.Header.Peek("x-request-id"))
-	}
-	if streamed := s.run(); streamed {
-		return // the stream body (sseBody) reports usage when the stream ends, then frees s
-	}
-	x.Status = ctx.Response.StatusCode()
-	f.policies.Done(context.Background(), x, s.usage)
-	s.free()
-}
-
-// exchange is one client request through the front end. Exchanges are
-// pooled: Serve frees a buffered one once Done has run, the stream body a
-// streamed one.
+// exchange is one client request through the front end: the handler's
+// state of an engine.Exchange (ex.Local) between Admit and the end of the
+// response. Exchanges are pooled: Serve frees a buffered one, the stream
+// body a streamed one.
 type exchange struct {
+	h     *ruleHandler
 	f     *Frontend
+	ex    *engine.Exchange
 	ctx   *fasthttp.RequestCtx
-	route Route
 	op    schema.Operation
-	x     policies.Exchange
+	x     *policies.Exchange
 	usage schema.Usage
 
 	body   []byte // the client's body (bodyCopy for streams: it outlives ctx)
@@ -87,18 +36,16 @@ type exchange struct {
 	// optionsKnown: what inspect found, so translators need not look again.
 	options      []byte
 	optionsKnown bool
-	req          *schema.ChatRequest    // decoded lazily for translators and direct adapters
+	req          *schema.ChatRequest // decoded lazily for translators and direct adapters, once
+	reqErr       *schema.Error
 	creds        auth.ClientCredentials // read from the request once, for passthrough backends only
 	// haveCreds is true once creds was read.
 	haveCreds bool
 	// deadline is the route's request deadline (zero: none).
 	deadline time.Time
-
-	// hdr is what x.Header reads: the request's headers, nil once a stream is committed.
-	hdr      *fasthttp.RequestHeader
 	bodyCopy []byte // an in-process stream's copy of the body, which outlives the request
-	// header is x.Header, made once per pooled exchange.
-	header func(name string) string
+	// decoded is x.Decoded, made once per pooled exchange.
+	decoded func() (*schema.ChatRequest, error)
 }
 
 // maxPooledBody is the largest body copy an exchange keeps when it is freed.
@@ -106,28 +53,35 @@ const maxPooledBody = 64 << 10
 
 var exchangePool = sync.Pool{New: func() any {
 	s := &exchange{}
-	s.header = func(name string) string {
-		if s.hdr == nil {
-			return "" // a committed stream: the request is gone
+	s.decoded = func() (*schema.ChatRequest, error) {
+		r, e := s.decode()
+		if e != nil {
+			return nil, e
 		}
-		return string(s.hdr.Peek(name))
+		return r, nil
 	}
 	return s
 }}
 
-func newExchange(f *Frontend, ctx *fasthttp.RequestCtx, r Route, op schema.Operation) *exchange {
+func newExchange(h *ruleHandler, ex *engine.Exchange, op schema.Operation) *exchange {
 	s := exchangePool.Get().(*exchange)
-	s.f, s.ctx, s.route, s.op = f, ctx, r, op
-	s.hdr = &ctx.Request.Header
-	s.x = policies.Exchange{RouteKey: r.Key, Operation: op, Start: time.Now(), Header: s.header}
+	s.h, s.f, s.ex, s.ctx, s.op, s.x = h, h.f, ex, ex.Ctx, op, &ex.X
+	ex.Local = s
+	ex.X.Operation = op
+	if op == schema.OpChat {
+		ex.X.Decoded = s.decoded
+	}
 	return s
 }
 
-// free returns s to the pool; s, its Exchange and its body must not be used after.
+// free returns s to the pool; s must not be used after.
 func (s *exchange) free() {
-	s.f, s.ctx, s.route, s.x, s.usage = nil, nil, Route{}, policies.Exchange{}, schema.Usage{}
-	s.body, s.model, s.stream, s.req, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, false, time.Time{}
-	s.hdr, s.options, s.optionsKnown = nil, nil, false
+	if s.ex != nil && s.ex.Local == s {
+		s.ex.Local = nil
+	}
+	s.h, s.f, s.ex, s.ctx, s.x, s.usage = nil, nil, nil, nil, nil, schema.Usage{}
+	s.body, s.model, s.stream, s.req, s.reqErr, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, nil, auth.ClientCredentials{}, false, time.Time{}
+	s.options, s.optionsKnown = nil, false
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
 	} else {
@@ -136,104 +90,125 @@ func (s *exchange) free() {
 	exchangePool.Put(s)
 }
 
-// run serves the request and reports whether a stream was committed (the
-// stream body then owns the rest of the exchange).
-//
-// It is split in stages whose frames do not stack up: a committed stream keeps
-// the stack its request grew to, and one that stays within the runtime's
-// first size (8 KiB) costs half as much (memory per open stream).
-func (s *exchange) run() (streamed bool) {
-	var buf [maxInline]candidate
-	cands, ok := s.prepare(buf[:])
-	if !ok {
-		return false
-	}
-	return s.try(cands, buf[:])
-}
-
-// prepare checks the body, finds the candidates and runs the policies'
-// request stage; ok is false when it wrote an error.
-func (s *exchange) prepare(buf []candidate) (cands []candidate, ok bool) {
+// admit checks the body and reads what the policies need: model, stream,
+// and whether any backend of the rule serves the model. It writes the error
+// and returns false when the request cannot go on.
+func (s *exchange) admit() bool {
 	ctx, f := s.ctx, s.f
 	if cl := ctx.Request.Header.ContentLength(); cl > f.maxBody {
 		writeError(ctx, tooLarge(f.maxBody))
-		return nil, false
+		return false
 	}
 	body := ctx.PostBody()
 	ri, e := inspect(body, s.op, f.maxBody)
 	if e != nil {
 		writeError(ctx, e)
-		return nil, false
+		return false
 	}
 	s.body, s.model, s.stream = body, ri.model, ri.stream
 	s.options, s.optionsKnown = ri.options, ri.optionsKnown
-	s.x.Stream = ri.stream
-	cands, matched, _ := candidates(f.resolve(s.route), s.model, time.Now(), buf)
-	if matched == 0 {
-		writeError(ctx, modelNotFound(s.model))
-		return nil, false
-	}
-	s.x.Model = s.model
-	if len(cands) == 0 {
-		writeError(ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
-			Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
-		return nil, false
-	}
-	s.x.Body = body
-	if err := f.policies.Request(ctx, &s.x); err != nil {
-		writeError(ctx, denialError(err))
-		return nil, false
-	}
-	if t := s.route.Timeouts; t != nil && t.Request > 0 {
+	s.x.Stream, s.x.Model, s.x.Body = ri.stream, ri.model, body
+	if t := s.h.timeouts; t != nil && t.Request > 0 {
 		s.deadline = s.x.Start.Add(t.Request.D())
+		s.ex.SetDeadline(s.deadline)
 	}
-	return cands, true
+	return true
 }
 
-// try attempts the candidates in order, and again for the route's retry
-// passes, until one answers, a failure may not be retried or the deadline
-// passes; it writes the last error when none answered.
-func (s *exchange) try(cands, buf []candidate) (streamed bool) {
-	f, deadline := s.f, s.deadline
+// try finds the candidates and attempts them in order (failover, without a
+// wait), then retries (the rule's retry.attempts, each on the next candidate
+// after a jittered backoff) while the failure may be retried and the
+// deadline allows; it writes the last error when none answered. It reports
+// whether a stream was committed (the stream body then owns the rest).
+//
+// Its frames do not stack up: a committed stream keeps the stack its
+// request grew to, and one that stays within the runtime's first size
+// (8 KiB) costs half as much (memory per open stream).
+func (s *exchange) try() (streamed bool) {
+	var buf [maxInline]candidate
+	cands, matched, _ := s.h.candidates(s.model, upstream.Now(), buf[:])
+	if matched == 0 {
+		writeError(s.ctx, modelNotFound(s.model))
+		return false
+	}
+	if len(cands) == 0 {
+		writeError(s.ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
+			Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
+		return false
+	}
+	return s.attempts(cands, buf[:])
+}
+
+// attempts runs the failover and retry loop of try.
+func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
+	deadline := s.deadline
+	retries := s.h.retry.Attempts()
 	var last *schema.Error
-	for pass := 0; ; pass++ {
-		again := true // every candidate failed in a way another pass may cure
-		for i, c := range cands {
-			if !deadline.IsZero() && !time.Now().Before(deadline) {
-				last, again = errRequestTimeout(), false
+	for n, retry := 0, 0; ; n++ {
+		if n >= len(cands) {
+			// Every candidate was tried: a retry goes round again, after a backoff.
+			if retry >= retries || last == nil || !s.h.retry.On(last.Status) {
 				break
 			}
-			s.x.Backend, s.x.Provider, s.x.UpstreamModel, s.x.ModelListed = c.b.key, c.b.cfg.Provider, c.upstream, c.listed
-			res := s.attempt(c, deadline)
-			if res.streamed {
-				return true
-			}
-			if res.err == nil {
-				c.b.succeeded()
-				return false
-			}
-			last = res.err
-			if !res.retry {
-				again = false
+			retry++
+			wait := s.h.retry.Backoff(retry)
+			if !deadline.IsZero() && !time.Now().Add(wait).Before(deadline) {
 				break
 			}
-			c.b.failed(time.Now(), res.wait)
-			if i < len(cands)-1 {
-				s.logFailover(c, res.err)
+			if !s.sleepOrGone(wait) {
+				last = clientGone()
+				break
 			}
+			if cands, _, _ = s.h.candidates(s.model, upstream.Now(), buf); len(cands) == 0 {
+				break
+			}
+			s.logRetry(retry, last)
+			n = 0
 		}
-		wait, ok := s.retryWait(pass, last, deadline)
-		if !again || !ok {
+		c := cands[n]
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			last = errRequestTimeout()
 			break
 		}
-		time.Sleep(wait)
-		if cands, _, _ = candidates(f.resolve(s.route), s.model, time.Now(), buf); len(cands) == 0 {
+		s.x.Backend, s.x.Provider, s.x.UpstreamModel, s.x.ModelListed = c.b.key, c.b.cfg.Provider, c.upstream, c.listed
+		s.x.Attempt++
+		s.ex.Access.Backend, s.ex.Access.Attempts = c.b.key, s.x.Attempt
+		if err := s.ex.Chain.Attempt(s.ex.Context(), s.x); err != nil {
+			e := engine.DenialError(err)
+			last = &schema.Error{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message, RetryAfter: e.RetryAfter}
 			break
 		}
-		s.logRetryPass(pass, last)
+		res := s.attempt(c, deadline)
+		if res.streamed {
+			return true
+		}
+		if res.err == nil {
+			c.b.succeeded()
+			return false
+		}
+		last = res.err
+		if !res.retry {
+			break
+		}
+		c.b.failed(upstream.Now(), res.wait)
+		if n < len(cands)-1 {
+			s.logFailover(c, res.err)
+		}
 	}
 	s.fail(last)
 	return false
+}
+
+// sleepOrGone waits d; false when the client left meanwhile (its context
+// ended).
+func (s *exchange) sleepOrGone(d time.Duration) bool {
+	return upstream.Wait(s.ex.Context(), d)
+}
+
+// clientGone is the error of a request whose client left before an answer.
+func clientGone() *schema.Error {
+	return &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
+		Message: "the client closed the connection before the response began"}
 }
 
 // fail writes the error of a request no candidate could serve.
@@ -257,15 +232,15 @@ func errRequestTimeout() *schema.Error {
 //
 //go:noinline
 func (s *exchange) logFailover(c candidate, e *schema.Error) {
-	s.f.log.Warn("ai: upstream attempt failed, trying the next backend", "route", s.route.Key,
+	s.f.log.Warn("ai: upstream attempt failed, trying the next backend", "rule", s.h.key,
 		"backend", c.b.key, "status", e.Status, "error", e.Message)
 }
 
-// logRetryPass logs the start of another pass over the candidates.
+// logRetry logs a retry once every candidate failed.
 //
 //go:noinline
-func (s *exchange) logRetryPass(pass int, last *schema.Error) {
-	s.f.log.Warn("ai: every backend failed, retrying", "route", s.route.Key, "pass", pass+1, "status", last.Status)
+func (s *exchange) logRetry(retry int, last *schema.Error) {
+	s.f.log.Warn("ai: every backend failed, retrying", "rule", s.h.key, "retry", retry, "status", last.Status)
 }
 
 // result is the outcome of one attempt.
@@ -278,23 +253,36 @@ type result struct {
 
 func failure(e *schema.Error) result { return result{err: e, retry: retryable(e.Status)} }
 
-// chatRequest decodes the body for a translator or direct adapter, with the
-// upstream model set; the decoded form is shared between attempts (read only).
-func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Error) {
+// decode decodes the body into the common schema once per exchange; the
+// front end's own model and stream are handed to it, so that what was
+// checked is what is sent.
+func (s *exchange) decode() (*schema.ChatRequest, *schema.Error) {
 	if s.op != schema.OpChat {
 		return nil, nil
 	}
-	if s.req == nil {
+	if s.req == nil && s.reqErr == nil {
 		r, err := schema.ParseChatRequest(s.body)
 		if err != nil {
-			return nil, asSchemaError(err, fasthttp.StatusBadRequest)
+			s.reqErr = asSchemaError(err, fasthttp.StatusBadRequest)
+		} else {
+			r.Model, r.Stream = s.model, s.stream
+			s.req = r
 		}
-		s.req = r
 	}
-	if s.req.Model == upstream {
-		return s.req, nil
+	return s.req, s.reqErr
+}
+
+// chatRequest is the decoded request with the upstream model set; the
+// decoded form is shared between attempts (read only).
+func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Error) {
+	r, e := s.decode()
+	if r == nil || e != nil {
+		return r, e
 	}
-	cp := *s.req
+	if r.Model == upstream {
+		return r, nil
+	}
+	cp := *r
 	cp.Model = upstream
 	return &cp, nil
 }
@@ -310,7 +298,7 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 		}
 	}
 	var req *schema.ChatRequest
-	if !b.passthrough || b.direct != nil {
+	if !b.raw || b.direct != nil {
 		var e *schema.Error
 		if req, e = s.chatRequest(c.upstream); e != nil {
 			return result{err: e}
@@ -323,20 +311,20 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 	if err != nil {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
 	}
-	if ot, ok := tr.(*openai.Translator); ok && s.optionsKnown {
-		ot.Known(s.stream, s.options) // no second walk of a large body
+	if kt, ok := tr.(providers.KnownRequest); ok && s.optionsKnown {
+		kt.Known(s.stream, s.options) // no second walk of a large body
 	}
 	up, err := tr.Request(raw, req)
 	if err != nil {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
 	}
-	if err := b.signer.Sign(s.ctx, up, s.clientCredentials(b)); err != nil {
+	if err := b.up.signer.Sign(s.ex.Context(), up, s.clientCredentials(b)); err != nil {
 		// The client gets a generic message; the cause is for the operator.
-		s.f.log.Warn("ai: signing the upstream request failed", "route", s.route.Key, "backend", b.key, "err", err.Error())
+		s.f.log.Warn("ai: signing the upstream request failed", "rule", s.h.key, "backend", b.key, "err", err.Error())
 		return failure(asSchemaError(err, fasthttp.StatusBadGateway)) // another backend may have credentials
 	}
 	timeout := b.timeout
-	if t := s.route.Timeouts; t != nil && t.BackendRequest > 0 && t.BackendRequest.D() < timeout {
+	if t := s.h.timeouts; t != nil && t.BackendRequest > 0 && t.BackendRequest.D() < timeout {
 		timeout = t.BackendRequest.D()
 	}
 	if !deadline.IsZero() {
@@ -370,11 +358,11 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	}
 	req.SetBodyRaw(up.Body)
 	resp.StreamBody = up.Stream
-	err := b.client.DoTimeout(req, resp, timeout)
+	err := b.up.client.DoTimeout(req, resp, timeout)
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
-		s.f.log.Warn("ai: upstream request failed", "route", s.route.Key, "backend", b.key,
+		s.f.log.Warn("ai: upstream request failed", "rule", s.h.key, "backend", b.key,
 			"upstream", urlWithoutQuery(up.URL), "err", err.Error())
 		return failure(transportError(err))
 	}
@@ -439,19 +427,6 @@ func asSchemaError(err error, status int) *schema.Error {
 	return &schema.Error{Status: status, Type: schema.TypeForStatus(status), Message: "the gateway could not serve the request"}
 }
 
-// denialError maps a policy's error to a client error.
-func denialError(err error) *schema.Error {
-	var d *policies.Denial
-	if errors.As(err, &d) {
-		typ := d.Type
-		if typ == "" {
-			typ = schema.TypeForStatus(d.Status)
-		}
-		return &schema.Error{Status: d.Status, Type: typ, Message: d.Message}
-	}
-	return asSchemaError(err, fasthttp.StatusForbidden)
-}
-
 // urlWithoutQuery drops a URL's query string, which may carry credentials, for logs.
 func urlWithoutQuery(u string) string {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
@@ -463,10 +438,12 @@ func urlWithoutQuery(u string) string {
 // detach drops the exchange's references into the request, which fasthttp
 // recycles once Serve returns: a committed stream needs neither the body nor
 // the headers (the upstream request was sent; an in-process producer has its
-// own copy). Policies' Done then sees Body nil and Header "" for a stream, and
-// a long stream does not keep a large prompt alive.
+// own copy). Policies' Settle then sees Body nil and Header "" for a stream,
+// and a long stream does not keep a large prompt alive.
 func (s *exchange) detach() {
-	s.body, s.x.Body, s.hdr, s.req, s.options, s.optionsKnown = nil, nil, nil, nil, nil, false
+	s.ex.Detach()
+	s.body, s.req, s.reqErr, s.options, s.optionsKnown = nil, nil, nil, nil, false
+	s.x.Decoded = nil
 	// fasthttp keeps the request until the response is written: drop its body
 	// now (the upstream request has been sent; an in-process producer has its
 	// own copy), so that a long stream does not hold the prompt.
@@ -494,26 +471,3 @@ func (s *exchange) clientCredentials(b *backend) auth.ClientCredentials {
 	return s.creds
 }
 
-// maxRetryBackoff caps the wait between two passes over the candidates.
-const maxRetryBackoff = 10 * time.Second
-
-// retryWait says whether the route's retry policy allows another pass over
-// the candidates after pass failed with last, and how long to wait first.
-func (s *exchange) retryWait(pass int, last *schema.Error, deadline time.Time) (time.Duration, bool) {
-	r := s.route.Retry
-	if r == nil || last == nil || pass >= r.Attempts {
-		return 0, false
-	}
-	codes := r.Codes
-	if len(codes) == 0 {
-		codes = []int{fasthttp.StatusBadGateway, fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout}
-	}
-	if !slices.Contains(codes, last.Status) {
-		return 0, false
-	}
-	wait := min(r.Backoff.D()<<pass, maxRetryBackoff)
-	if !deadline.IsZero() && !time.Now().Add(wait).Before(deadline) {
-		return 0, false
-	}
-	return wait, true
-}

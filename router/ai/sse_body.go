@@ -1,7 +1,6 @@
 package ai
 
 import (
-	"context"
 	"errors"
 	"io"
 	"sync"
@@ -217,7 +216,7 @@ func (b *sseBody) Close() error {
 			usage = b.p.usage
 		}
 		s := b.s
-		s.f.policies.Done(context.Background(), &s.x, usage)
+		s.ex.Finish(usage)
 		s.free()
 		b.s, b.first, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil
 	})

@@ -15,7 +15,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/providers"
-	"github.com/switchyard-ai/switchyard/providers/openai"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -82,8 +81,8 @@ func (s *exchange) relayUpstream(b *backend, tr providers.Translator, resp *fast
 	if src == nil {
 		src = eofReader{}
 	}
-	if ot, ok := tr.(*openai.Translator); ok && b.passthrough {
-		return s.relayPull(b, ot, resp, src)
+	if cr, ok := tr.(providers.ChunkReader); ok && b.raw {
+		return s.relayPull(b, cr, resp, src)
 	}
 	return s.relayTranslated(b, tr, resp, src)
 }
@@ -95,7 +94,7 @@ func (s *exchange) relayTranslated(b *backend, tr providers.Translator, resp *fa
 	// starts: reading the body to its end (trailers) writes resp.Header.
 	limits := rateLimitsOf(&resp.Header)
 	run := func(emit func([]byte) error) (schema.Usage, error) { return tr.Stream(src, emit) }
-	if !b.passthrough && !s.includeUsage() {
+	if !b.raw && !s.includeUsage() {
 		// Translators always emit a final usage-only chunk; the client did not ask for it.
 		run = func(emit func([]byte) error) (schema.Usage, error) {
 			return tr.Stream(src, func(c []byte) error {

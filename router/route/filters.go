@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/engine"
 )
 
 // filter is one compiled request-side filter; exactly one field is set.
@@ -98,30 +99,42 @@ func (r *Rule) compileFilters(snap *config.Snapshot, ns string, rc *config.Route
 			return fmt.Errorf("filter %d: unknown filter type %q", i, f.Type)
 		}
 	}
-	if rc.Policies != nil && rc.Policies.CORS != nil {
-		r.cors = newCORS(rc.Policies.CORS)
+	if r.Policies.CORS != nil {
+		r.cors = newCORS(r.Policies.CORS)
 	}
 	return nil
 }
 
-// ApplyRequest runs the rule's request-side filters on ctx: first the CORS
-// policy (a preflight is answered here: 204 with the allow headers, or 403 for
-// a disallowed origin or method), then the rule's filters in configured order:
-// RequestHeaderModifier, RequestRedirect (writes the redirect and stops) and
-// URLRewrite (path via URI().SetPathBytes, Host via the header and the URI).
+var _ engine.Filters = (*Match)(nil)
+
+// Preflight implements [engine.Filters.Preflight]: the rule's CORS policy
+// answers a preflight here (204 with the allow headers, or 403 for a
+// disallowed origin or method).
+func (m *Match) Preflight(ctx *fasthttp.RequestCtx) bool {
+	return m.Rule.cors != nil && m.Rule.cors.preflight(ctx)
+}
+
+// ModifyHeaders implements [engine.Filters.ModifyHeaders]: the rule's
+// RequestHeaderModifier filters, in configured order.
+func (m *Match) ModifyHeaders(ctx *fasthttp.RequestCtx) {
+	for i := range m.Rule.filters {
+		if h := m.Rule.filters[i].headers; h != nil {
+			h.apply(&ctx.Request.Header)
+		}
+	}
+}
+
+// Redirect implements [engine.Filters.Redirect]: RequestRedirect (writes the
+// redirect: true) and URLRewrite (path via URI().SetPathBytes, Host via the
+// header and the URI), in configured order.
 //
 // The server must have set the normalized path with
 // ctx.Request.URI().SetPathBytes(path) before: the filters read it back with
-// URI().PathOriginal(). It returns true when it wrote the response itself.
-func (r *Rule) ApplyRequest(ctx *fasthttp.RequestCtx, m *Match) (done bool) {
-	if r.cors != nil && r.cors.preflight(ctx) {
-		return true
-	}
-	for i := range r.filters {
-		f := &r.filters[i]
+// URI().PathOriginal().
+func (m *Match) Redirect(ctx *fasthttp.RequestCtx) bool {
+	for i := range m.Rule.filters {
+		f := &m.Rule.filters[i]
 		switch {
-		case f.headers != nil:
-			f.headers.apply(&ctx.Request.Header)
 		case f.redirect != nil:
 			writeRedirect(ctx, m, f.redirect)
 			return true
@@ -132,10 +145,23 @@ func (r *Rule) ApplyRequest(ctx *fasthttp.RequestCtx, m *Match) (done bool) {
 	return false
 }
 
-// ApplyResponse runs the response-side filters: ResponseHeaderModifier filters
+// ApplyRequest runs every request-side filter: Preflight, ModifyHeaders and
+// Redirect. It returns true when it wrote the response itself.
+func (r *Rule) ApplyRequest(ctx *fasthttp.RequestCtx, m *Match) (done bool) {
+	if m.Preflight(ctx) {
+		return true
+	}
+	m.ModifyHeaders(ctx)
+	return m.Redirect(ctx)
+}
+
+// Respond implements [engine.Filters.Respond]: ResponseHeaderModifier filters
 // in order, then the CORS response headers for an allowed Origin
-// (Access-Control-Allow-Origin, Vary: Origin, Allow-Credentials, Expose-Headers).
-// It is safe to call after a response ApplyRequest wrote itself.
+// (Access-Control-Allow-Origin, Vary: Origin, Allow-Credentials,
+// Expose-Headers). It is safe to call after a response a filter wrote itself.
+func (m *Match) Respond(ctx *fasthttp.RequestCtx) { m.Rule.ApplyResponse(ctx) }
+
+// ApplyResponse runs the response-side filters (see [Match.Respond]).
 func (r *Rule) ApplyResponse(ctx *fasthttp.RequestCtx) {
 	for _, h := range r.resp {
 		h.apply(&ctx.Response.Header)

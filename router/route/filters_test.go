@@ -224,18 +224,18 @@ func TestRuleBackendsAndMirror(t *testing.T) {
 	tb := compile(t, snapOf(t, web, routes, "ai:gpt", "ai:claude", "app", "shadow"))
 	_, m := lookup(t, tb, request{uri: "/"})
 	r := m.Rule
-	if !r.AI || len(r.Backends) != 2 || r.Backends[0] != (Ref{Name: "default/gpt", Weight: 1, Backend: r.Backends[0].Backend}) ||
+	if r.Kind != KindAI || len(r.Backends) != 2 || r.Backends[0] != (Ref{Name: "default/gpt", Weight: 1, Backend: r.Backends[0].Backend}) ||
 		r.Backends[1].Name != "default/claude" || r.Backends[1].Weight != 3 || r.Backends[1].Priority != 1 || r.Mirror != nil {
 		t.Errorf("ai rule: %+v", r)
 	}
 	_, m = lookup(t, tb, request{uri: "/m"})
 	r = m.Rule
-	if r.AI || r.Backends[1].Weight != 0 || r.Mirror == nil || *r.Mirror != (MirrorSpec{Backend: "default/shadow", Percent: 10}) {
-		t.Errorf("mixed rule: AI=%v backends=%+v mirror=%+v", r.AI, r.Backends, r.Mirror)
+	if r.Kind == KindAI || r.Backends[1].Weight != 0 || r.Mirror == nil || *r.Mirror != (MirrorSpec{Backend: "default/shadow", Percent: 10}) {
+		t.Errorf("mixed rule: kind=%v backends=%+v mirror=%+v", r.Kind, r.Backends, r.Mirror)
 	}
 	_, m = lookup(t, tb, request{uri: "/n"})
-	if r = m.Rule; r.AI || r.Mirror == nil || r.Mirror.Percent != 100 {
-		t.Errorf("no-backend rule: AI=%v mirror=%+v", r.AI, r.Mirror)
+	if r = m.Rule; r.Kind == KindAI || r.Mirror == nil || r.Mirror.Percent != 100 {
+		t.Errorf("no-backend rule: kind=%v mirror=%+v", r.Kind, r.Mirror)
 	}
 }
 
@@ -317,13 +317,13 @@ backends:
 	}
 	tb := compile(t, snap)
 	key, m := lookup(t, tb, request{method: "POST", uri: "/v1/chat/completions"})
-	if key != "default.api.0.0" || !m.Rule.AI || m.ListenerKey != "default/switchyard.web" {
+	if key != "default.api.0.0" || m.Rule.Kind != KindAI || m.ListenerKey != "default/switchyard.web" {
 		t.Fatalf("POST /v1: key %q match %+v", key, m)
 	}
 	if m.Rule.cors == nil || m.Rule.cors.maxAge != "3600" {
 		t.Errorf("cors policy not compiled: %+v", m.Rule.cors)
 	}
-	if key, m = lookup(t, tb, request{uri: "/v1/models"}); key != "default.api.1.0" || m.Rule.AI {
+	if key, m = lookup(t, tb, request{uri: "/v1/models"}); key != "default.api.1.0" || m.Rule.Kind == KindAI {
 		t.Fatalf("GET /v1/models: key %q", key)
 	}
 }

@@ -15,11 +15,22 @@ import (
 	"strings"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/router/engine"
 )
 
 // Table is an immutable route table compiled once per snapshot; safe for concurrent use.
 type Table struct {
 	ports map[int]*portTable
+	rules []*Rule // every compiled rule, once, in configuration order
+}
+
+// Rules calls fn for every compiled rule once, in configuration order (the
+// router sets each rule's handler and policy chain this way).
+func (t *Table) Rules(fn func(*Rule)) {
+	for _, r := range t.rules {
+		fn(r)
+	}
 }
 
 // Match is the chosen rule plus what filters need from the match. A Match
@@ -52,8 +63,17 @@ type Rule struct {
 	Config *config.RouteRule
 	// Backends are the resolved backendRefs in configured order.
 	Backends []Ref
-	// AI is true when the rule has backends and every one is an `ai` backend.
-	AI bool
+	// Kind is the rule's kind of route: which handler serves it.
+	Kind Kind
+	// Handler serves the rule's requests; the router sets it once per
+	// snapshot from the handler registry (nil until then).
+	Handler engine.Handler
+	// Chain is the rule's compiled policy chain; the router sets it once per
+	// snapshot (nil: no policies).
+	Chain *policies.Chain
+	// Policies are the rule's effective policy attachments: per policy, the
+	// most specific of the rule's backends, the rule and the route.
+	Policies config.Policies
 	// Mirror is the first RequestMirror filter, nil if none.
 	Mirror *MirrorSpec
 
@@ -120,6 +140,7 @@ func Compile(snap *config.Snapshot) (*Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("route: compile: %w", err)
 		}
+		t.rules = append(t.rules, cr.rules...)
 		keys := info.Listeners
 		if len(keys) == 0 {
 			keys = httpKeys
@@ -176,6 +197,11 @@ func compileRoute(snap *config.Snapshot, info *config.RouteInfo) (*compiledRoute
 		if err := rule.compileBackends(snap, ns, rc); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
+		var bs []*config.Backend
+		for _, ref := range rule.Backends {
+			bs = append(bs, ref.Backend)
+		}
+		rule.Policies = config.EffectivePolicies(r, rc, bs)
 		if err := rule.compileFilters(snap, ns, rc); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
@@ -201,7 +227,10 @@ func compileRoute(snap *config.Snapshot, info *config.RouteInfo) (*compiledRoute
 }
 
 func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.RouteRule) error {
-	ai := len(rc.BackendRefs) > 0
+	kind := KindHTTP
+	if len(rc.BackendRefs) > 0 {
+		kind = KindAI
+	}
 	for _, br := range rc.BackendRefs {
 		key := qualify(br.Name, ns)
 		b := snap.Backends[key]
@@ -214,10 +243,10 @@ func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.Rout
 		}
 		r.Backends = append(r.Backends, Ref{Name: key, Weight: w, Priority: br.Priority, Backend: b})
 		if b.AI == nil {
-			ai = false
+			kind = KindHTTP
 		}
 	}
-	r.AI = ai
+	r.Kind = kind
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"log/slog"
 	"math"
 	"testing"
 
@@ -14,8 +15,10 @@ func testBackend(t *testing.T, lb string, weights ...int) *backend {
 	for i, w := range weights {
 		s.Endpoints = append(s.Endpoints, config.Endpoint{Host: "127.0.0.1", Port: 10000 + i, Weight: w})
 	}
-	p := &Pool{owned: map[string]*endpointState{}}
-	return p.newBackend("b", s, nil)
+	state := NewState()
+	t.Cleanup(state.Close)
+	p := &Pool{log: slog.New(slog.DiscardHandler)}
+	return p.newBackend(state.Begin(), "b", s)
 }
 
 func TestBalanceDistribution(t *testing.T) {

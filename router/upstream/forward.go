@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,6 +27,9 @@ var errNoEndpoint = errors.New("no healthy endpoint")
 
 // Options are the route rule's policies for one Forward.
 type Options struct {
+	// Context is the request's: a retry's backoff ends early when it ends
+	// (the client went away). Nil: context.Background().
+	Context context.Context
 	// Timeouts: Request bounds the whole call including retries and the response
 	// stream; BackendRequest bounds each attempt up to the response headers.
 	Timeouts *config.Timeouts
@@ -112,7 +116,7 @@ func (p *Pool) Forward(ctx *fasthttp.RequestCtx, backend string, opts Options) (
 	var tried uint64
 	var lastErr error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if attempt > 1 && !sleepBackoff(opts.Retry, attempt-1, deadline) {
+		if attempt > 1 && !sleepBackoff(opts.Context, opts.Retry, attempt-1, deadline) {
 			break
 		}
 		i := b.pick(tried)
@@ -244,12 +248,14 @@ func backoff(r *config.Retry, retry int) time.Duration {
 }
 
 // sleepBackoff waits before retry number retry; false when the wait would reach the
-// request's deadline.
-func sleepBackoff(r *config.Retry, retry int, deadline time.Time) bool {
+// request's deadline or ctx ended (the client went away).
+func sleepBackoff(ctx context.Context, r *config.Retry, retry int, deadline time.Time) bool {
 	d := backoff(r, retry)
 	if !deadline.IsZero() && time.Until(deadline) <= d {
 		return false
 	}
-	time.Sleep(d)
-	return true
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return Wait(ctx, d)
 }

@@ -80,47 +80,62 @@ func TestHealthCheckStopsOnContextCancel(t *testing.T) {
 	}
 }
 
-func TestRebuildKeepsState(t *testing.T) {
+func TestReloadKeepsEndpointState(t *testing.T) {
 	var checks atomic.Int32
 	ep := upstreamServer(t, func(w http.ResponseWriter, _ *http.Request) { checks.Add(1); w.WriteHeader(500) })
 	other := upstreamServer(t, statusHandler("other", 200))
 	s := static(ep)
 	s.HealthCheck = &config.HealthCheck{Path: "/", Interval: dur(10 * time.Millisecond), UnhealthyThreshold: 1}
-	old := NewPool(context.Background(), map[string]*config.Backend{"b": {Static: s}}, nil)
+	state := NewState()
+	t.Cleanup(state.Close)
+	build := func(sb *config.StaticBackend) (*Pool, func()) {
+		gen := state.Begin()
+		p := BuildPool(gen, map[string]*config.Backend{"b": {Static: sb}}, nil)
+		return p, gen.Commit()
+	}
+	old, _ := build(s)
 	eventually(t, time.Second, func() bool { return !old.Status()["b"][0].Healthy }, "old marked down")
 
 	tests := []struct {
 		name        string
 		backend     *config.StaticBackend
 		wantHealthy bool
+		wantSame    bool
 	}{
-		// Same endpoint and settings: the health verdict carries over.
-		{name: "unchanged endpoint keeps health", backend: s, wantHealthy: false},
+		// Same endpoint and settings: the state (health verdict, checker) carries over.
+		{name: "unchanged endpoint keeps state", backend: s, wantHealthy: false, wantSame: true},
 		// Another endpoint starts fresh (healthy until checked).
 		{name: "new endpoint starts healthy", backend: static(other), wantHealthy: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			next := old.Rebuild(context.Background(), map[string]*config.Backend{"b": {Static: tc.backend}})
+			gen := state.Begin()
+			next := BuildPool(gen, map[string]*config.Backend{"b": {Static: tc.backend}}, nil)
+			defer gen.Abort()
 			if got := next.Status()["b"][0].Healthy; got != tc.wantHealthy {
 				t.Fatalf("healthy = %v, want %v", got, tc.wantHealthy)
 			}
-			// Closing the new pool hands the kept state back to the open old one.
-			next.Close()
+			same := next.backends["b"].members[0].st == old.backends["b"].members[0].st
+			if same != tc.wantSame {
+				t.Fatalf("same endpoint state = %v, want %v", same, tc.wantSame)
+			}
 		})
 	}
-	// The old pool still owns its checker: it keeps running until Close.
+	// The aborted generations left the committed one's checker running.
 	n := checks.Load()
-	eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "old checker alive")
-	next := old.Rebuild(context.Background(), map[string]*config.Backend{"b": {Static: s}})
-	old.Close()
+	eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker alive after aborted reloads")
+	// A committed reload with the same endpoint: retiring the old snapshot keeps it.
+	_, retire := build(s)
+	retire()
 	n = checks.Load()
-	eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker moved to new pool")
-	next.Close()
+	eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker kept by the new snapshot")
+	// A reload without it: once the previous snapshot retires, its checker stops.
+	_, retire = build(static(other))
+	retire()
 	time.Sleep(50 * time.Millisecond)
 	n = checks.Load()
 	time.Sleep(80 * time.Millisecond)
 	if checks.Load() != n {
-		t.Fatal("checker still running after both pools closed")
+		t.Fatal("checker still running after the endpoint left the configuration")
 	}
 }

@@ -57,14 +57,7 @@ func (b *backend) eject(st *endpointState, now int64) {
 	if ejected+1 >= n || (ejected+1)*100 > pct*n {
 		return // never the last endpoint; at most pct percent at once
 	}
-	base := b.outlier.BaseEjectionTime.D()
-	if base <= 0 {
-		base = defaultBaseEjection
-	}
-	k := min(decayed(st.ejections.Load(), until, now, base)+1, maxEjectionMultiplier)
-	st.ejections.Store(k)
-	st.ejectedUntil.Store(now + int64(base)*int64(k))
-	st.consecutive.Store(0)
+	st.Ejection.eject(now, b.outlier)
 }
 
 // decayed is an ejection count n after the endpoint has not been ejected since

@@ -29,27 +29,24 @@ import (
 	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
-	"github.com/switchyard-ai/switchyard/router/dialer"
 	"github.com/valyala/fasthttp"
 )
 
-// Pool holds the live state of every static backend of a snapshot: endpoints, health,
-// outlier state and connections. Build one per snapshot with NewPool; when a snapshot is
-// replaced, build the next with Rebuild(old) so that endpoints that did not change keep
-// their health state and connections, then Close the old one. A Pool is safe for
-// concurrent use; Forward, Mirror and Status may run while another Pool is built.
+// Pool is the static backends of one snapshot: for each, its endpoints in
+// configured order with their weights, over endpoint states (health, outlier
+// counters, connections, health checker) drawn from a State by identity, so
+// that a reload that keeps an endpoint keeps its state. A Pool is immutable
+// and safe for concurrent use; Forward, Mirror and Status may run while the
+// next snapshot's Pool is built.
 type Pool struct {
 	log      *slog.Logger
 	backends map[string]*backend
 	mirror   mirrorState
 	streams  sync.Pool // *bodyStream
-	stopCtx  func() bool
-	dials    *dialer.Pool // shared with the pools rebuilt from this one
-
-	mu     sync.Mutex
-	closed bool
-	owned  map[string]*endpointState // fingerprint -> state whose checker and conns this pool owns
-	prev   *Pool                     // the pool this one was rebuilt from, while it is open
+	// own is the State a standalone Pool (NewPool) made for itself and
+	// closes on Close; nil for a Pool built from a shared State.
+	own     *State
+	stopCtx func() bool
 }
 
 // backend is one static backend of a snapshot.
@@ -83,64 +80,43 @@ type EndpointStatus struct {
 	Active int64 `json:"active"`
 }
 
-// NewPool builds the live state of the static backends among backends (others are
-// ignored) and starts their health checkers, which stop on Close or when ctx ends.
-// A nil log discards.
+// NewPool builds a standalone Pool over a State of its own (tests and tools):
+// Close, or the end of ctx, stops its health checkers and closes its
+// connections. A nil log discards.
 func NewPool(ctx context.Context, backends map[string]*config.Backend, log *slog.Logger) *Pool {
+	st := NewState()
+	gen := st.Begin()
+	p := BuildPool(gen, backends, log)
+	gen.Commit()
+	p.own = st
+	p.stopCtx = context.AfterFunc(ctx, p.Close)
+	return p
+}
+
+// BuildPool builds the Pool of the static backends among backends (others
+// are ignored) with endpoint states taken from gen's State: an endpoint whose
+// address, TLS settings (CA file contents included), connection pool and
+// health check did not change since a previous generation keeps its state
+// and health checker; a new one starts its checker. A nil log discards.
+func BuildPool(gen *Generation, backends map[string]*config.Backend, log *slog.Logger) *Pool {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return build(ctx, backends, log, nil)
-}
-
-// Rebuild builds the Pool of a new snapshot from p: endpoints whose address, TLS,
-// connection pool and health check did not change keep their state (health, outlier
-// counters, connections, checker). Close p afterwards; if the new Pool is closed while
-// p is still open, the kept state goes back to p.
-func (p *Pool) Rebuild(ctx context.Context, backends map[string]*config.Backend) *Pool {
-	return build(ctx, backends, p.log, p)
-}
-
-func build(ctx context.Context, backends map[string]*config.Backend, log *slog.Logger, prev *Pool) *Pool {
 	p := &Pool{
 		log:      log,
 		backends: make(map[string]*backend, len(backends)),
-		owned:    make(map[string]*endpointState),
 		mirror:   newMirrorState(),
-		dials:    dialer.New(0, 0),
-	}
-	var inherited map[string]*endpointState
-	if prev != nil {
-		inherited = prev.release()
-		p.prev = prev
-		p.dials = prev.dials
 	}
 	for key, b := range backends {
 		if b == nil || b.Static == nil {
 			continue
 		}
-		p.backends[key] = p.newBackend(key, b.Static, inherited)
+		p.backends[key] = p.newBackend(gen, key, b.Static)
 	}
-	// States inherited but no longer used go back to prev, which stops them on Close.
-	if prev != nil {
-		leftover := make(map[string]*endpointState)
-		for fp, st := range inherited {
-			if _, used := p.owned[fp]; !used {
-				leftover[fp] = st
-			}
-		}
-		if !prev.adopt(leftover) {
-			stopStates(leftover)
-		}
-	}
-	for _, st := range p.owned {
-		st.startChecker(log)
-	}
-	p.stopCtx = context.AfterFunc(ctx, p.Close)
 	return p
 }
 
-func (p *Pool) newBackend(key string, s *config.StaticBackend, inherited map[string]*endpointState) *backend {
+func (p *Pool) newBackend(gen *Generation, key string, s *config.StaticBackend) *backend {
 	b := &backend{
 		name:    key,
 		lb:      s.LoadBalancer.Type,
@@ -150,18 +126,15 @@ func (p *Pool) newBackend(key string, s *config.StaticBackend, inherited map[str
 	}
 	for _, e := range s.Endpoints {
 		fp := fingerprint(key, e, s)
-		st := p.owned[fp]
-		if st == nil {
-			st = inherited[fp]
-		}
-		if st == nil {
-			var err error
-			st, err = newEndpointState(fp, e, s, p.dials)
+		v, _ := gen.Get("static|"+fp, func() (any, func(), error) {
+			st, err := newEndpointState(fp, e, s, gen.Dials())
 			if err != nil {
 				p.log.Error("upstream: endpoint disabled", "backend", key, "endpoint", st.addr, "error", err)
 			}
-		}
-		p.owned[fp] = st
+			st.startChecker(p.log)
+			return st, st.stop, nil
+		})
+		st := v.(*endpointState)
 		w := e.Weight
 		if w <= 0 {
 			w = 1
@@ -191,6 +164,10 @@ func caDigest(t *config.BackendTLS) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// CADigest is a digest of a backend TLS setting's CA file contents ("" when
+// none), for identities of upstream state.
+func CADigest(t *config.BackendTLS) string { return caDigest(t) }
+
 func deref[T any](v *T) any {
 	if v == nil {
 		return nil
@@ -198,57 +175,15 @@ func deref[T any](v *T) any {
 	return *v
 }
 
-// release hands p's states to a successor; p keeps serving with them but no longer
-// stops them on Close.
-func (p *Pool) release() map[string]*endpointState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	out := p.owned
-	p.owned = make(map[string]*endpointState)
-	return out
-}
-
-// adopt takes states back; false when p is already closed.
-func (p *Pool) adopt(states map[string]*endpointState) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	for fp, st := range states {
-		p.owned[fp] = st
-	}
-	return true
-}
-
-// Close stops the health checkers and closes the idle connections of the endpoints
-// this Pool owns (those not handed to a successor by Rebuild). Requests in flight
-// finish. Close is idempotent.
+// Close releases a standalone Pool's State (see NewPool); for a Pool built
+// from a shared State it does nothing: the State retires what no snapshot
+// uses. Requests in flight finish. Close is idempotent.
 func (p *Pool) Close() {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	p.closed = true
-	owned, prev := p.owned, p.prev
-	p.owned, p.prev = nil, nil
-	p.mu.Unlock()
 	if p.stopCtx != nil {
 		p.stopCtx()
 	}
-	if prev != nil && prev.adopt(owned) {
-		return
-	}
-	stopStates(owned)
-}
-
-func stopStates(states map[string]*endpointState) {
-	for _, st := range states {
-		st.stop()
+	if p.own != nil {
+		p.own.Close()
 	}
 }
 
@@ -295,11 +230,9 @@ type endpointState struct {
 	tlsConf        *tls.Config
 	connectTimeout time.Duration
 
-	healthy      atomic.Bool
-	active       atomic.Int64
-	consecutive  atomic.Int32 // consecutive failures seen by outlier detection
-	ejections    atomic.Int32 // ejection count, the multiplier of the next ejection; decays, see eject
-	ejectedUntil atomic.Int64 // monotonic nanoseconds, see nanotime
+	healthy atomic.Bool
+	active  atomic.Int64
+	Ejection
 
 	checkMu sync.Mutex
 	cancel  context.CancelFunc // stops the health checker

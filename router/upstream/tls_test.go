@@ -343,14 +343,21 @@ func TestBackendTLSRebuildRereadsCAFile(t *testing.T) {
 	s := static(u.ep)
 	s.TLS = &config.BackendTLS{CAFile: caFile}
 	backends := map[string]*config.Backend{"b": {Name: "default/b", Static: s}}
-	p := newTestPool(t, s, nil)
+	state := NewState()
+	t.Cleanup(state.Close)
+	rebuild := func() *Pool {
+		gen := state.Begin()
+		p := BuildPool(gen, backends, nil)
+		gen.Commit()
+		return p
+	}
+	p := rebuild()
 	if _, _, err := forwardOnce(p, Options{}, "GET", "/"); statusOf(err) != 502 {
 		t.Fatalf("before: err %v, want status 502", err)
 	}
 
 	// Unchanged file: the endpoint state is kept.
-	same := p.Rebuild(t.Context(), backends)
-	t.Cleanup(same.Close)
+	same := rebuild()
 	if same.backends["b"].members[0].st != p.backends["b"].members[0].st {
 		t.Fatal("Rebuild with an unchanged CA file replaced the endpoint state")
 	}
@@ -363,9 +370,7 @@ func TestBackendTLSRebuildRereadsCAFile(t *testing.T) {
 	if err := os.WriteFile(caFile, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	next := same.Rebuild(t.Context(), backends)
-	t.Cleanup(next.Close)
-	same.Close()
+	next := rebuild()
 	ctx, res, err := forwardOnce(next, Options{}, "GET", "/")
 	if err != nil || res.Status != 200 || string(finish(ctx)) != "secure" {
 		t.Fatalf("after the CA changed: %v %d", err, res.Status)

@@ -1,0 +1,133 @@
+package router
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/engine"
+	"github.com/switchyard-ai/switchyard/router/route"
+	"github.com/switchyard-ai/switchyard/router/upstream"
+)
+
+// staticFactory is the handler factory of plain HTTP routes: static
+// backends, forwarded by router/upstream.
+type staticFactory struct{ log *slog.Logger }
+
+var _ HandlerFactory = staticFactory{}
+
+// Kind implements [HandlerFactory.Kind].
+func (staticFactory) Kind() route.Kind { return route.KindHTTP }
+
+// Compile implements [HandlerFactory.Compile]: the snapshot's static
+// backends, their endpoint states drawn from gen.
+func (f staticFactory) Compile(snap *config.Snapshot, gen *upstream.Generation) (CompiledKind, error) {
+	return &staticKind{pool: upstream.BuildPool(gen, snap.Backends, f.log)}, nil
+}
+
+// staticKind is one snapshot's static backends.
+type staticKind struct{ pool *upstream.Pool }
+
+// Handler implements [CompiledKind.Handler].
+func (k *staticKind) Handler(rule *route.Rule) (engine.Handler, error) {
+	return &staticHandler{pool: k.pool, rule: rule}, nil
+}
+
+// Problems implements [CompiledKind.Problems]: endpoint problems are logged
+// and shown as health in /config instead.
+func (k *staticKind) Problems() map[string]string { return nil }
+
+// staticHandler forwards a rule's requests to its static backends.
+type staticHandler struct {
+	pool *upstream.Pool
+	rule *route.Rule
+}
+
+var _ engine.Handler = (*staticHandler)(nil)
+
+// Admit implements [engine.Handler.Admit]: it keeps the Host the client sent
+// for X-Forwarded-Host, before a rewrite changes it.
+func (h *staticHandler) Admit(ex *engine.Exchange) bool {
+	ex.ClientHost = string(ex.Ctx.Request.Header.Host())
+	return true
+}
+
+// Serve implements [engine.Handler.Serve].
+func (h *staticHandler) Serve(ex *engine.Exchange) {
+	ctx := ex.Ctx
+	backend := pickBackend(h.rule)
+	if backend == "" {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "route has no backend with a positive weight")
+		return
+	}
+	ex.Access.Backend = backend
+	ex.X.Backend = backend
+	rc := h.rule.Config
+	res, err := h.pool.Forward(ctx, backend, upstream.Options{
+		Context: ex.Context(), Timeouts: rc.Timeouts, Retry: rc.Retry, ForwardedHost: ex.ClientHost})
+	ex.Access.Endpoint, ex.Access.Attempts = res.Endpoint, res.Attempts
+	ex.X.Endpoint, ex.X.Attempt = res.Endpoint, res.Attempts
+	if err != nil {
+		status := fasthttp.StatusBadGateway
+		var se *upstream.StatusError
+		if errors.As(err, &se) {
+			status = se.Status
+		}
+		ex.Access.Reason = "upstream_error"
+		writeError(ctx, status, errorType(status), upstreamMessage(status))
+	}
+}
+
+// WriteError implements [engine.Handler.WriteError].
+func (h *staticHandler) WriteError(ex *engine.Exchange, e *engine.Error) { writeEngineError(ex, e) }
+
+// writeEngineError writes e in the gateway's JSON error shape.
+func writeEngineError(ex *engine.Exchange, e *engine.Error) {
+	typ := e.Type
+	if typ == "" {
+		typ = errorType(e.Status)
+	}
+	if e.RetryAfter > 0 {
+		ex.Ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	writeError(ex.Ctx, e.Status, typ, e.Message)
+}
+
+// mirrored mirrors a share of a rule's requests to another backend,
+// fire and forget, before its handler serves them.
+type mirrored struct {
+	engine.Handler
+	pool *upstream.Pool
+	spec *route.MirrorSpec
+}
+
+// Serve implements [engine.Handler.Serve].
+func (m mirrored) Serve(ex *engine.Exchange) {
+	if m.spec.Percent >= 100 || rand.IntN(100) < m.spec.Percent {
+		m.pool.Mirror(&ex.Ctx.Request, m.spec.Backend)
+	}
+	m.Handler.Serve(ex)
+}
+
+// pickBackend chooses one of a static rule's backends by weight.
+func pickBackend(r *route.Rule) string {
+	total := 0
+	for _, b := range r.Backends {
+		total += b.Weight
+	}
+	if total <= 0 {
+		return ""
+	}
+	n := rand.IntN(total)
+	for _, b := range r.Backends {
+		if n < b.Weight {
+			return b.Name
+		}
+		n -= b.Weight
+	}
+	return ""
+}
