@@ -90,4 +90,3 @@ func keyWarnings(snap *config.Snapshot) config.Errors {
 	}
 	return out
 }
-

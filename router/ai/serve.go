@@ -470,4 +470,3 @@ func (s *exchange) clientCredentials(b *backend) auth.ClientCredentials {
 	}
 	return s.creds
 }
-
