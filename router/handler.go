@@ -114,6 +114,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	ex = engine.Acquire(ctx, reqID, g.log)
 	ex.Chain = rule.Chain
 	ex.X.RouteKey, ex.X.RuleKey = m.Key, rule.Key
+	if t := rule.Config.Timeouts; t != nil && t.Request > 0 {
+		ex.SetDeadline(start.Add(t.Request.D()))
+	}
 	engine.Run(ex, m, rule.Handler)
 }
 

@@ -103,6 +103,9 @@ func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
 	ex := engine.Acquire(ctx, id, f.log)
 	ex.Chain = tr.chain
 	ex.X.RouteKey, ex.X.RuleKey = r.Key, r.Key
+	if r.Timeouts != nil && r.Timeouts.Request > 0 {
+		ex.SetDeadline(ex.X.Start.Add(r.Timeouts.Request.D()))
+	}
 	engine.Run(ex, nil, tr.h)
 	if sb, ok := ctx.Response.BodyStream().(interface{ OnClose(func()) }); ok {
 		sb.OnClose(func() { ex.Finish(schema.Usage{}); engine.Release(ex) })

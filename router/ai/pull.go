@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
+	"github.com/switchyard-ai/switchyard/router/engine"
 )
 
 // pullStream is an OpenAI-shaped upstream stream read without a producer
@@ -25,7 +26,8 @@ type pullStream struct {
 	chunks providers.Chunks
 	resp   *fasthttp.Response
 	log    *slog.Logger
-	err    error // what ended the stream; io.EOF: its normal end
+	ex     *engine.Exchange // told when the client is gone
+	err    error            // what ended the stream; io.EOF: its normal end
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -40,7 +42,7 @@ type pullStream struct {
 // newPullStream starts watching the client and the deadline while the first
 // chunk is read.
 func newPullStream(s *exchange, chunks providers.Chunks, resp *fasthttp.Response) *pullStream {
-	ps := &pullStream{chunks: chunks, resp: resp, log: s.f.log, conn: s.ctx.Conn(), deadline: s.deadline, first: true}
+	ps := &pullStream{chunks: chunks, resp: resp, log: s.f.log, ex: s.ex, conn: s.ctx.Conn(), deadline: s.deadline, first: true}
 	ps.mu.Lock() // the watchdog reads ps.timer
 	ps.timer = time.AfterFunc(ps.wait(time.Now()), ps.watch)
 	ps.mu.Unlock()
@@ -71,6 +73,7 @@ func (ps *pullStream) watch() {
 	case !ps.deadline.IsZero() && !now.Before(ps.deadline):
 		ps.why = requestTimeout()
 	case ps.first && ps.conn != nil && peerClosed(ps.conn):
+		ps.ex.ClientGone()
 		ps.why = &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
 			Message: "the client closed the connection before the response began"}
 	case ps.first:

@@ -108,10 +108,8 @@ func (s *exchange) admit() bool {
 	s.body, s.model, s.stream = body, ri.model, ri.stream
 	s.options, s.optionsKnown = ri.options, ri.optionsKnown
 	s.x.Stream, s.x.Model, s.x.Body = ri.stream, ri.model, body
-	if t := s.h.timeouts; t != nil && t.Request > 0 {
-		s.deadline = s.x.Start.Add(t.Request.D())
-		s.ex.SetDeadline(s.deadline)
-	}
+	// The router set the rule's request deadline when the request arrived.
+	s.deadline = s.ex.Deadline()
 	return true
 }
 
@@ -199,10 +197,24 @@ func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
 	return false
 }
 
-// sleepOrGone waits d; false when the client left meanwhile (its context
-// ended).
+// sleepOrGone waits d, probing the client's connection every
+// clientProbeInterval; false when the client left meanwhile (its context is
+// then cancelled).
 func (s *exchange) sleepOrGone(d time.Duration) bool {
-	return upstream.Wait(s.ex.Context(), d)
+	conn := s.ctx.Conn()
+	for end := time.Now().Add(d); ; {
+		left := time.Until(end)
+		if left <= 0 {
+			return true
+		}
+		if !upstream.Wait(s.ex.Context(), min(left, clientProbeInterval)) {
+			return false
+		}
+		if conn != nil && peerClosed(conn) {
+			s.ex.ClientGone()
+			return false
+		}
+	}
 }
 
 // clientGone is the error of a request whose client left before an answer.

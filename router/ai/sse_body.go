@@ -183,6 +183,7 @@ func (b *sseBody) Read(p []byte) (int, error) {
 func (b *sseBody) clientGone() {
 	if !b.gone {
 		b.gone = true
+		b.s.ex.ClientGone()
 		if b.p != nil {
 			b.p.halt()
 			b.interrupt()
