@@ -340,3 +340,35 @@ func TestChunksEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestCompiledURLs: a backend compiled once per snapshot builds the same
+// upstream URLs as a translator that builds them per attempt.
+func TestCompiledURLs(t *testing.T) {
+	tests := []struct {
+		name string
+		b    config.AIBackend
+	}{
+		{name: "openai default", b: config.AIBackend{Provider: config.ProviderOpenAI}},
+		{name: "compatible with /v1", b: config.AIBackend{Provider: config.ProviderOpenAICompatible, BaseURL: "http://127.0.0.1:8000/v1/"}},
+		{name: "azure fixed deployment", b: config.AIBackend{Provider: config.ProviderAzure, BaseURL: "https://x.openai.azure.com", Model: "dep"}},
+		{name: "azure per-request deployment", b: config.AIBackend{Provider: config.ProviderAzure, BaseURL: "https://x.openai.azure.com"}},
+	}
+	raw := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			compiled, err := New().Compile(&tt.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range []schema.Operation{schema.OpChat, schema.OpCompletion, schema.OpEmbeddings} {
+				want, _ := New().NewTranslator(op, &tt.b)
+				got, _ := compiled.NewTranslator(op, &tt.b)
+				wu, err1 := want.Request(raw, nil)
+				gu, err2 := got.Request(raw, nil)
+				if err1 != nil || err2 != nil || wu.URL != gu.URL {
+					t.Errorf("%s: compiled URL %q (%v), per attempt %q (%v)", op, gu.URL, err2, wu.URL, err1)
+				}
+			}
+		})
+	}
+}
