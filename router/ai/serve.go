@@ -279,7 +279,8 @@ type result struct {
 func failure(e *schema.Error) result { return result{err: e, retry: retryable(e.Status)} }
 
 // chatRequest decodes the body for a translator or direct adapter, with the
-// upstream model set; the decoded form is shared between attempts (read only).
+// upstream model set and the stream flag inspect read (what was checked is
+// what is sent); the decoded form is shared between attempts (read only).
 func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Error) {
 	if s.op != schema.OpChat {
 		return nil, nil
@@ -289,6 +290,7 @@ func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Er
 		if err != nil {
 			return nil, asSchemaError(err, fasthttp.StatusBadRequest)
 		}
+		r.Stream = s.stream
 		s.req = r
 	}
 	if s.req.Model == upstream {
