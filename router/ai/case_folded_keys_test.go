@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
@@ -121,6 +123,43 @@ func TestKnownKeysFromSchema(t *testing.T) {
 	}
 }
 
+// TestFoldRuneMatchesEqualFold checks, for every rune, that the scan folds it
+// onto an ASCII byte of a known key exactly when encoding/json's folding
+// (documented as bytes.EqualFold) does: only K (U+212A) and ſ (U+017F)
+// join ASCII letters.
+func TestFoldRuneMatchesEqualFold(t *testing.T) {
+	var ascii []byte // the bytes known keys are made of
+	for _, ks := range []*keySet{chatKeys, embeddingKeys, completionKeys} {
+		for _, n := range ks.lower {
+			for i := 0; i < len(n); i++ {
+				if bytes.IndexByte(ascii, n[i]) < 0 {
+					ascii = append(ascii, n[i])
+				}
+			}
+		}
+	}
+	var joined []rune
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		if 0xd800 <= r && r <= 0xdfff {
+			continue
+		}
+		enc := []byte(string(r))
+		f := foldRune(r)
+		for _, c := range ascii {
+			ours := f < utf8.RuneSelf && lowerASCII(byte(f)) == c
+			if theirs := bytes.EqualFold(enc, []byte{c}); ours != theirs {
+				t.Fatalf("rune %U and %q: scan folds %v, bytes.EqualFold %v", r, c, ours, theirs)
+			}
+			if ours {
+				joined = append(joined, r)
+			}
+		}
+	}
+	if want := []rune{'\u017f', '\u212a'}; !slices.Equal(joined, want) {
+		t.Errorf("runes folding onto ASCII %U, want %U", joined, want)
+	}
+}
+
 // decoderProbe is, per operation, a struct type with one json.RawMessage
 // field per known key: unmarshaling {key: 0} into it shows which known key,
 // if any, encoding/json matches key to.
@@ -217,4 +256,18 @@ func topLevelKeys(body []byte) []string {
 		}
 	}
 	return keys
+}
+
+// BenchmarkKeyLookup measures the per-key check on typical top-level keys
+// (known, a case variant, unknown, non-ASCII).
+func BenchmarkKeyLookup(b *testing.B) {
+	for _, key := range []string{"model", "messages", "max_completion_tokens", "Stream", "metadata", "ſtream"} {
+		b.Run(key, func(b *testing.B) {
+			for b.Loop() {
+				if i, _ := chatKeys.lookup(key); i < -1 {
+					b.Fatal(i)
+				}
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -56,6 +57,9 @@ const (
 type keySet struct {
 	names []string // as spelled in the json tags, sorted by length
 	lower []string // names in ASCII lower case
+	// fold has a 0x20 byte where lower has a letter, 0 elsewhere: a key byte
+	// c folds to lower's byte l when c|fold == l.
+	fold  []string
 	roles []keyRole
 	// byLen indexes names by length: names[byLen[n]:byLen[n+1]] have n bytes.
 	byLen [maxKeyLen + 2]uint8
@@ -177,11 +181,15 @@ func newKeySet(names ...string) *keySet {
 		}
 	}
 	for _, n := range k.names {
-		b := []byte(n)
+		b, f := []byte(n), make([]byte, len(n))
 		for i, c := range b {
 			b[i] = lowerASCII(c)
+			if 'a' <= b[i] && b[i] <= 'z' {
+				f[i] = 0x20
+			}
 		}
 		k.lower = append(k.lower, string(b))
+		k.fold = append(k.fold, string(f))
 		k.roles = append(k.roles, roleOf[n])
 	}
 	for n := 0; n <= maxKeyLen+1; n++ {
@@ -196,14 +204,20 @@ func newKeySet(names ...string) *keySet {
 
 // lookup finds the known key that key (decoded) matches as encoding/json
 // would match it to a field: i is its index (-1: none), exact whether key is
-// spelled exactly like it. ASCII keys cost a length check and a compare
-// with the few known keys of that length; only a key with non-ASCII bytes
-// is folded rune by rune.
+// spelled exactly like it. ASCII keys cost a length check and compares
+// with the few known keys of that length (exact, then folded, eight bytes
+// at a time); only a key with non-ASCII bytes is folded rune by rune.
 func (k *keySet) lookup(key string) (i int, exact bool) {
 	if n := len(key); n <= maxKeyLen {
-		for j := int(k.byLen[n]); j < int(k.byLen[n+1]); j++ {
-			if foldsToLower(key, k.lower[j]) {
-				return j, key == k.names[j]
+		lo, hi := int(k.byLen[n]), int(k.byLen[n+1])
+		for j := lo; j < hi; j++ {
+			if key == k.names[j] {
+				return j, true
+			}
+		}
+		for j := lo; j < hi; j++ {
+			if foldedEqual(key, k.lower[j], k.fold[j]) {
+				return j, false
 			}
 		}
 	}
@@ -231,7 +245,7 @@ func (k *keySet) lookupFolded(key string) int {
 	}
 	folded := bstr(buf[:n])
 	for j := int(k.byLen[n]); j < int(k.byLen[n+1]); j++ {
-		if foldsToLower(folded, k.lower[j]) {
+		if foldedEqual(folded, k.lower[j], k.fold[j]) {
 			return j
 		}
 	}
@@ -248,18 +262,28 @@ func foldRune(r rune) rune {
 	return least
 }
 
-// foldsToLower reports whether s equals lower (ASCII, lower case) with
-// s's ASCII upper-case letters lowered.
-func foldsToLower(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
+// foldedEqual reports whether s, with the bytes fold marks folded to lower
+// case, equals lower (s, lower and fold have the same length).
+func foldedEqual(s, lower, fold string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if le64(s[i:])|le64(fold[i:]) != le64(lower[i:]) {
+			return false
+		}
 	}
-	for i := 0; i < len(s); i++ {
-		if lowerASCII(s[i]) != lower[i] {
+	for ; i < len(s); i++ {
+		if s[i]|fold[i] != lower[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// le64 reads s's first eight bytes as a little-endian word.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func lowerASCII(c byte) byte {
@@ -270,7 +294,13 @@ func lowerASCII(c byte) byte {
 }
 
 func hasNonASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if le64(s[i:])&msb != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return true
 		}
@@ -297,7 +327,7 @@ func (c *keyCheck) see(i int, exact bool, key string) (ok bool) {
 	if c.bad == 0 {
 		c.bad = i + 1
 		if !exact {
-			c.variant = string([]byte(key)) // a copy: key may view the body
+			c.variant = strings.Clone(key) // key may view the body
 		}
 	}
 	return false

@@ -33,7 +33,8 @@ type reqInfo struct {
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Inspect checks a request body cheaply (size, UTF-8, JSON syntax, nesting,
-// and the types of the fields the operation needs) and returns its model and
+// top-level keys that encoding/json would read differently (keys.go), and
+// the types of the fields the operation needs) and returns its model and
 // stream flag. It never decodes the whole body. The model is copied.
 func Inspect(body []byte, op schema.Operation, maxBytes int) (model string, stream bool, err *schema.Error) {
 	ri, e := inspect(body, op, maxBytes)
