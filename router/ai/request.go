@@ -22,8 +22,9 @@ type reqInfo struct {
 	model  string
 	stream bool
 	// options is the raw top-level stream_options value (nil: absent);
-	// optionsKnown is false when it was not recorded (the slow path, or a
-	// repeated member), and a translator must look it up itself.
+	// optionsKnown is false when it was not recorded, and a translator must
+	// look it up itself (inspect records it for every body it accepts: a
+	// repeated stream_options is refused).
 	options      []byte
 	optionsKnown bool
 }
@@ -32,7 +33,8 @@ type reqInfo struct {
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Inspect checks a request body cheaply (size, UTF-8, JSON syntax, nesting,
-// and the types of the fields the operation needs) and returns its model and
+// top-level keys that encoding/json would read differently (keys.go), and
+// the types of the fields the operation needs) and returns its model and
 // stream flag. It never decodes the whole body. The model is copied.
 func Inspect(body []byte, op schema.Operation, maxBytes int) (model string, stream bool, err *schema.Error) {
 	ri, e := inspect(body, op, maxBytes)
@@ -48,12 +50,12 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 	}
 	// One pass validates the body and finds the members; a body it rejects
 	// (rare: invalid input) takes the slow path, which names the problem.
-	sc, ok := scanBody(body, MaxDepth)
+	sc, ok := scanBody(body, keysFor(op), MaxDepth)
 	if !ok {
 		return inspectSlow(body, op)
 	}
 	var ri reqInfo
-	if e := dupError(sc.dupModel, sc.dupStream); e != nil {
+	if e := sc.kc.err(sc.keys); e != nil {
 		return ri, e
 	}
 	var e *schema.Error
@@ -67,9 +69,7 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 	default:
 		return ri, badRequest("stream", "stream must be a boolean")
 	}
-	if !sc.dupOptions {
-		ri.options, ri.optionsKnown = sc.options.raw, true
-	}
+	ri.options, ri.optionsKnown = sc.options.raw, true
 	switch op {
 	case schema.OpChat:
 		if e := shapeError(sc.msgs); e != nil {
@@ -153,27 +153,29 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 	if !root.IsObject() {
 		return ri, badRequest("", "the request body must be a JSON object")
 	}
+	keys := keysFor(op)
+	var kc keyCheck
 	var model, stream, messages, input, options gjson.Result
-	var dupModel, dupStream, dupOptions bool
 	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model":
-			dupModel = dupModel || model.Exists()
+		i, exact := keys.lookup(k.Str)
+		if i < 0 || !kc.see(i, exact, k.Str) {
+			return true
+		}
+		switch keys.roles[i] {
+		case roleModel:
 			model = v
-		case "stream":
-			dupStream = dupStream || stream.Exists()
+		case roleStream:
 			stream = v
-		case "messages":
+		case roleMessages:
 			messages = v
-		case "input":
+		case roleInput:
 			input = v
-		case "stream_options":
-			dupOptions = dupOptions || options.Exists()
+		case roleOptions:
 			options = v
 		}
 		return true
 	})
-	if e := dupError(dupModel, dupStream); e != nil {
+	if e := kc.err(keys); e != nil {
 		return ri, e
 	}
 	var e *schema.Error
@@ -187,12 +189,10 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 	default:
 		return ri, badRequest("stream", "stream must be a boolean")
 	}
-	if !dupOptions {
-		if options.Exists() { // a view of body (Index is the value's offset)
-			ri.options = body[options.Index : options.Index+len(options.Raw)]
-		}
-		ri.optionsKnown = true
+	if options.Exists() { // a view of body (Index is the value's offset)
+		ri.options = body[options.Index : options.Index+len(options.Raw)]
 	}
+	ri.optionsKnown = true
 	switch op {
 	case schema.OpChat:
 		if e := checkMessages(messages); e != nil {
@@ -204,20 +204,6 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 		}
 	}
 	return ri, nil
-}
-
-// dupError refuses a body that names model or stream twice: the front end
-// reads the last occurrence, while a model rewrite (sjson) and upstreams that
-// read the first would see another value, so that a client could reach a
-// model its route does not serve, or stream without its usage being metered.
-func dupError(model, stream bool) *schema.Error {
-	switch {
-	case model:
-		return badRequest("model", "model must appear only once in the request body")
-	case stream:
-		return badRequest("stream", "stream must appear only once in the request body")
-	}
-	return nil
 }
 
 func isEmptyArray(raw string) bool { return strings.TrimSpace(raw[1:len(raw)-1]) == "" }

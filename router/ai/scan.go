@@ -9,10 +9,11 @@ import (
 
 // scan is the one pass inspect makes over a request body: it checks JSON
 // syntax, UTF-8 inside strings (outside them only ASCII is valid JSON) and
-// the nesting depth, and records the top-level members the front end reads
-// (the last occurrence of a key wins, as with gjson's ForEach; a repeated
-// model or stream is recorded, for inspect to refuse) and the shape
-// of the messages array (the first role of each message, as gjson's Get).
+// the nesting depth, checks the top-level keys against the operation's known
+// keys (keys.go: the first case variant or repeat of a known key is recorded,
+// for inspect to refuse), and records the top-level members the front end
+// reads and the shape of the messages array (the first role of each message,
+// as gjson's Get).
 //
 // It is stricter than gjson, never more lenient: a body it rejects is
 // checked again by the slower validators, which pick the error message.
@@ -22,11 +23,11 @@ type scan struct {
 	depth int
 	max   int
 
+	keys *keySet // the operation's known top-level keys
+	kc   keyCheck
+
 	model, stream, input, options span // options: stream_options
 	msgs                          msgShape
-	// dupModel, dupStream and dupOptions record a second top-level model,
-	// stream or stream_options.
-	dupModel, dupStream, dupOptions bool
 }
 
 // span is a top-level member's raw value; ok is false when it is absent.
@@ -52,8 +53,8 @@ const (
 
 // scanBody runs the pass; ok is false for any body that is not a valid,
 // object-rooted JSON document within the depth limit.
-func scanBody(b []byte, maxDepth int) (s scan, ok bool) {
-	s = scan{b: b, max: maxDepth}
+func scanBody(b []byte, keys *keySet, maxDepth int) (s scan, ok bool) {
+	s = scan{b: b, keys: keys, max: maxDepth}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return s, false
@@ -120,22 +121,27 @@ func (s *scan) object(top bool) bool {
 			return s.value()
 		}
 		start := s.i
+		var k string
 		if esc {
-			key = []byte(gjson.Parse(string(key)).Str)
+			k = gjson.Parse(bstr(key)).Str
 		} else {
-			key = key[1 : len(key)-1]
+			k = bstr(key[1 : len(key)-1])
+		}
+		i, exact := s.keys.lookup(k)
+		if i < 0 || !s.kc.see(i, exact, k) {
+			return s.value() // not read, or refused: the value is only scanned
 		}
 		var dst *span
-		switch string(key) {
-		case "model":
-			dst, s.dupModel = &s.model, s.dupModel || s.model.ok
-		case "stream":
-			dst, s.dupStream = &s.stream, s.dupStream || s.stream.ok
-		case "input":
+		switch s.keys.roles[i] {
+		case roleModel:
+			dst = &s.model
+		case roleStream:
+			dst = &s.stream
+		case roleInput:
 			dst = &s.input
-		case "stream_options":
-			dst, s.dupOptions = &s.options, s.dupOptions || s.options.ok
-		case "messages":
+		case roleOptions:
+			dst = &s.options
+		case roleMessages:
 			s.msgs = msgShape{present: true, bad: badNone}
 			switch {
 			case s.i < len(s.b) && s.b[s.i] == '[':

@@ -83,6 +83,15 @@ var scanCorpus = []string{
 	`{"model":"m","stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}`,
 	`{"stream_options":{"include_usage":true},"model":"m","stream":true,"stream_options":{},"messages":[]}`,
 	`{"model":"m","stream_options" : { "include_usage" : true } ,"messages":[{"role":"user","content":"x"}]}`,
+	`{"model":"m","Stream":true,"messages":[{"role":"user"}]}`,
+	`{"model":"m","Str\u0065am":true,"messages":[{"role":"user"}]}`,
+	`{"model":"m","ſtream":true,"messages":[{"role":"user"}]}`,
+	`{"model":"m","messages":[{"role":"user"}],"max_to\u212aens":1}`,
+	`{"model":"m","messages":[{"role":"user"}],"temperature":1,"temperature":2}`,
+	`{"model":"m","messages":[{"role":"user"}],"Messages":[]}`,
+	`{"model":"m","input":"x","Input":"y"}`,
+	`{"model":"m","prompt":"x","PROMPT":"y"}`,
+	`{"model":"m","messages":[{"role":"user","Stream":true}],"metadata":{"Model":"x"},"streams":1}`,
 	`{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat(`long text \" with \\ escapes \n and ünïcode `, 200) + `"}]}`,
 }
 
@@ -109,7 +118,8 @@ func checkAgainstSlow(t *testing.T, body []byte, op schema.Operation) {
 	}
 }
 
-// FuzzInspect checks the one-pass inspect against the slow path on any input.
+// FuzzInspect checks the one-pass inspect against the slow path on any
+// input, and its verdict on top-level keys against encoding/json's reading.
 func FuzzInspect(f *testing.F) {
 	for _, b := range scanCorpus {
 		f.Add([]byte(b))
@@ -118,7 +128,9 @@ func FuzzInspect(f *testing.F) {
 		if len(body) == 0 {
 			return
 		}
-		checkAgainstSlow(t, body, schema.OpChat)
-		checkAgainstSlow(t, body, schema.OpEmbeddings)
+		for _, op := range []schema.Operation{schema.OpChat, schema.OpEmbeddings, schema.OpCompletion} {
+			checkAgainstSlow(t, body, op)
+			checkDecoderAgrees(t, body, op)
+		}
 	})
 }
