@@ -34,12 +34,15 @@ const (
 	roleOptions                 // stream_options, handed to translators
 	roleMessages                // a chat's messages, whose shape is checked
 	roleInput                   // an embeddings input
+	roleMaxTokens               // max_tokens, for policies that reserve at admission
+	roleMaxCompletion           // max_completion_tokens, which wins over max_tokens
 )
 
 // roleOf is the role of each key the front end reads itself.
 var roleOf = map[string]keyRole{
 	"model": roleModel, "stream": roleStream, "stream_options": roleOptions,
 	"messages": roleMessages, "input": roleInput,
+	"max_tokens": roleMaxTokens, "max_completion_tokens": roleMaxCompletion,
 }
 
 const (

@@ -21,6 +21,9 @@ const MaxDepth = 64
 type reqInfo struct {
 	model  string
 	stream bool
+	// maxTokens is max_completion_tokens, else max_tokens (0: neither is a
+	// positive integer).
+	maxTokens int
 	// options is the raw top-level stream_options value (nil: absent);
 	// optionsKnown is false when it was not recorded, and a translator must
 	// look it up itself (inspect records it for every body it accepts: a
@@ -70,6 +73,7 @@ func inspect(body []byte, op schema.Operation, maxBytes int) (reqInfo, *schema.E
 		return ri, badRequest("stream", "stream must be a boolean")
 	}
 	ri.options, ri.optionsKnown = sc.options.raw, true
+	ri.maxTokens = maxTokensOf(sc.maxCompletion.raw, sc.maxTokens.raw)
 	switch op {
 	case schema.OpChat:
 		if e := shapeError(sc.msgs); e != nil {
@@ -155,7 +159,7 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 	}
 	keys := keysFor(op)
 	var kc keyCheck
-	var model, stream, messages, input, options gjson.Result
+	var model, stream, messages, input, options, maxTok, maxCompl gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {
 		i, exact := keys.lookup(k.Str)
 		if i < 0 || !kc.see(i, exact, k.Str) {
@@ -172,9 +176,14 @@ func inspectSlow(body []byte, op schema.Operation) (reqInfo, *schema.Error) {
 			input = v
 		case roleOptions:
 			options = v
+		case roleMaxTokens:
+			maxTok = v
+		case roleMaxCompletion:
+			maxCompl = v
 		}
 		return true
 	})
+	ri.maxTokens = maxTokensOf([]byte(maxCompl.Raw), []byte(maxTok.Raw))
 	if e := kc.err(keys); e != nil {
 		return ri, e
 	}
@@ -302,4 +311,17 @@ func writeError(ctx *fasthttp.RequestCtx, e *schema.Error) {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	ctx.SetBody(e.JSON())
+}
+
+// maxTokensOf reads the request's output cap from the raw values of
+// max_completion_tokens and max_tokens (the first wins): 0 when neither is a
+// positive integer. The upstream judges a bad value; policies only use it to
+// size a reservation.
+func maxTokensOf(completion, tokens []byte) int {
+	for _, raw := range [2][]byte{completion, tokens} {
+		if n, err := strconv.Atoi(string(raw)); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
 }

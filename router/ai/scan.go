@@ -27,6 +27,7 @@ type scan struct {
 	kc   keyCheck
 
 	model, stream, input, options span // options: stream_options
+	maxTokens, maxCompletion      span
 	msgs                          msgShape
 }
 
@@ -141,6 +142,10 @@ func (s *scan) object(top bool) bool {
 			dst = &s.input
 		case roleOptions:
 			dst = &s.options
+		case roleMaxTokens:
+			dst = &s.maxTokens
+		case roleMaxCompletion:
+			dst = &s.maxCompletion
 		case roleMessages:
 			s.msgs = msgShape{present: true, bad: badNone}
 			switch {

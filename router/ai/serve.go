@@ -107,7 +107,7 @@ func (s *exchange) admit() bool {
 	}
 	s.body, s.model, s.stream = body, ri.model, ri.stream
 	s.options, s.optionsKnown = ri.options, ri.optionsKnown
-	s.x.Stream, s.x.Model, s.x.Body = ri.stream, ri.model, body
+	s.x.Stream, s.x.Model, s.x.Body, s.x.MaxTokens = ri.stream, ri.model, body, ri.maxTokens
 	// The router set the rule's request deadline when the request arrived.
 	s.deadline = s.ex.Deadline()
 	return true
