@@ -212,22 +212,28 @@ func newKeySet(names ...string) *keySet {
 // at a time); only a key with non-ASCII bytes is folded rune by rune.
 func (k *keySet) lookup(key string) (i int, exact bool) {
 	if n := len(key); n <= maxKeyLen {
-		lo, hi := int(k.byLen[n]), int(k.byLen[n+1])
-		for j := lo; j < hi; j++ {
+		for j := int(k.byLen[n]); j < int(k.byLen[n+1]); j++ {
 			if key == k.names[j] {
 				return j, true
 			}
 		}
-		for j := lo; j < hi; j++ {
+	}
+	return k.lookupInexact(key), false
+}
+
+// lookupInexact is lookup for a key not spelled like any known key.
+func (k *keySet) lookupInexact(key string) int {
+	if n := len(key); n <= maxKeyLen {
+		for j := int(k.byLen[n]); j < int(k.byLen[n+1]); j++ {
 			if foldedEqual(key, k.lower[j], k.fold[j]) {
-				return j, false
+				return j
 			}
 		}
 	}
 	if len(key) > maxFoldBytes || !hasNonASCII(key) {
-		return -1, false
+		return -1
 	}
-	return k.lookupFolded(key), false
+	return k.lookupFolded(key)
 }
 
 // lookupFolded is lookup for a key with non-ASCII bytes: every rune is
@@ -322,18 +328,25 @@ type keyCheck struct {
 // see records key (decoded), matched to known key i with exact spelling or
 // not; ok is false when it is refused, and the value must not be used.
 func (c *keyCheck) see(i int, exact bool, key string) (ok bool) {
-	bit := uint64(1) << uint(i)
-	if exact && c.seen&bit == 0 {
-		c.seen |= bit
-		return true
+	bit := uint64(1) << (uint(i) & (maxKeys - 1))
+	if !exact || c.seen&bit != 0 {
+		c.refuse(i, exact, key)
+		return false
 	}
+	c.seen |= bit
+	return true
+}
+
+// refuse records key as refused, unless a key was already.
+//
+//go:noinline
+func (c *keyCheck) refuse(i int, exact bool, key string) {
 	if c.bad == 0 {
 		c.bad = i + 1
 		if !exact {
 			c.variant = strings.Clone(key) // key may view the body
 		}
 	}
-	return false
 }
 
 // err is the 400 for the first refused key, or nil.

@@ -55,7 +55,7 @@ const (
 // scanBody runs the pass; ok is false for any body that is not a valid,
 // object-rooted JSON document within the depth limit.
 func scanBody(b []byte, keys *keySet, maxDepth int) (s scan, ok bool) {
-	s = scan{b: b, keys: keys, max: maxDepth}
+	s.b, s.keys, s.max = b, keys, maxDepth // s is zero: a named result
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return s, false
