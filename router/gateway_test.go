@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -16,16 +17,6 @@ import (
 
 	"github.com/switchyard-ai/switchyard/config"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func loadSnap(t *testing.T, yaml string) *config.Snapshot {
 	t.Helper()
@@ -73,7 +64,7 @@ func getLocation(t *testing.T, addr string) string {
 // over instead of failing with "address already in use" forever.
 func TestApplyRebindsPortWhenAddressChanges(t *testing.T) {
 	g := newTestGateway(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	if err := g.Apply(loadSnap(t, fmt.Sprintf(redirectCfg, "127.0.0.1", port, "one.example"))); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +90,7 @@ func TestApplyRebindsPortWhenAddressChanges(t *testing.T) {
 // second, new port is taken by someone else), the running listener is bound again.
 func TestApplyRestoresPortWhenRebindFails(t *testing.T) {
 	g := newTestGateway(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	if err := g.Apply(loadSnap(t, fmt.Sprintf(redirectCfg, "127.0.0.1", port, "one.example"))); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +118,7 @@ routes:
 // goroutine ran must not go on serving.
 func TestShutdownBeforeServeStarts(t *testing.T) {
 	g := newTestGateway(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	l, err := g.bind(config.Bind{Address: "127.0.0.1", Port: port, Protocol: config.ProtocolHTTP}, config.Server{})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -63,7 +64,7 @@ func TestReloadKeepsUpstreamState(t *testing.T) {
 		defer cancel()
 		_ = g.Shutdown(ctx)
 	})
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	host, p, _ := strings.Cut(strings.TrimPrefix(good.URL, "http://"), ":")
 	config := func(i int) string {
 		// Every reload changes the routes (a route of its own), never the backends.

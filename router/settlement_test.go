@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -134,7 +135,7 @@ func policyGateway(t *testing.T, upstreamURL, timeouts string, ps ...policies.Po
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	hostPort := strings.TrimPrefix(upstreamURL, "http://")
 	host, p, _ := strings.Cut(hostPort, ":")
 	cfg := fmt.Sprintf(`

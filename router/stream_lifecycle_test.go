@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -122,7 +123,7 @@ func reviewGateway(t *testing.T, backends, refs, timeouts string) (*Gateway, str
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}})
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cfg := fmt.Sprintf(`
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]
@@ -386,7 +387,7 @@ func TestPipelinedAfterStream(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	rec := &doneRecorder{}
 	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: []policies.Policy{rec}})
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]
@@ -527,7 +528,7 @@ func panicGateway(t *testing.T, up *reviewUpstream, ps ...policies.Policy) (*Gat
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]

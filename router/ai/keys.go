@@ -28,14 +28,14 @@ type keyRole uint8
 
 // Roles of known keys.
 const (
-	roleOther    keyRole = iota // checked for case and repetition only
-	roleModel                   // the model, read by inspect
-	roleStream                  // the stream flag
-	roleOptions                 // stream_options, handed to translators
-	roleMessages                // a chat's messages, whose shape is checked
-	roleInput                   // an embeddings input
-	roleMaxTokens               // max_tokens, for policies that reserve at admission
-	roleMaxCompletion           // max_completion_tokens, which wins over max_tokens
+	roleOther         keyRole = iota // checked for case and repetition only
+	roleModel                        // the model, read by inspect
+	roleStream                       // the stream flag
+	roleOptions                      // stream_options, handed to translators
+	roleMessages                     // a chat's messages, whose shape is checked
+	roleInput                        // an embeddings input
+	roleMaxTokens                    // max_tokens, for policies that reserve at admission
+	roleMaxCompletion                // max_completion_tokens, which wins over max_tokens
 )
 
 // roleOf is the role of each key the front end reads itself.

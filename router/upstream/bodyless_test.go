@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -128,7 +129,7 @@ func checkNoBody(t *testing.T, p *Pool, url string, tc noBodyCase) {
 	if err != nil || resp2.StatusCode != 200 || string(body2) != "after" {
 		t.Fatalf("second response: %d %q %v", resp2.StatusCode, body2, err)
 	}
-	eventually(t, time.Second, func() bool { return p.Status()["b"][0].Active == 0 }, "no request left in flight")
+	testutil.Eventually(t, time.Second, func() bool { return p.Status()["b"][0].Active == 0 }, "no request left in flight")
 }
 
 // TestForwardRawResponsesWithoutBody: byte-exact upstream answers that real servers

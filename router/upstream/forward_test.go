@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -264,7 +265,7 @@ func TestConnectionLimit(t *testing.T) {
 		}
 		first <- err
 	}()
-	eventually(t, time.Second, func() bool { return p.Status()["b"][0].Active == 1 }, "first request in flight")
+	testutil.Eventually(t, time.Second, func() bool { return p.Status()["b"][0].Active == 1 }, "first request in flight")
 
 	start := time.Now()
 	_, _, err := forwardOnce(p, Options{Timeouts: &config.Timeouts{BackendRequest: dur(150 * time.Millisecond)}}, "GET", "/wait")
@@ -323,7 +324,7 @@ func TestForwardConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	eventually(t, time.Second, func() bool {
+	testutil.Eventually(t, time.Second, func() bool {
 		for _, e := range p.Status()["b"] {
 			if e.Active != 0 {
 				return false

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -42,7 +43,7 @@ func TestHealthCheckMarksDownAndUp(t *testing.T) {
 	for _, ph := range phases {
 		t.Run(ph.name, func(t *testing.T) {
 			code.Store(int32(ph.code))
-			eventually(t, 2*time.Second, func() bool { return healthy() == ph.want }, "health to settle")
+			testutil.Eventually(t, 2*time.Second, func() bool { return healthy() == ph.want }, "health to settle")
 			if !ph.want {
 				if _, _, err := forwardOnce(p, Options{}, "GET", "/"); statusOf(err) != 503 {
 					t.Fatalf("Forward to an unhealthy backend: %v, want 503", err)
@@ -70,7 +71,7 @@ func TestHealthCheckStopsOnContextCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := NewPool(ctx, map[string]*config.Backend{"b": {Static: s}}, nil)
 	defer p.Close()
-	eventually(t, time.Second, func() bool { return checks.Load() > 2 }, "checks")
+	testutil.Eventually(t, time.Second, func() bool { return checks.Load() > 2 }, "checks")
 	cancel()
 	time.Sleep(50 * time.Millisecond)
 	n := checks.Load()
@@ -94,7 +95,7 @@ func TestReloadKeepsEndpointState(t *testing.T) {
 		return p, gen.Commit()
 	}
 	old, _ := build(s)
-	eventually(t, time.Second, func() bool { return !old.Status()["b"][0].Healthy }, "old marked down")
+	testutil.Eventually(t, time.Second, func() bool { return !old.Status()["b"][0].Healthy }, "old marked down")
 
 	tests := []struct {
 		name        string
@@ -123,12 +124,12 @@ func TestReloadKeepsEndpointState(t *testing.T) {
 	}
 	// The aborted generations left the committed one's checker running.
 	n := checks.Load()
-	eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker alive after aborted reloads")
+	testutil.Eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker alive after aborted reloads")
 	// A committed reload with the same endpoint: retiring the old snapshot keeps it.
 	_, retire := build(s)
 	retire()
 	n = checks.Load()
-	eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker kept by the new snapshot")
+	testutil.Eventually(t, time.Second, func() bool { return checks.Load() > n+2 }, "checker kept by the new snapshot")
 	// A reload without it: once the previous snapshot retires, its checker stops.
 	_, retire = build(static(other))
 	retire()

@@ -132,16 +132,4 @@ func statusOf(err error) int {
 	return 0
 }
 
-func eventually(t testing.TB, within time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func dur(d time.Duration) config.Duration { return config.Duration(d) }

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net/http"
 	"strings"
@@ -43,7 +44,7 @@ func TestMirrorNeverDelays(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("mirror never arrived")
 	}
-	eventually(t, 4*time.Second, func() bool { return p.MirrorStats().Sent == 1 }, "mirror to complete")
+	testutil.Eventually(t, 4*time.Second, func() bool { return p.MirrorStats().Sent == 1 }, "mirror to complete")
 }
 
 func TestMirrorDrops(t *testing.T) {

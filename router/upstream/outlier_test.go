@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestOutlierEjectionAndReturn(t *testing.T) {
 		}
 		finish(ctx)
 	}
-	eventually(t, time.Second, func() bool { return !p.Status()["b"][0].Ejected }, "ejection to end")
+	testutil.Eventually(t, time.Second, func() bool { return !p.Status()["b"][0].Ejected }, "ejection to end")
 	seenBad := false
 	for range 4 {
 		ctx, res, _ := forwardOnce(p, Options{}, "GET", "/")

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"log"
 	"math/big"
@@ -320,13 +321,13 @@ func TestBackendTLSHealthCheck(t *testing.T) {
 				Timeout: dur(time.Second), UnhealthyThreshold: 1, HealthyThreshold: 1}
 			p := newTestPool(t, s, nil)
 			if tc.wantHealthy {
-				eventually(t, 2*time.Second, func() bool { return u.hits.Load() >= 2 }, "health checks to succeed")
+				testutil.Eventually(t, 2*time.Second, func() bool { return u.hits.Load() >= 2 }, "health checks to succeed")
 				if !p.Status()["b"][0].Healthy {
 					t.Fatal("trusted endpoint marked down")
 				}
 				return
 			}
-			eventually(t, 2*time.Second, func() bool { return !p.Status()["b"][0].Healthy }, "endpoint marked down")
+			testutil.Eventually(t, 2*time.Second, func() bool { return !p.Status()["b"][0].Healthy }, "endpoint marked down")
 			if got := u.hits.Load(); got != 0 {
 				t.Fatalf("untrusted endpoint served %d checks", got)
 			}

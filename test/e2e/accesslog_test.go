@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net/http"
 	"strings"
@@ -36,7 +37,7 @@ backends:
 		t.Fatalf("the stream took %v: the simulator's latency was not applied", took)
 	}
 	var line map[string]any
-	waitFor(t, 5*time.Second, func() bool {
+	testutil.Eventually(t, 5*time.Second, func() bool {
 		sc := bufio.NewScanner(strings.NewReader(g.Logs()))
 		for sc.Scan() {
 			var m map[string]any

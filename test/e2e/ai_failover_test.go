@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func TestAIFailover(t *testing.T) {
 			primary.SetFault(tt.fault)
 			primaryURL := primary.URL
 			if tt.refused {
-				primaryURL = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+				primaryURL = fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t))
 			}
 			secondary := openaifake.New(t, openaifake.Options{APIKey: upstreamKey, Reply: secondReply})
 			g := startAIGateway(t, failoverYAML(primaryURL, secondary.URL))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net/http"
 	"strings"
@@ -33,7 +34,7 @@ backends:
 		t.Fatalf("status %d, content-type %q: want a running 200 event stream before the reload", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	start := time.Now()
-	g.rewrite(cfg(fmt.Sprint(freePort(t)))) // the listener moves: the old port is removed
+	g.rewrite(cfg(fmt.Sprint(testutil.FreePort(t)))) // the listener moves: the old port is removed
 	body, _ := io.ReadAll(resp.Body)
 	took := time.Since(start)
 	if strings.Contains(string(body), "[DONE]") {

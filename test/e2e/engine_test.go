@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net/http"
 	"strings"
@@ -170,7 +171,7 @@ func TestRoutingAndFilters(t *testing.T) {
 		if echo == nil || echo.Upstream != "a" {
 			t.Fatalf("main request went to %+v", echo)
 		}
-		waitFor(t, 5*time.Second, func() bool { return shadow.Hits() > before })
+		testutil.Eventually(t, 5*time.Second, func() bool { return shadow.Hits() > before })
 		shadow.mu.Lock()
 		body := string(shadow.body)
 		shadow.mu.Unlock()
@@ -212,22 +213,9 @@ func TestRoutingAndFilters(t *testing.T) {
 		}
 	})
 	t.Run("access log", func(t *testing.T) {
-		waitFor(t, 5*time.Second, func() bool {
+		testutil.Eventually(t, 5*time.Second, func() bool {
 			logs := g.Logs()
 			return strings.Contains(logs, `"msg":"access"`) && strings.Contains(logs, `"route":"default.by-path.0.0"`)
 		})
 	})
-}
-
-// waitFor polls cond until it holds or the time is up.
-func waitFor(t testing.TB, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("condition not met in time")
 }

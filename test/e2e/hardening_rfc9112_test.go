@@ -1,41 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"strings"
 	"testing"
-	"time"
 )
-
-// rawExchangeBody writes raw bytes on a fresh connection and returns the first
-// response, its body, and whether the server then closed the connection.
-func rawExchangeBody(t *testing.T, addr, raw string) (*http.Response, string, bool) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	_, err = br.ReadByte()
-	closed := err == io.EOF || (err != nil && !isTimeout(err))
-	return resp, string(b), closed
-}
 
 // TestHardeningRFC9112 sends malformed and edge-case HTTP/1.x requests on raw
 // sockets: every ambiguous or invalid message must be refused (400-class, the
@@ -130,7 +100,7 @@ backends: [{name: app, static: {endpoints: [%s]}}]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := up.Hits()
-			resp, body, closed := rawExchangeBody(t, host, tt.raw)
+			resp, body, closed := testutil.RawExchange(t, host, tt.raw)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, body)
 			}

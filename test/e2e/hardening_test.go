@@ -2,26 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
-
-// rawExchange writes raw bytes on a fresh connection and returns the first
-// response and whether the server then closed the connection.
-func rawExchange(t *testing.T, addr, raw string) (*http.Response, bool) {
-	t.Helper()
-	resp, _, closed := rawExchangeBody(t, addr, raw)
-	return resp, closed
-}
-
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
-}
 
 func TestHardeningRawSocket(t *testing.T) {
 	up := newEcho(t, "app")
@@ -59,7 +46,7 @@ backends: [{name: app, static: {endpoints: [%s]}}]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := up.Hits()
-			resp, closed := rawExchange(t, host, tt.raw)
+			resp, _, closed := testutil.RawExchange(t, host, tt.raw)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -47,15 +48,6 @@ func TestMain(m *testing.M) {
 }
 
 // freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // gateway is a running switchyard process.
 type gateway struct {
@@ -102,7 +94,7 @@ func startGateway(t testing.TB, cfg string, env ...string) *gateway {
 	// A port found free can be taken by another test before the gateway binds
 	// it: try again on new ports when that is why the gateway exited.
 	for attempt := 1; ; attempt++ {
-		port := freePort(t)
+		port := testutil.FreePort(t)
 		if err := os.WriteFile(path, []byte(strings.ReplaceAll(cfg, "{{PORT}}", fmt.Sprint(port))), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +127,7 @@ func runGateway(t testing.TB, args []string, env []string) *gateway {
 // exits before it is ready it returns nil and what the process wrote.
 func tryRunGateway(t testing.TB, args []string, env []string) (*gateway, string) {
 	t.Helper()
-	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	admin := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	g := &gateway{t: t, Admin: admin, logs: &syncBuffer{}, done: make(chan struct{})}
 	g.cmd = exec.Command(binary, append(args, "--admin", admin)...)
 	g.cmd.Env = append(os.Environ(), env...)

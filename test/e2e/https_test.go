@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"math/big"
 	"net/http"
@@ -111,7 +112,7 @@ backends:
 
 	// Replace the api certificate on disk: the gateway must pick up the new one.
 	writeCert(t, dir, "api.example.com", "3003")
-	waitFor(t, 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		serial, _ := servedCert(t, g.Addr(), "api.example.com")
 		return serial == "3003"
 	})

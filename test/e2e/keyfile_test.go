@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,7 +57,7 @@ backends: [{name: up, ai: {provider: openai-compatible, baseURL: "%s", auth: {ap
 	if err := os.Rename(keyFile+".new", keyFile); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { return g.metric(`switchyard_config_reloads_total{result="ok"}`) > before })
+	testutil.Eventually(t, 10*time.Second, func() bool { return g.metric(`switchyard_config_reloads_total{result="ok"}`) > before })
 	chat()
 	if got := last(); got != "Bearer key-two" {
 		t.Fatalf("after rotating the key file the upstream saw %q", got)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net/http"
 	"os/exec"
@@ -13,7 +14,7 @@ import (
 // TestSimStandaloneServer runs `switchyard sim` and checks the OpenAI API and
 // the vLLM-style metrics it serves.
 func TestSimStandaloneServer(t *testing.T) {
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cmd := exec.Command(binary, "sim", "--port", fmt.Sprint(port), "--model", "tiny", "--output-tokens", "5", "--itl", "1ms")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -22,7 +23,7 @@ func TestSimStandaloneServer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		resp, err := http.Get(base + "/health")
 		if err != nil {
 			return false

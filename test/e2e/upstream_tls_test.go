@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"log"
 	"net"
@@ -61,7 +62,7 @@ func TestStaticBackendOverHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	writeCAFile(t, filepath.Join(dir, "upstream-ca.pem"), secure.Server)
 	writeCert(t, dir, "other-ca.example", "3003") // a self-signed certificate that did not sign the upstream's
-	gwPort := freePort(t)
+	gwPort := testutil.FreePort(t)
 	cfg := fmt.Sprintf(`
 listeners:
   - name: web

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net"
 	"net/http"
 	"os/exec"
@@ -42,7 +43,7 @@ backends: [{name: openai, ai: {provider: openai, auth: {apiKey: "${UX_UNSET_KEY}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, binary, tt.args...)
-			cmd.Env = append(cmd.Environ(), "UX_UNSET_KEY=", "SWITCHYARD_ADMIN=", fmt.Sprintf("PORT=%d", freePort(t)))
+			cmd.Env = append(cmd.Environ(), "UX_UNSET_KEY=", "SWITCHYARD_ADMIN=", fmt.Sprintf("PORT=%d", testutil.FreePort(t)))
 			out, _ := cmd.CombinedOutput()
 			if code := cmd.ProcessState.ExitCode(); code != tt.code {
 				t.Errorf("exit code = %d, want %d\n%s", code, tt.code, out)
@@ -101,10 +102,10 @@ backends:
 // hint given when the admin port is taken.
 func TestUXAdminAddress(t *testing.T) {
 	t.Run("from the environment", func(t *testing.T) {
-		admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		admin := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, binary, "run")
-		cmd.Env = append(cmd.Environ(), "SWITCHYARD_ADMIN="+admin, fmt.Sprintf("PORT=%d", freePort(t)))
+		cmd.Env = append(cmd.Environ(), "SWITCHYARD_ADMIN="+admin, fmt.Sprintf("PORT=%d", testutil.FreePort(t)))
 		logs := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
@@ -135,7 +136,7 @@ func TestUXAdminAddress(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, binary, "run", "--admin", l.Addr().String())
-		cmd.Env = append(cmd.Environ(), fmt.Sprintf("PORT=%d", freePort(t)))
+		cmd.Env = append(cmd.Environ(), fmt.Sprintf("PORT=%d", testutil.FreePort(t)))
 		out, _ := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != 1 {
 			t.Errorf("exit code = %d, want 1", code)

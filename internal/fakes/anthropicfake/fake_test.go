@@ -3,12 +3,10 @@ package anthropicfake
 import (
 	"encoding/json"
 	"maps"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/internal/testutil"
-	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 const key = "sk-test"
@@ -17,14 +15,7 @@ func post(t *testing.T, s *Server, path string, hdr map[string]string, body stri
 	t.Helper()
 	h := map[string]string{"x-api-key": key, "anthropic-version": Version, "content-type": "application/json"}
 	maps.Copy(h, hdr) // an empty value drops the header
-	up := &schema.Upstream{Method: http.MethodPost, URL: s.URL + path, Body: []byte(body)}
-	for k, v := range h {
-		if v != "" {
-			up.SetHeader(k, v)
-		}
-	}
-	resp, b := testutil.Send(t, up)
-	return resp.StatusCode, string(b)
+	return testutil.Post(t, s.URL+path, h, body)
 }
 
 func TestRejects(t *testing.T) {

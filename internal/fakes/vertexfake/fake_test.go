@@ -20,16 +20,6 @@ func newServer(t *testing.T) *Server {
 	return s
 }
 
-func post(t *testing.T, url string, header map[string]string, body string) (int, string) {
-	t.Helper()
-	up := &schema.Upstream{Method: http.MethodPost, URL: url, ContentType: "application/json", Body: []byte(body)}
-	for k, v := range header {
-		up.SetHeader(k, v)
-	}
-	resp, b := testutil.Send(t, up)
-	return resp.StatusCode, string(b)
-}
-
 func TestVertexAuthAndSchema(t *testing.T) {
 	s := newServer(t)
 	tok := s.IssueToken()
@@ -65,7 +55,7 @@ func TestVertexAuthAndSchema(t *testing.T) {
 			if tt.token != "" {
 				h["Authorization"] = "Bearer " + tt.token
 			}
-			status, body := post(t, tt.url, h, tt.body)
+			status, body := testutil.Post(t, tt.url, h, tt.body)
 			if status != tt.status || !strings.Contains(body, tt.contains) {
 				t.Fatalf("status %d body %s; want %d containing %q", status, body, tt.status, tt.contains)
 			}
@@ -77,10 +67,10 @@ func TestGeminiAPIKey(t *testing.T) {
 	s := newServer(t)
 	url := s.URL + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
 	body := `{"contents":[{"role":"user","parts":[{"text":"one two"}]}]}`
-	if status, _ := post(t, url, map[string]string{"x-goog-api-key": "wrong"}, body); status != 400 {
+	if status, _ := testutil.Post(t, url, map[string]string{"x-goog-api-key": "wrong"}, body); status != 400 {
 		t.Fatalf("wrong key: status %d", status)
 	}
-	status, out := post(t, url, map[string]string{"x-goog-api-key": s.APIKey}, body)
+	status, out := testutil.Post(t, url, map[string]string{"x-goog-api-key": s.APIKey}, body)
 	if status != 200 || strings.Count(out, "data: ") != 4 || !strings.Contains(out, `"finishReason":"STOP"`) {
 		t.Fatalf("stream: %d %s", status, out)
 	}
@@ -111,13 +101,13 @@ func TestAnthropicOnVertex(t *testing.T) {
 	auth := map[string]string{"Authorization": "Bearer " + tok}
 	msg := `"anthropic_version":"vertex-2023-10-16","max_tokens":64,"messages":[{"role":"user","content":"hi"}]`
 
-	if status, _ := post(t, base+":rawPredict", nil, `{`+msg+`}`); status != 401 {
+	if status, _ := testutil.Post(t, base+":rawPredict", nil, `{`+msg+`}`); status != 401 {
 		t.Fatalf("no token: status %d", status)
 	}
-	if status, body := post(t, base+":rawPredict", auth, `{"model":"claude",`+msg+`}`); status != 400 || !strings.Contains(body, "invalid_request_error") {
+	if status, body := testutil.Post(t, base+":rawPredict", auth, `{"model":"claude",`+msg+`}`); status != 400 || !strings.Contains(body, "invalid_request_error") {
 		t.Fatalf("model in body: %d %s", status, body)
 	}
-	status, body := post(t, base+":rawPredict", auth, `{`+msg+`}`)
+	status, body := testutil.Post(t, base+":rawPredict", auth, `{`+msg+`}`)
 	var m struct {
 		Content []struct{ Text string } `json:"content"`
 		Stop    string                  `json:"stop_reason"`
@@ -125,7 +115,7 @@ func TestAnthropicOnVertex(t *testing.T) {
 	if status != 200 || json.Unmarshal([]byte(body), &m) != nil || m.Content[0].Text != "You said: hi" || m.Stop != "end_turn" {
 		t.Fatalf("rawPredict: %d %s", status, body)
 	}
-	status, body = post(t, base+":streamRawPredict", auth,
+	status, body = testutil.Post(t, base+":streamRawPredict", auth,
 		`{"stream":true,`+msg+`,"tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}`)
 	for _, want := range []string{"event: message_start", "event: content_block_start", `"type":"tool_use"`, "input_json_delta",
 		`"stop_reason":"tool_use"`, "event: message_stop"} {
