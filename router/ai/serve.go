@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -375,7 +374,7 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		s.f.log.Warn("ai: upstream request failed", "route", s.route.Key, "backend", b.key,
-			"upstream", urlWithoutQuery(up.URL), "err", err.Error())
+			"upstream", redactURL(up.URL), "err", err.Error())
 		return failure(transportError(err))
 	}
 	status := resp.StatusCode()
@@ -450,14 +449,6 @@ func denialError(err error) *schema.Error {
 		return &schema.Error{Status: d.Status, Type: typ, Message: d.Message}
 	}
 	return asSchemaError(err, fasthttp.StatusForbidden)
-}
-
-// urlWithoutQuery drops a URL's query string, which may carry credentials, for logs.
-func urlWithoutQuery(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
 }
 
 // detach drops the exchange's references into the request, which fasthttp
