@@ -71,8 +71,7 @@ func (ps *pullStream) watch() {
 	case !ps.deadline.IsZero() && !now.Before(ps.deadline):
 		ps.why = requestTimeout()
 	case ps.first && ps.conn != nil && peerClosed(ps.conn):
-		ps.why = &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
-			Message: "the client closed the connection before the response began"}
+		ps.why = errClientClosed()
 	case ps.first:
 		ps.timer.Reset(ps.wait(now))
 		return

@@ -225,7 +225,10 @@ func (s *exchange) try(cands, buf []candidate) (streamed bool) {
 		if !again || !ok {
 			break
 		}
-		time.Sleep(wait)
+		if s.sleepOrGone(wait) {
+			last = errClientClosed()
+			break
+		}
 		if cands, _, _ = candidates(f.resolve(s.route), s.model, time.Now(), buf); len(cands) == 0 {
 			break
 		}

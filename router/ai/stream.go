@@ -221,8 +221,7 @@ func (s *exchange) waitFirst(p *pump) (first []byte, ok bool, stopped *schema.Er
 			return nil, false, requestTimeout()
 		case <-probe.C:
 			if conn != nil && peerClosed(conn) {
-				return nil, false, &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
-					Message: "the client closed the connection before the response began"}
+				return nil, false, errClientClosed()
 			}
 		}
 	}
