@@ -30,12 +30,16 @@ type sseBody struct {
 
 	first    []byte
 	hasFirst bool
-	started  bool
-	deadline <-chan time.Time
-	timer    *time.Timer
-	timedOut bool
-	ended    bool // the final event was produced
-	gone     bool // a write to the client failed
+	// second is the chunk after a role-only first one, read before the
+	// stream was committed (a producer's stream only).
+	second    []byte
+	hasSecond bool
+	started   bool
+	deadline  <-chan time.Time
+	timer     *time.Timer
+	timedOut  bool
+	ended     bool // the final event was produced
+	gone      bool // a write to the client failed
 
 	buf     []byte // the current event, framed
 	pending []byte // what Read has not returned yet of buf
@@ -103,6 +107,10 @@ func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 	}
 	if b.pull != nil {
 		return b.next()
+	}
+	if b.hasSecond {
+		b.hasSecond = false
+		return b.frame(b.second), true
 	}
 	if b.hasFirst {
 		for {
@@ -219,7 +227,7 @@ func (b *sseBody) Close() error {
 		s := b.s
 		s.f.policies.Done(context.Background(), &s.x, usage)
 		s.free()
-		b.s, b.first, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil
+		b.s, b.first, b.second, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil, nil
 	})
 	return nil
 }

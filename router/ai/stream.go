@@ -147,8 +147,9 @@ func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) 
 	return s.relay(b, p, cancel, cancel, nil)
 }
 
-// relay waits for the first chunk: an error before it is an attempt failure
-// (and may fail over); otherwise the stream is committed to the client.
+// relay waits for the first chunk (past a role-only one: see waitPastRole):
+// an error before it is an attempt failure (and may fail over); otherwise the
+// stream is committed to the client.
 // interrupt unblocks the producer; release frees its resources once it ended.
 //
 // While it waits it watches the client's connection and the route's request
@@ -157,7 +158,7 @@ func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) 
 // deadline still bounds the stream: when it passes the stream ends with a
 // final timeout error event.
 func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), limits *fasthttp.ResponseHeader) result {
-	first, ok, stopped := s.waitFirst(p)
+	first, ok, second, hasSecond, stopped := s.waitPastRole(p)
 	if stopped != nil {
 		p.halt()
 		interrupt()
@@ -169,7 +170,8 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), limits 
 		release()
 		return failure(streamError(p.err))
 	}
-	return s.commit(b, limits, &sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok})
+	return s.commit(b, limits, &sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok,
+		second: second, hasSecond: hasSecond})
 }
 
 // commit answers the client with the stream body (its first event read):
