@@ -83,9 +83,11 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 				Log:          log,
 				Policies:     chain,
 				MaxBodyBytes: s.Config.Server.MaxBodyBytes,
-				Adapters:     wiring.adapters,
-				Direct:       wiring.direct,
-				Signers:      wiring.signer,
+				// A stream whose client stops reading is cut off.
+				StreamWriteTimeout: s.Config.Server.StreamWriteTimeout.D(),
+				Adapters:           wiring.adapters,
+				Direct:             wiring.direct,
+				Signers:            wiring.signer,
 			})
 		},
 	})

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/switchyard-ai/switchyard/auth"
@@ -45,6 +46,9 @@ type Options struct {
 	// sim provider defaults to a new sim.Adapter per Frontend; pass one shared
 	// per process (Direct["sim"]) to keep its state and metrics across reloads.
 	Direct map[string]providers.Direct
+	// StreamWriteTimeout bounds each write of a streamed response to the
+	// client (0: DefaultStreamWriteTimeout); see writeIdle.
+	StreamWriteTimeout time.Duration
 	// Signers optionally overrides how a backend's upstream signer is built; a
 	// nil Signer with a nil error falls back to the default (API key or
 	// passthrough, in the provider's header).
@@ -72,6 +76,8 @@ type Frontend struct {
 	policies policies.Chain
 	maxBody  int
 	backends map[string]*backend
+	// streamWrite bounds each write of a streamed response (server.streamWriteTimeout).
+	streamWrite time.Duration
 	// routes caches each route's resolved refs by route key.
 	routes sync.Map // string -> *routeRefs
 }
@@ -98,6 +104,7 @@ func New(snap *config.Snapshot, opts Options) (*Frontend, error) {
 	if f.maxBody <= 0 {
 		f.maxBody = DefaultMaxBodyBytes
 	}
+	f.streamWrite = streamWriteTimeout(opts.StreamWriteTimeout)
 	adapters := map[string]providers.Adapter{
 		config.ProviderOpenAI:           openai.New(),
 		config.ProviderAzure:            openai.New(),

@@ -41,6 +41,9 @@ type sseBody struct {
 	ended     bool // the final event was produced
 	gone      bool // a write to the client failed
 
+	// write bounds each write to the client (server.streamWriteTimeout).
+	write writeIdle
+
 	buf     []byte // the current event, framed
 	pending []byte // what Read has not returned yet of buf
 	once    sync.Once
@@ -166,6 +169,7 @@ func (b *sseBody) WriteTo(w io.Writer) (int64, error) {
 		if !ok {
 			return n, nil
 		}
+		b.write.arm()
 		m, err := w.Write(ev)
 		n += int64(m)
 		if err != nil {
@@ -182,6 +186,7 @@ func (b *sseBody) Read(p []byte) (int, error) {
 		if !ok {
 			return 0, io.EOF
 		}
+		b.write.arm() // the caller writes what Read returns
 		b.pending = ev
 	}
 	n := copy(p, b.pending)
@@ -211,6 +216,8 @@ func (b *sseBody) Close() error {
 		}
 		if !b.ended {
 			b.clientGone() // abandoned before the end: the client is gone
+		} else if !b.gone {
+			b.write.disarm()
 		}
 		if b.timer != nil {
 			b.timer.Stop()

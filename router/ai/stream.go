@@ -188,6 +188,7 @@ func (s *exchange) commit(b *backend, limits *fasthttp.ResponseHeader, body *sse
 	}
 	b.succeeded()
 	s.x.Status = fasthttp.StatusOK
+	body.write = writeIdle{conn: ctx.Conn(), d: s.f.streamWrite}
 	ctx.SetBodyStream(body, -1)
 	s.detach()
 	return result{streamed: true}
