@@ -32,6 +32,11 @@ type Exchange struct {
 	// Start is when the request arrived; FirstByte when the first response byte was written.
 	Start     time.Time
 	FirstByte time.Time
+	// PromptTokens is the prompt's token count when a request policy counted
+	// it (a tokenizer-based budget sets it in Request; 0: none did). The
+	// front end charges it, instead of its own estimate from the body's
+	// size, when a stream's usage never arrives (see schema.Usage.Estimated).
+	PromptTokens int
 	// Header returns a request header's value; for a streamed response it
 	// returns "" in Done (copy what Done needs in Request).
 	Header func(name string) string

@@ -114,6 +114,10 @@ func (ps *pullStream) readFirst() (first []byte, stopped *schema.Error, err erro
 	return first, nil, err
 }
 
+// completed reports whether the stream was read to its normal end ([DONE]
+// or the end of the body after an event), where its usage is.
+func (ps *pullStream) completed() bool { return errors.Is(ps.err, io.EOF) && !ps.timedOut() }
+
 // timedOut reports whether the route's request deadline ended the stream.
 func (ps *pullStream) timedOut() bool {
 	ps.mu.Lock()

@@ -92,6 +92,9 @@ type exchange struct {
 	haveCreds bool
 	// deadline is the route's request deadline (zero: none).
 	deadline time.Time
+	// promptEstimate is what a stream's prompt is charged when its usage
+	// never arrives (estimatePrompt, at admission).
+	promptEstimate int
 
 	// hdr is what x.Header reads: the request's headers, nil once a stream is committed.
 	hdr      *fasthttp.RequestHeader
@@ -126,7 +129,7 @@ func newExchange(f *Frontend, ctx *fasthttp.RequestCtx, r Route, op schema.Opera
 func (s *exchange) free() {
 	s.f, s.ctx, s.route, s.x, s.usage = nil, nil, Route{}, policies.Exchange{}, schema.Usage{}
 	s.body, s.model, s.stream, s.req, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, auth.ClientCredentials{}, false, time.Time{}
-	s.hdr, s.options, s.optionsKnown = nil, nil, false
+	s.hdr, s.options, s.optionsKnown, s.promptEstimate = nil, nil, false, 0
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
 	} else {
@@ -183,6 +186,7 @@ func (s *exchange) prepare(buf []candidate) (cands []candidate, ok bool) {
 		writeError(ctx, denialError(err))
 		return nil, false
 	}
+	s.estimatePrompt()
 	if t := s.route.Timeouts; t != nil && t.Request > 0 {
 		s.deadline = s.x.Start.Add(t.Request.D())
 	}

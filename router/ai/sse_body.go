@@ -1,15 +1,12 @@
 package ai
 
 import (
-	"context"
 	"errors"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 // sseBody is a committed stream's response body. fasthttp writes it from the
@@ -43,6 +40,13 @@ type sseBody struct {
 
 	// write bounds each write to the client (server.streamWriteTimeout).
 	write writeIdle
+	// idle is the backend's stream idle timeout, which bounds the time spent
+	// collecting the usage after the client left (see drainBound).
+	idle time.Duration
+	// produced counts the chunks the upstream produced: relayed to the
+	// client and, after it left, read and dropped; an estimate of the
+	// completion tokens when the usage does not arrive.
+	produced int
 
 	buf     []byte // the current event, framed
 	pending []byte // what Read has not returned yet of buf
@@ -83,6 +87,7 @@ func (b *sseBody) next() (ev []byte, ok bool) {
 		if b.pull.err == nil {
 			c, err := b.pull.next()
 			if err == nil {
+				b.produced++
 				return b.frame(c), true
 			}
 			b.pull.err = err
@@ -105,6 +110,7 @@ func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 		}
 		if b.hasFirst {
 			b.s.x.FirstByte = time.Now()
+			b.produced++
 			return b.frame(b.first), true
 		}
 	}
@@ -113,6 +119,7 @@ func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 	}
 	if b.hasSecond {
 		b.hasSecond = false
+		b.produced++
 		return b.frame(b.second), true
 	}
 	if b.hasFirst {
@@ -122,6 +129,7 @@ func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 				if !more {
 					return b.final()
 				}
+				b.produced++
 				if !b.timedOut {
 					return b.frame(c), true
 				}
@@ -194,17 +202,21 @@ func (b *sseBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// clientGone notes that the client left: a producer runs on, its chunks
+// dropped, for the usage at the end of its stream (Close then settles the
+// exchange later: see collectLater).
 func (b *sseBody) clientGone() {
 	if !b.gone {
 		b.gone = true
 		if b.p != nil {
-			b.p.halt()
-			b.interrupt()
+			b.p.discard()
 		}
 	}
 }
 
-// Close implements io.Closer: it ends the exchange (once).
+// Close implements io.Closer: it ends the exchange (once). When the client
+// left before the end, the usage is collected, and the exchange settled, by
+// a goroutine (see collectLater); otherwise here.
 func (b *sseBody) Close() error {
 	b.once.Do(func() {
 		if fn := b.onClose; fn != nil {
@@ -222,19 +234,10 @@ func (b *sseBody) Close() error {
 		if b.timer != nil {
 			b.timer.Stop()
 		}
-		var usage schema.Usage
-		if ps := b.pull; ps != nil {
-			ps.release() // closes the upstream connection unless the stream was read to its end
-			usage = ps.chunks.Usage()
-		} else {
-			b.p.drain()
-			b.release()
-			usage = b.p.usage
+		if b.collectLater() {
+			return
 		}
-		s := b.s
-		s.f.policies.Done(context.Background(), &s.x, usage)
-		s.free()
-		b.s, b.first, b.second, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil, nil
+		b.settle()
 	})
 	return nil
 }

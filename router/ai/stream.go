@@ -36,20 +36,37 @@ type pump struct {
 	ch       chan []byte
 	stop     chan struct{}
 	stopOnce sync.Once
-	// usage and err are valid once ch is closed.
-	usage schema.Usage
-	err   error
+	// discarding is closed once the client left: the producer runs on for
+	// the usage at the end of its stream, its chunks dropped (see
+	// collectPump), until stop.
+	discarding  chan struct{}
+	discardOnce sync.Once
+	// usage, err and discarded (chunks dropped, dropped their bytes) are
+	// valid once ch is closed.
+	usage          schema.Usage
+	err            error
+	discarded      int
+	discardedBytes int
 }
 
 func startPump(log *slog.Logger, run func(emit func([]byte) error) (schema.Usage, error)) *pump {
-	p := &pump{ch: make(chan []byte, 16), stop: make(chan struct{})}
+	p := &pump{ch: make(chan []byte, 16), stop: make(chan struct{}), discarding: make(chan struct{})}
 	emit := func(c []byte) error {
+		select {
+		case <-p.stop:
+			return errClientGone
+		case <-p.discarding:
+			return p.discardChunk(c)
+		default:
+		}
 		cp := append([]byte(nil), c...)
 		select {
 		case p.ch <- cp:
 			return nil
 		case <-p.stop:
 			return errClientGone
+		case <-p.discarding:
+			return p.discardChunk(c)
 		}
 	}
 	go func() {
@@ -70,10 +87,27 @@ func startPump(log *slog.Logger, run func(emit func([]byte) error) (schema.Usage
 // halt makes the producer's next emit fail.
 func (p *pump) halt() { p.stopOnce.Do(func() { close(p.stop) }) }
 
-// drain waits for the producer to end.
-func (p *pump) drain() {
-	for range p.ch {
+// discard makes the producer's emits drop their chunks: the client left.
+func (p *pump) discard() { p.discardOnce.Do(func() { close(p.discarding) }) }
+
+// discardChunk counts a dropped chunk (the producer's goroutine); past
+// usageDrainBytes it stops the producer.
+func (p *pump) discardChunk(c []byte) error {
+	p.discarded++
+	p.discardedBytes += len(c)
+	if p.discardedBytes > usageDrainBytes {
+		return errClientGone
 	}
+	return nil
+}
+
+// drain waits for the producer to end and returns how many chunks it left
+// unread.
+func (p *pump) drain() (left int) {
+	for range p.ch {
+		left++
+	}
+	return left
 }
 
 // relayUpstream relays a 2xx upstream stream through tr.
@@ -189,6 +223,7 @@ func (s *exchange) commit(b *backend, limits *fasthttp.ResponseHeader, body *sse
 	b.succeeded()
 	s.x.Status = fasthttp.StatusOK
 	body.write = writeIdle{conn: ctx.Conn(), d: s.f.streamWrite}
+	body.idle = b.streamIdle
 	ctx.SetBodyStream(body, -1)
 	s.detach()
 	return result{streamed: true}
