@@ -91,11 +91,18 @@ func TestStreamWriteTimeout(t *testing.T) {
 			fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 				len(body), body)
 			// Never read: the gateway's writes stall once the windows are full.
+			start := time.Now()
 			var d done
 			select {
 			case d = <-h.rec.ch:
-			case <-time.After(8 * time.Second):
+			case <-time.After(10 * time.Second):
 				t.Fatal("the stream to a client that does not read was not ended (Done not called)")
+			}
+			// Filling the socket buffers (a few MiB, slow under the race
+			// detector), the write timeout, then at most 1 s (the idle
+			// timeout, or 1 MiB) of collecting the usage.
+			if el := time.Since(start); el > 6*time.Second {
+				t.Errorf("settled after %v", el)
 			}
 			if d.x.Status != 200 {
 				t.Errorf("done status = %d", d.x.Status)
