@@ -16,12 +16,13 @@ const (
 func DefaultServer() Server {
 	on := true
 	return Server{
-		MaxHeaderBytes: 16384,
-		MaxBodyBytes:   32 << 20,
-		ReadTimeout:    Duration(30 * time.Second),
-		IdleTimeout:    Duration(90 * time.Second),
-		DrainTimeout:   Duration(30 * time.Second),
-		AccessLog:      &on,
+		MaxHeaderBytes:     16384,
+		MaxBodyBytes:       32 << 20,
+		ReadTimeout:        Duration(30 * time.Second),
+		StreamWriteTimeout: Duration(30 * time.Second),
+		IdleTimeout:        Duration(90 * time.Second),
+		DrainTimeout:       Duration(30 * time.Second),
+		AccessLog:          &on,
 	}
 }
 
@@ -56,6 +57,7 @@ func applyDefaults(c *Config) {
 	setDefault(&s.MaxHeaderBytes, def.MaxHeaderBytes)
 	setDefault(&s.MaxBodyBytes, def.MaxBodyBytes)
 	setDefault(&s.ReadTimeout, def.ReadTimeout)
+	setDefault(&s.StreamWriteTimeout, def.StreamWriteTimeout)
 	setDefault(&s.IdleTimeout, def.IdleTimeout)
 	setDefault(&s.DrainTimeout, def.DrainTimeout)
 	if s.AccessLog == nil {

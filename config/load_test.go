@@ -183,7 +183,8 @@ backends:
 	c := snap.Config
 	on := true
 	wantServer := Server{MaxHeaderBytes: 16384, MaxBodyBytes: 32 << 20, ReadTimeout: Duration(30 * time.Second),
-		IdleTimeout: Duration(90 * time.Second), DrainTimeout: Duration(30 * time.Second), AccessLog: &on}
+		StreamWriteTimeout: Duration(30 * time.Second), IdleTimeout: Duration(90 * time.Second),
+		DrainTimeout: Duration(30 * time.Second), AccessLog: &on}
 	r0 := c.Routes[0].Rules[0]
 	static := c.Backends[0].Static
 	tests := []struct {

@@ -28,6 +28,11 @@ type Server struct {
 	ReadTimeout Duration `yaml:"readTimeout" json:"readTimeout"`
 	// WriteTimeout bounds writing one non-streamed response (default 0: none, streams may be long).
 	WriteTimeout Duration `yaml:"writeTimeout" json:"writeTimeout"`
+	// StreamWriteTimeout bounds each write of a streamed response (one SSE
+	// event) to a client: a client that stops reading for longer loses the
+	// stream, which frees its connection and upstream call (default 30s; 0
+	// means the default).
+	StreamWriteTimeout Duration `yaml:"streamWriteTimeout" json:"streamWriteTimeout"`
 	// IdleTimeout closes keep-alive connections idle for longer (default 90s).
 	IdleTimeout Duration `yaml:"idleTimeout" json:"idleTimeout"`
 	// DrainTimeout bounds how long shutdown waits for requests in flight (default 30s).

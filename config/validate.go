@@ -42,6 +42,7 @@ func validateServer(s *Server, r *reporter) {
 	}
 	nonNegative(r, "server.readTimeout", s.ReadTimeout)
 	nonNegative(r, "server.writeTimeout", s.WriteTimeout)
+	nonNegative(r, "server.streamWriteTimeout", s.StreamWriteTimeout)
 	nonNegative(r, "server.idleTimeout", s.IdleTimeout)
 	nonNegative(r, "server.drainTimeout", s.DrainTimeout)
 }

@@ -58,6 +58,11 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`t.yaml:2: server.drainTimeout: duration "-5s" must not be negative`},
 		},
 		{
+			name: "negative stream write timeout",
+			yaml: "server:\n  streamWriteTimeout: -1s\n",
+			want: []string{`t.yaml:2: server.streamWriteTimeout: duration "-1s" must not be negative`},
+		},
+		{
 			name: "duplicate key",
 			yaml: "listeners:\n  - name: web\n    port: 80\n    port: 81\n",
 			want: []string{`t.yaml:4: listeners[0]: duplicate key "port" (first at line 3)`},

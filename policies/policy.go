@@ -44,10 +44,6 @@ type Exchange struct {
 	Stream      bool
 	// MaxTokens is the request's max_completion_tokens, else max_tokens (0: not set).
 	MaxTokens int
-	// PromptEstimate is an estimate of the prompt's tokens made at admission
-	// (a policy that counts exactly may overwrite it); it prices a stream
-	// whose usage never arrived.
-	PromptEstimate int
 	// Body is the client's request body (read-only). For a streamed response
 	// it is nil in Settle: the request is released once the stream starts.
 	Body []byte
@@ -60,6 +56,11 @@ type Exchange struct {
 	// Start is when the request arrived; FirstByte when the first response byte was written.
 	Start     time.Time
 	FirstByte time.Time
+	// PromptTokens is the prompt's token count when a request policy counted
+	// it (a tokenizer-based budget sets it in Request; 0: none did). The
+	// front end charges it, instead of its own estimate from the body's
+	// size, when a stream's usage never arrives (see schema.Usage.Estimated).
+	PromptTokens int
 	// Header returns a request header's value; for a streamed response it
 	// returns "" in Settle (copy what Settle needs in Request).
 	Header func(name string) string

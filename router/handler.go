@@ -48,7 +48,13 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 				rec.fill(ctx, reqID)
 			}
 			rec := rec
+			// A detached exchange belongs to its stream body, which ends and
+			// releases it (maybe later, once it collected the usage); any
+			// other streamed body (a static upstream's) is ended here.
 			streamEx := ex
+			if ex != nil && ex.Detached() {
+				streamEx = nil
+			}
 			sb.OnClose(func() {
 				if streamEx != nil {
 					g.finish(streamEx, schema.Usage{})

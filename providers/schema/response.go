@@ -61,6 +61,13 @@ type Usage struct {
 	TotalTokens             int                      `json:"total_tokens"`
 	PromptTokensDetails     *PromptTokensDetails     `json:"prompt_tokens_details,omitempty"`
 	CompletionTokensDetails *CompletionTokensDetails `json:"completion_tokens_details,omitempty"`
+	// Estimated is true when the gateway could not collect the provider's
+	// count and estimated it instead: a stream whose client left, whose
+	// upstream failed or was cut off before its usage arrived is charged
+	// its prompt (as counted at admission, or its size / 4) and one
+	// completion token per chunk the upstream produced. It is never sent
+	// to a client.
+	Estimated bool `json:"-"`
 }
 
 // PromptTokensDetails splits prompt tokens.

@@ -100,7 +100,9 @@ func TestDefaultSim(t *testing.T) {
 
 func TestClientDisconnectStillReportsUsage(t *testing.T) {
 	d := &echoDirect{n: 1000, pause: 5 * time.Millisecond}
-	h := newHarness(t, []backendSpec{{name: "sim", ai: config.AIBackend{Provider: "sim"}}},
+	// The producer runs on for its usage after the client left, for at most
+	// the stream idle timeout (here shorter than the 5 s it would take).
+	h := newHarness(t, []backendSpec{{name: "sim", ai: config.AIBackend{Provider: "sim", StreamIdleTimeout: config.Duration(time.Second)}}},
 		Options{Direct: map[string]providers.Direct{"sim": d}})
 	conn, err := net.Dial("tcp", h.addr)
 	if err != nil {

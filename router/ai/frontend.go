@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/providers"
@@ -58,6 +59,10 @@ type Options struct {
 	// Context bounds the credential sources' background refreshes (nil:
 	// context.Background()).
 	Context context.Context
+	// StreamWriteTimeout bounds each write of a streamed response to the
+	// client (0: the snapshot's server.streamWriteTimeout, else
+	// DefaultStreamWriteTimeout); see writeIdle.
+	StreamWriteTimeout time.Duration
 }
 
 // Factory compiles snapshots into Frontends. One serves the process.
@@ -97,6 +102,8 @@ type Frontend struct {
 	log      *slog.Logger
 	maxBody  int
 	backends map[string]*backend
+	// streamWrite bounds each write of a streamed response (server.streamWriteTimeout).
+	streamWrite time.Duration
 	// own is the State a standalone Frontend (New) made for itself.
 	own *upstream.State
 }
@@ -117,6 +124,11 @@ func (fa *Factory) compile(snap *config.Snapshot, gen *upstream.Generation) (*Fr
 	if f.maxBody <= 0 {
 		f.maxBody = DefaultMaxBodyBytes
 	}
+	f.streamWrite = fa.opts.StreamWriteTimeout
+	if f.streamWrite <= 0 && snap != nil && snap.Config != nil {
+		f.streamWrite = snap.Config.Server.StreamWriteTimeout.D()
+	}
+	f.streamWrite = streamWriteTimeout(f.streamWrite)
 	if snap == nil {
 		return f, nil
 	}

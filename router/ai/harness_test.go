@@ -107,9 +107,8 @@ func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
 		ex.SetDeadline(ex.X.Start.Add(r.Timeouts.Request.D()))
 	}
 	engine.Run(ex, nil, tr.h)
-	if sb, ok := ctx.Response.BodyStream().(interface{ OnClose(func()) }); ok {
-		sb.OnClose(func() { ex.Finish(schema.Usage{}); engine.Release(ex) })
-		return
+	if ex.Detached() {
+		return // the stream body ends and releases the exchange
 	}
 	ex.Finish(ex.Usage)
 	engine.Release(ex)

@@ -74,8 +74,7 @@ func (ps *pullStream) watch() {
 		ps.why = requestTimeout()
 	case ps.first && ps.conn != nil && peerClosed(ps.conn):
 		ps.ex.ClientGone()
-		ps.why = &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
-			Message: "the client closed the connection before the response began"}
+		ps.why = errClientClosed()
 	case ps.first:
 		ps.timer.Reset(ps.wait(now))
 		return
@@ -117,6 +116,10 @@ func (ps *pullStream) readFirst() (first []byte, stopped *schema.Error, err erro
 	}
 	return first, nil, err
 }
+
+// completed reports whether the stream was read to its normal end ([DONE]
+// or the end of the body after an event), where its usage is.
+func (ps *pullStream) completed() bool { return errors.Is(ps.err, io.EOF) && !ps.timedOut() }
 
 // timedOut reports whether the route's request deadline ended the stream.
 func (ps *pullStream) timedOut() bool {

@@ -2,7 +2,6 @@ package ai
 
 import (
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +42,9 @@ type exchange struct {
 	haveCreds bool
 	// deadline is the route's request deadline (zero: none).
 	deadline time.Time
+	// promptEstimate is what a stream's prompt is charged when its usage
+	// never arrives (estimatePrompt, when it is served).
+	promptEstimate int
 	bodyCopy []byte // an in-process stream's copy of the body, which outlives the request
 	// decoded is x.Decoded, made once per pooled exchange.
 	decoded func() (*schema.ChatRequest, error)
@@ -81,7 +83,7 @@ func (s *exchange) free() {
 	}
 	s.h, s.f, s.ex, s.ctx, s.x, s.usage = nil, nil, nil, nil, nil, schema.Usage{}
 	s.body, s.model, s.stream, s.req, s.reqErr, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, nil, auth.ClientCredentials{}, false, time.Time{}
-	s.options, s.optionsKnown = nil, false
+	s.options, s.optionsKnown, s.promptEstimate = nil, false, 0
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
 	} else {
@@ -123,6 +125,7 @@ func (s *exchange) admit() bool {
 // request grew to, and one that stays within the runtime's first size
 // (8 KiB) costs half as much (memory per open stream).
 func (s *exchange) try() (streamed bool) {
+	s.estimatePrompt()
 	var buf [maxInline]candidate
 	cands, matched, _ := s.h.candidates(s.model, upstream.Now(), buf[:])
 	if matched == 0 {
@@ -154,7 +157,7 @@ func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
 				break
 			}
 			if !s.sleepOrGone(wait) {
-				last = clientGone()
+				last = errClientClosed()
 				break
 			}
 			if cands, _, _ = s.h.candidates(s.model, upstream.Now(), buf); len(cands) == 0 {
@@ -215,12 +218,6 @@ func (s *exchange) sleepOrGone(d time.Duration) bool {
 			return false
 		}
 	}
-}
-
-// clientGone is the error of a request whose client left before an answer.
-func clientGone() *schema.Error {
-	return &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
-		Message: "the client closed the connection before the response began"}
 }
 
 // fail writes the error of a request no candidate could serve.
@@ -375,7 +372,7 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		s.f.log.Warn("ai: upstream request failed", "rule", s.h.key, "backend", b.key,
-			"upstream", urlWithoutQuery(up.URL), "err", err.Error())
+			"upstream", redactURL(up.URL), "err", err.Error())
 		return failure(transportError(err))
 	}
 	status := resp.StatusCode()
@@ -437,14 +434,6 @@ func asSchemaError(err error, status int) *schema.Error {
 		return &cp
 	}
 	return &schema.Error{Status: status, Type: schema.TypeForStatus(status), Message: "the gateway could not serve the request"}
-}
-
-// urlWithoutQuery drops a URL's query string, which may carry credentials, for logs.
-func urlWithoutQuery(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
 }
 
 // detach drops the exchange's references into the request, which fasthttp

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 // sseBody is a committed stream's response body. fasthttp writes it from the
@@ -29,12 +27,26 @@ type sseBody struct {
 
 	first    []byte
 	hasFirst bool
-	started  bool
-	deadline <-chan time.Time
-	timer    *time.Timer
-	timedOut bool
-	ended    bool // the final event was produced
-	gone     bool // a write to the client failed
+	// second is the chunk after a role-only first one, read before the
+	// stream was committed (a producer's stream only).
+	second    []byte
+	hasSecond bool
+	started   bool
+	deadline  <-chan time.Time
+	timer     *time.Timer
+	timedOut  bool
+	ended     bool // the final event was produced
+	gone      bool // a write to the client failed
+
+	// write bounds each write to the client (server.streamWriteTimeout).
+	write writeIdle
+	// idle is the backend's stream idle timeout, which bounds the time spent
+	// collecting the usage after the client left (see drainBound).
+	idle time.Duration
+	// produced counts the chunks the upstream produced: relayed to the
+	// client and, after it left, read and dropped; an estimate of the
+	// completion tokens when the usage does not arrive.
+	produced int
 
 	buf     []byte // the current event, framed
 	pending []byte // what Read has not returned yet of buf
@@ -75,6 +87,7 @@ func (b *sseBody) next() (ev []byte, ok bool) {
 		if b.pull.err == nil {
 			c, err := b.pull.next()
 			if err == nil {
+				b.produced++
 				return b.frame(c), true
 			}
 			b.pull.err = err
@@ -97,11 +110,17 @@ func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 		}
 		if b.hasFirst {
 			b.s.x.FirstByte = time.Now()
+			b.produced++
 			return b.frame(b.first), true
 		}
 	}
 	if b.pull != nil {
 		return b.next()
+	}
+	if b.hasSecond {
+		b.hasSecond = false
+		b.produced++
+		return b.frame(b.second), true
 	}
 	if b.hasFirst {
 		for {
@@ -110,6 +129,7 @@ func (b *sseBody) nextSlow() (ev []byte, ok bool) {
 				if !more {
 					return b.final()
 				}
+				b.produced++
 				if !b.timedOut {
 					return b.frame(c), true
 				}
@@ -157,6 +177,7 @@ func (b *sseBody) WriteTo(w io.Writer) (int64, error) {
 		if !ok {
 			return n, nil
 		}
+		b.write.arm()
 		m, err := w.Write(ev)
 		n += int64(m)
 		if err != nil {
@@ -173,6 +194,7 @@ func (b *sseBody) Read(p []byte) (int, error) {
 		if !ok {
 			return 0, io.EOF
 		}
+		b.write.arm() // the caller writes what Read returns
 		b.pending = ev
 	}
 	n := copy(p, b.pending)
@@ -180,18 +202,22 @@ func (b *sseBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// clientGone notes that the client left: a producer runs on, its chunks
+// dropped, for the usage at the end of its stream (Close then settles the
+// exchange later: see collectLater).
 func (b *sseBody) clientGone() {
 	if !b.gone {
 		b.gone = true
 		b.s.ex.ClientGone()
 		if b.p != nil {
-			b.p.halt()
-			b.interrupt()
+			b.p.discard()
 		}
 	}
 }
 
-// Close implements io.Closer: it ends the exchange (once).
+// Close implements io.Closer: it ends the exchange (once). When the client
+// left before the end, the usage is collected, and the exchange settled, by
+// a goroutine (see collectLater); otherwise here.
 func (b *sseBody) Close() error {
 	b.once.Do(func() {
 		if fn := b.onClose; fn != nil {
@@ -203,23 +229,16 @@ func (b *sseBody) Close() error {
 		}
 		if !b.ended {
 			b.clientGone() // abandoned before the end: the client is gone
+		} else if !b.gone {
+			b.write.disarm()
 		}
 		if b.timer != nil {
 			b.timer.Stop()
 		}
-		var usage schema.Usage
-		if ps := b.pull; ps != nil {
-			ps.release() // closes the upstream connection unless the stream was read to its end
-			usage = ps.chunks.Usage()
-		} else {
-			b.p.drain()
-			b.release()
-			usage = b.p.usage
+		if b.collectLater() {
+			return
 		}
-		s := b.s
-		s.ex.Finish(usage)
-		s.free()
-		b.s, b.first, b.buf, b.pending, b.pull = nil, nil, nil, nil, nil
+		b.settle()
 	})
 	return nil
 }

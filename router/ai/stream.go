@@ -35,20 +35,37 @@ type pump struct {
 	ch       chan []byte
 	stop     chan struct{}
 	stopOnce sync.Once
-	// usage and err are valid once ch is closed.
-	usage schema.Usage
-	err   error
+	// discarding is closed once the client left: the producer runs on for
+	// the usage at the end of its stream, its chunks dropped (see
+	// collectPump), until stop.
+	discarding  chan struct{}
+	discardOnce sync.Once
+	// usage, err and discarded (chunks dropped, dropped their bytes) are
+	// valid once ch is closed.
+	usage          schema.Usage
+	err            error
+	discarded      int
+	discardedBytes int
 }
 
 func startPump(log *slog.Logger, run func(emit func([]byte) error) (schema.Usage, error)) *pump {
-	p := &pump{ch: make(chan []byte, 16), stop: make(chan struct{})}
+	p := &pump{ch: make(chan []byte, 16), stop: make(chan struct{}), discarding: make(chan struct{})}
 	emit := func(c []byte) error {
+		select {
+		case <-p.stop:
+			return errClientGone
+		case <-p.discarding:
+			return p.discardChunk(c)
+		default:
+		}
 		cp := append([]byte(nil), c...)
 		select {
 		case p.ch <- cp:
 			return nil
 		case <-p.stop:
 			return errClientGone
+		case <-p.discarding:
+			return p.discardChunk(c)
 		}
 	}
 	go func() {
@@ -69,10 +86,27 @@ func startPump(log *slog.Logger, run func(emit func([]byte) error) (schema.Usage
 // halt makes the producer's next emit fail.
 func (p *pump) halt() { p.stopOnce.Do(func() { close(p.stop) }) }
 
-// drain waits for the producer to end.
-func (p *pump) drain() {
-	for range p.ch {
+// discard makes the producer's emits drop their chunks: the client left.
+func (p *pump) discard() { p.discardOnce.Do(func() { close(p.discarding) }) }
+
+// discardChunk counts a dropped chunk (the producer's goroutine); past
+// usageDrainBytes it stops the producer.
+func (p *pump) discardChunk(c []byte) error {
+	p.discarded++
+	p.discardedBytes += len(c)
+	if p.discardedBytes > usageDrainBytes {
+		return errClientGone
 	}
+	return nil
+}
+
+// drain waits for the producer to end and returns how many chunks it left
+// unread.
+func (p *pump) drain() (left int) {
+	for range p.ch {
+		left++
+	}
+	return left
 }
 
 // relayUpstream relays a 2xx upstream stream through tr.
@@ -146,8 +180,9 @@ func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) 
 	return s.relay(b, p, cancel, cancel, nil)
 }
 
-// relay waits for the first chunk: an error before it is an attempt failure
-// (and may fail over); otherwise the stream is committed to the client.
+// relay waits for the first chunk (past a role-only one: see waitPastRole):
+// an error before it is an attempt failure (and may fail over); otherwise the
+// stream is committed to the client.
 // interrupt unblocks the producer; release frees its resources once it ended.
 //
 // While it waits it watches the client's connection and the route's request
@@ -156,7 +191,7 @@ func (s *exchange) relayDirect(b *backend, raw []byte, req *schema.ChatRequest) 
 // deadline still bounds the stream: when it passes the stream ends with a
 // final timeout error event.
 func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), limits *fasthttp.ResponseHeader) result {
-	first, ok, stopped := s.waitFirst(p)
+	first, ok, second, hasSecond, stopped := s.waitPastRole(p)
 	if stopped != nil {
 		p.halt()
 		interrupt()
@@ -168,7 +203,8 @@ func (s *exchange) relay(b *backend, p *pump, interrupt, release func(), limits 
 		release()
 		return failure(streamError(p.err))
 	}
-	return s.commit(b, limits, &sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok})
+	return s.commit(b, limits, &sseBody{s: s, p: p, interrupt: interrupt, release: release, first: first, hasFirst: ok,
+		second: second, hasSecond: hasSecond})
 }
 
 // commit answers the client with the stream body (its first event read):
@@ -185,6 +221,8 @@ func (s *exchange) commit(b *backend, limits *fasthttp.ResponseHeader, body *sse
 	}
 	b.succeeded()
 	s.x.Status = fasthttp.StatusOK
+	body.write = writeIdle{conn: ctx.Conn(), d: s.f.streamWrite}
+	body.idle = b.streamIdle
 	ctx.SetBodyStream(body, -1)
 	s.detach()
 	return result{streamed: true}
@@ -221,8 +259,7 @@ func (s *exchange) waitFirst(p *pump) (first []byte, ok bool, stopped *schema.Er
 		case <-probe.C:
 			if conn != nil && peerClosed(conn) {
 				s.ex.ClientGone()
-				return nil, false, &schema.Error{Status: statusClientClosed, Type: schema.ErrInvalidRequest,
-					Message: "the client closed the connection before the response began"}
+				return nil, false, errClientClosed()
 			}
 		}
 	}

@@ -139,7 +139,9 @@ func newCountingUpstream(t *testing.T) *countingUpstream {
 // still served.
 func TestClientGoneMidStreamFreesUpstream(t *testing.T) {
 	up := newCountingUpstream(t)
-	b := streamBackend(up.URL, 2*time.Second)
+	// The idle timeout bounds how long an abandoned stream is read on for
+	// its usage (this upstream never ends): short, so that the test is.
+	b := streamBackend(up.URL, 500*time.Millisecond)
 	b.MaxConnections = 1
 	h := newHarness(t, []backendSpec{{name: "oa", ai: b}}, Options{})
 	const n = 5
@@ -188,11 +190,12 @@ func TestClientGoneMidStreamFreesUpstream(t *testing.T) {
 	}
 }
 
-// TestStreamDirectClientGoneStopsProducer: an in-process producer is stopped
-// when the client leaves mid-stream, and Done runs once.
+// TestStreamDirectClientGoneStopsProducer: an in-process producer whose
+// client left mid-stream runs on for its usage within the drain bound (here
+// the stream idle timeout) and is then stopped, and Done runs once.
 func TestStreamDirectClientGoneStopsProducer(t *testing.T) {
 	d := &echoDirect{n: 100000, pause: 5 * time.Millisecond}
-	h := newHarness(t, []backendSpec{{name: "sim", ai: config.AIBackend{Provider: "sim"}}},
+	h := newHarness(t, []backendSpec{{name: "sim", ai: config.AIBackend{Provider: "sim", StreamIdleTimeout: config.Duration(time.Second)}}},
 		Options{Direct: map[string]providers.Direct{"sim": d}})
 	conn, err := net.Dial("tcp", h.addr)
 	if err != nil {
