@@ -45,7 +45,7 @@ type exchange struct {
 	// promptEstimate is what a stream's prompt is charged when its usage
 	// never arrives (estimatePrompt, when it is served).
 	promptEstimate int
-	bodyCopy []byte // an in-process stream's copy of the body, which outlives the request
+	bodyCopy       []byte // an in-process stream's copy of the body, which outlives the request
 	// decoded is x.Decoded, made once per pooled exchange.
 	decoded func() (*schema.ChatRequest, error)
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
