@@ -3,6 +3,7 @@ package ai
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +77,7 @@ func TestClientGoneTLSCloseNotify(t *testing.T) {
 			if el := time.Since(start); el > 2*time.Second {
 				t.Errorf("noticed after %v", el)
 			}
-			waitFor(t, func() bool { return up.cancelled.Load() == 1 }, "the upstream call was not cancelled")
+			testutil.Eventually(t, 3*time.Second, func() bool { return up.cancelled.Load() == 1 }, "the upstream call was not cancelled")
 		})
 	}
 }
@@ -104,7 +105,7 @@ func TestClientGoneDuringRetryBackoff(t *testing.T) {
 	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
 	fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		len(body), body)
-	waitFor(t, func() bool { return calls.Load() == 1 }, "the upstream was not called")
+	testutil.Eventually(t, 3*time.Second, func() bool { return calls.Load() == 1 }, "the upstream was not called")
 	time.Sleep(200 * time.Millisecond) // in the backoff now
 	start := time.Now()
 	_ = c.Close()

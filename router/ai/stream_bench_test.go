@@ -3,6 +3,7 @@ package ai
 import (
 	"bufio"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -161,7 +162,7 @@ func holdStreams(b *testing.B, n int) (perStream, goroutines float64) {
 		_ = c.Close()
 	}
 	// The streams end at their idle timeout (the upstream sends nothing more).
-	waitForT(b, func() bool { return len(h.rec.ch) >= n }, "not every stream ended")
+	testutil.Eventually(b, 10*time.Second, func() bool { return len(h.rec.ch) >= n }, "not every stream ended")
 	b.StartTimer()
 	return perStream, goroutines
 }
@@ -191,15 +192,4 @@ func readFirstEvent(c net.Conn) error {
 		}
 		line.Reset()
 	}
-}
-
-// waitForT is waitFor for a testing.TB.
-func waitForT(t testing.TB, cond func() bool, msg string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Error(msg)
 }

@@ -3,6 +3,7 @@ package ai
 import (
 	"bufio"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -167,7 +168,7 @@ func TestClientGoneMidStreamFreesUpstream(t *testing.T) {
 			t.Errorf("stream %d: done status %d", i, d.x.Status)
 		}
 	}
-	waitFor(t, func() bool { return up.gone.Load() == n }, "the upstream streams were not all ended")
+	testutil.Eventually(t, 3*time.Second, func() bool { return up.gone.Load() == n }, "the upstream streams were not all ended")
 	select {
 	case extra := <-h.rec.ch:
 		t.Errorf("Done ran more than once per stream: %+v", extra.x)

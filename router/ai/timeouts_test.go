@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -116,7 +117,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 		t.Errorf("Done ran twice: %+v", extra.x)
 	case <-time.After(100 * time.Millisecond):
 	}
-	waitFor(t, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
+	testutil.Eventually(t, 3*time.Second, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
 }
 
 // TestStreamIdleBeforeFirstChunkFailsOver: headers but no chunk within the
@@ -189,7 +190,7 @@ func TestStreamRouteRequestTimeoutUpstream(t *testing.T) {
 		t.Errorf("Done ran twice: %+v", extra.x)
 	case <-time.After(100 * time.Millisecond):
 	}
-	waitFor(t, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
+	testutil.Eventually(t, 3*time.Second, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
 }
 
 // TestStreamRouteRequestTimeoutBeforeFirstChunk: a deadline that passes while
@@ -206,7 +207,7 @@ func TestStreamRouteRequestTimeoutBeforeFirstChunk(t *testing.T) {
 	if d := h.rec.next(t); d.x.Status != 504 {
 		t.Errorf("done status = %d", d.x.Status)
 	}
-	waitFor(t, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
+	testutil.Eventually(t, 3*time.Second, func() bool { return up.cancelled.Load() == 1 }, "the upstream connection was not closed")
 }
 
 // TestClientGoneBeforeFirstChunk: a client that leaves while the upstream
@@ -245,7 +246,7 @@ func TestClientGoneBeforeFirstChunk(t *testing.T) {
 			if d.x.Status != statusClientClosed {
 				t.Errorf("done status = %d, want %d", d.x.Status, statusClientClosed)
 			}
-			waitFor(t, cancelled, "the producer was not stopped")
+			testutil.Eventually(t, 3*time.Second, cancelled, "the producer was not stopped")
 		})
 	}
 }
@@ -326,16 +327,6 @@ func TestUpstreamConnIdleMode(t *testing.T) {
 	if uc.idle.Load() != 0 {
 		t.Error("SetReadDeadline did not end the idle mode")
 	}
-}
-
-func waitFor(t *testing.T, cond func() bool, msg string) {
-	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Error(msg)
 }
 
 // TestModelListed: Done learns whether the configuration names the model, so

@@ -3,6 +3,7 @@ package ai
 import (
 	"bufio"
 	"fmt"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -107,7 +108,7 @@ func TestStreamWriteTimeout(t *testing.T) {
 			if d.x.Status != 200 {
 				t.Errorf("done status = %d", d.x.Status)
 			}
-			waitFor(t, upstreamFreed, "the upstream stream was not ended")
+			testutil.Eventually(t, 3*time.Second, upstreamFreed, "the upstream stream was not ended")
 		})
 	}
 }
