@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -32,9 +33,21 @@ func (f staticFactory) Compile(snap *config.Snapshot, gen *upstream.Generation) 
 // staticKind is one snapshot's static backends.
 type staticKind struct{ pool *upstream.Pool }
 
-// Handler implements [CompiledKind.Handler].
+// Handler implements [CompiledKind.Handler]: the rule's backends are
+// resolved to the Pool's once, here.
 func (k *staticKind) Handler(rule *route.Rule) (engine.Handler, error) {
-	return &staticHandler{pool: k.pool, rule: rule}, nil
+	h := &staticHandler{pool: k.pool, rule: rule}
+	for _, ref := range rule.Backends {
+		b, ok := k.pool.Lookup(ref.Name)
+		if !ok {
+			return nil, fmt.Errorf("backend %s is not a static backend", ref.Name)
+		}
+		if ref.Weight > 0 {
+			h.refs = append(h.refs, staticRef{b: b, weight: ref.Weight})
+			h.total += ref.Weight
+		}
+	}
+	return h, nil
 }
 
 // Problems implements [CompiledKind.Problems]: endpoint problems are logged
@@ -43,8 +56,32 @@ func (k *staticKind) Problems() map[string]string { return nil }
 
 // staticHandler forwards a rule's requests to its static backends.
 type staticHandler struct {
-	pool *upstream.Pool
-	rule *route.Rule
+	pool  *upstream.Pool
+	rule  *route.Rule
+	refs  []staticRef // backends with a positive weight
+	total int         // the sum of their weights
+}
+
+// staticRef is a rule's backend resolved to the Pool, with its weight.
+type staticRef struct {
+	b      upstream.Backend
+	weight int
+}
+
+// pick chooses one of the rule's backends by weight; false when none has a
+// positive weight.
+func (h *staticHandler) pick() (upstream.Backend, bool) {
+	if h.total <= 0 {
+		return upstream.Backend{}, false
+	}
+	n := rand.IntN(h.total)
+	for _, r := range h.refs {
+		if n < r.weight {
+			return r.b, true
+		}
+		n -= r.weight
+	}
+	return upstream.Backend{}, false
 }
 
 var _ engine.Handler = (*staticHandler)(nil)
@@ -59,15 +96,15 @@ func (h *staticHandler) Admit(ex *engine.Exchange) bool {
 // Serve implements [engine.Handler.Serve].
 func (h *staticHandler) Serve(ex *engine.Exchange) {
 	ctx := ex.Ctx
-	backend := pickBackend(h.rule)
-	if backend == "" {
+	b, ok := h.pick()
+	if !ok {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "route has no backend with a positive weight")
 		return
 	}
-	ex.Access.Backend = backend
-	ex.X.Backend = backend
+	ex.Access.Backend = b.Name()
+	ex.X.Backend = b.Name()
 	rc := h.rule.Config
-	res, err := h.pool.Forward(ctx, backend, upstream.Options{
+	res, err := h.pool.ForwardTo(ctx, b, upstream.Options{
 		Context: ex.Context(), Timeouts: rc.Timeouts, Retry: rc.Retry, ForwardedHost: ex.ClientHost})
 	ex.Access.Endpoint, ex.Access.Attempts = res.Endpoint, res.Attempts
 	ex.X.Endpoint, ex.X.Attempt = res.Endpoint, res.Attempts
@@ -111,23 +148,4 @@ func (m mirrored) Serve(ex *engine.Exchange) {
 		m.pool.Mirror(&ex.Ctx.Request, m.spec.Backend)
 	}
 	m.Handler.Serve(ex)
-}
-
-// pickBackend chooses one of a static rule's backends by weight.
-func pickBackend(r *route.Rule) string {
-	total := 0
-	for _, b := range r.Backends {
-		total += b.Weight
-	}
-	if total <= 0 {
-		return ""
-	}
-	n := rand.IntN(total)
-	for _, b := range r.Backends {
-		if n < b.Weight {
-			return b.Name
-		}
-		n -= b.Weight
-	}
-	return ""
 }

@@ -82,12 +82,35 @@ func (e *StatusError) Unwrap() error { return e.Err }
 // On failure Forward returns a *StatusError and leaves ctx.Response untouched.
 // Forward is safe for concurrent use.
 func (p *Pool) Forward(ctx *fasthttp.RequestCtx, backend string, opts Options) (Result, error) {
-	var res Result
 	b := p.backends[backend]
 	if b == nil {
-		return res, &StatusError{Status: fasthttp.StatusInternalServerError,
+		return Result{}, &StatusError{Status: fasthttp.StatusInternalServerError,
 			Err: fmt.Errorf("unknown static backend %q", backend)}
 	}
+	return p.forward(ctx, b, opts)
+}
+
+// Backend is a static backend of a Pool resolved by name once (when a
+// rule's handler is built), so that a request does not look it up.
+type Backend struct{ b *backend }
+
+// Lookup resolves a backend key; false when the Pool has no such static backend.
+func (p *Pool) Lookup(name string) (Backend, bool) {
+	b := p.backends[name]
+	return Backend{b: b}, b != nil
+}
+
+// Name is the backend's key.
+func (h Backend) Name() string { return h.b.name }
+
+// ForwardTo is Forward to a backend resolved with Lookup.
+func (p *Pool) ForwardTo(ctx *fasthttp.RequestCtx, h Backend, opts Options) (Result, error) {
+	return p.forward(ctx, h.b, opts)
+}
+
+func (p *Pool) forward(ctx *fasthttp.RequestCtx, b *backend, opts Options) (Result, error) {
+	var res Result
+	backend := b.name
 	var deadline time.Time
 	var perAttempt time.Duration
 	if t := opts.Timeouts; t != nil {
