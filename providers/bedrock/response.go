@@ -52,11 +52,7 @@ func (t *chatTranslator) Response(status int, body []byte) ([]byte, schema.Usage
 		Choices: []schema.Choice{{Message: msg, FinishReason: mapStopReason(cr.StopReason, len(msg.ToolCalls) > 0)}},
 		Usage:   &u,
 	}
-	out, err := json.Marshal(resp)
-	if err != nil {
-		return nil, u, fmt.Errorf("bedrock: encode chat response: %w", err)
-	}
-	return out, u, nil
+	return schema.AppendChatResponse(make([]byte, 0, len(body)+256), &resp), u, nil
 }
 
 // mapStopReason maps Bedrock's stopReason to OpenAI's finish_reason. A turn

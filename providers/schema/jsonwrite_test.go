@@ -60,3 +60,40 @@ func FuzzAppendJSON(f *testing.F) {
 		checkRaw(t, raw)
 	})
 }
+
+// TestAppendChatResponse checks AppendChatResponse against json.Marshal.
+func TestAppendChatResponse(t *testing.T) {
+	idx := 2
+	full := Message{Role: RoleAssistant, Content: Content{IsParts: true, Parts: []ContentPart{
+		{Type: PartText, Text: "a<b>"}, {Type: PartImageURL, ImageURL: &ImageURL{URL: "u", Detail: "low"}},
+		{Type: PartImageURL, ImageURL: &ImageURL{}}, {}}},
+		Name: "n", ToolCallID: "id", Refusal: "no", ToolCalls: []ToolCall{
+			{Index: &idx, ID: "c1", Type: "function", Function: FunctionCall{Name: "f", Arguments: `{"a":"<1>"}`}},
+			{}, {ID: "c2"}, {Function: FunctionCall{Name: "g"}}}}
+	tests := []struct {
+		name string
+		r    ChatResponse
+	}{
+		{"zero", ChatResponse{}},
+		{"text", ChatResponse{ID: "chatcmpl-1", Object: "chat.completion", Created: 1730000000, Model: "m",
+			Choices: []Choice{{Message: Message{Role: RoleAssistant, Content: TextContent("Hello \"you\"\n")},
+				FinishReason: FinishStop}}, Usage: &Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}}},
+		{"null content", ChatResponse{Choices: []Choice{{Message: Message{Content: Content{IsNull: true}}}},
+			Usage: &Usage{PromptTokensDetails: &PromptTokensDetails{CachedTokens: 4}}}},
+		{"empty parts", ChatResponse{Choices: []Choice{{Message: Message{Content: Content{IsParts: true}}}, {Index: 1}}}},
+		{"everything", ChatResponse{ID: "x", Created: -1, Choices: []Choice{{Index: 3, Message: full, FinishReason: FinishToolCalls}},
+			Usage: &Usage{TotalTokens: 9, PromptTokensDetails: &PromptTokensDetails{CachedTokens: 1, CacheWriteTokens: 2},
+				CompletionTokensDetails: &CompletionTokensDetails{ReasoningTokens: 5}}, SystemFingerprint: "fp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := json.Marshal(tt.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := AppendChatResponse(nil, &tt.r); !bytes.Equal(got, want) {
+				t.Fatalf("\ngot  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
