@@ -266,6 +266,14 @@ func (d *decoder) str() (string, bool) {
 	start := d.i + 1
 	i := start
 	for {
+		for i+32 <= len(b) {
+			c := b[i : i+32 : i+32]
+			if plain8(binary.LittleEndian.Uint64(c))|plain8(binary.LittleEndian.Uint64(c[8:]))|
+				plain8(binary.LittleEndian.Uint64(c[16:]))|plain8(binary.LittleEndian.Uint64(c[24:])) != 0 {
+				break
+			}
+			i += 32
+		}
 		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) == 0 {
 			i += 8
 		}
