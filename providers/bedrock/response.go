@@ -16,9 +16,12 @@ func (t *chatTranslator) Response(status int, body []byte) ([]byte, schema.Usage
 		return nil, schema.Usage{}, vendorHTTPError(status, body)
 	}
 	var cr converseResponse
-	if err := json.Unmarshal(body, &cr); err != nil {
-		return nil, schema.Usage{}, schema.Errorf(http.StatusBadGateway, schema.ErrServer,
-			"bedrock returned an invalid converse response")
+	if !decodeConverse(body, &cr) {
+		cr = converseResponse{}
+		if err := json.Unmarshal(body, &cr); err != nil {
+			return nil, schema.Usage{}, schema.Errorf(http.StatusBadGateway, schema.ErrServer,
+				"bedrock returned an invalid converse response")
+		}
 	}
 	msg := schema.Message{Role: schema.RoleAssistant, Content: schema.Content{IsNull: true}}
 	var text strings.Builder
