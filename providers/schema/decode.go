@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -260,23 +261,35 @@ func plain8(w uint64) uint64 {
 	return (w | ^((w ^ lsb*'"') + lsb*0x7f) | ^((w ^ lsb*'\\') + lsb*0x7f) | ^(w + lsb*0x60)) & msb
 }
 
+// skipPlain returns the index of the first byte from i that needs a look in
+// a string (see plain8), or one within 8 bytes of the end of b. The lowest
+// flagged byte of a word is always one that needs a look: a sum carries only
+// out of a non-ASCII byte, which is flagged itself.
+func skipPlain(b []byte, i int) int {
+	for i+32 <= len(b) {
+		c := b[i : i+32 : i+32]
+		if plain8(binary.LittleEndian.Uint64(c))|plain8(binary.LittleEndian.Uint64(c[8:]))|
+			plain8(binary.LittleEndian.Uint64(c[16:]))|plain8(binary.LittleEndian.Uint64(c[24:])) != 0 {
+			break
+		}
+		i += 32
+	}
+	for i+8 <= len(b) {
+		if m := plain8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	return i
+}
+
 // str reads a string (d.i at its opening quote) and returns its value.
 func (d *decoder) str() (string, bool) {
 	b := d.b
 	start := d.i + 1
 	i := start
 	for {
-		for i+32 <= len(b) {
-			c := b[i : i+32 : i+32]
-			if plain8(binary.LittleEndian.Uint64(c))|plain8(binary.LittleEndian.Uint64(c[8:]))|
-				plain8(binary.LittleEndian.Uint64(c[16:]))|plain8(binary.LittleEndian.Uint64(c[24:])) != 0 {
-				break
-			}
-			i += 32
-		}
-		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) == 0 {
-			i += 8
-		}
+		i = skipPlain(b, i)
 		if i >= len(b) {
 			return "", false
 		}
