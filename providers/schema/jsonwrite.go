@@ -2,6 +2,7 @@ package schema
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -24,11 +25,30 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// escape8 is non-zero in the bytes of w that json.Marshal escapes in a
+// string, or that need a look (non-ASCII): plain8's bytes and < > &. As in
+// plain8, the lowest flagged byte is always one of them.
+func escape8(w uint64) uint64 {
+	return (plain8(w) | ^(((w | lsb*0x02) ^ lsb*'>') + lsb*0x7f) | ^((w ^ lsb*'&') + lsb*0x7f)) & msb
+}
+
 // AppendString appends s as a JSON string, as json.Marshal writes it.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs escaping or a look.
+		for i+8 <= len(s) {
+			if m := escape8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonSafe[c] {

@@ -10,7 +10,8 @@ import (
 // TestAppendJSON checks the append writers against json.Marshal.
 func TestAppendJSON(t *testing.T) {
 	strs := []string{"", "plain", `q"b\s/`, "\b\f\n\r\t\x00\x1f\x7f", "<a href='x'>&amp;</a>", "é€😀",
-		"bad \xff\xfe utf8 \xe2\x82", "line\u2028para\u2029", "\xed\xa0\x80 surrogate"}
+		"bad \xff\xfe utf8 \xe2\x82", "line\u2028para\u2029", "\xed\xa0\x80 surrogate",
+		"a long plain run of text, then <tags> & \"quotes\" at odd offsets\n, then more plain text after é"}
 	for _, s := range strs {
 		t.Run("string "+s, func(t *testing.T) { checkString(t, s) })
 	}
