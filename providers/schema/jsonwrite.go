@@ -39,8 +39,9 @@ func AppendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs escaping or a look.
 		for i+8 <= len(s) {
-			if m := escape8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56); m != 0 {
+			c := s[i : i+8]
+			if m := escape8(uint64(c[0]) | uint64(c[1])<<8 | uint64(c[2])<<16 | uint64(c[3])<<24 |
+				uint64(c[4])<<32 | uint64(c[5])<<40 | uint64(c[6])<<48 | uint64(c[7])<<56); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
