@@ -1,198 +1,106 @@
 package bedrock
 
-import (
-	"encoding/json"
-	"strconv"
-	"strings"
-	"unicode/utf8"
+import "github.com/switchyard-ai/switchyard/providers/schema"
 
-	"github.com/tidwall/gjson"
-)
-
-// decodeConverse decodes a Converse response with one validation pass and one
-// walk (gjson), without reflection. It gives up (false) on anything it does
-// not decode exactly as json.Unmarshal into converseResponse would: a wrong
-// type, a repeated or case-folded key, an escape it cannot vouch for. The
-// caller then uses json.Unmarshal, which also reports invalid bodies.
+// decodeConverse decodes a Converse response in one pass, without
+// reflection (schema.Reader). It gives up (false) on anything it does not
+// decode exactly as json.Unmarshal into converseResponse would: a wrong
+// type, a repeated or case-folded key, invalid UTF-8. The caller then uses
+// json.Unmarshal, which also reports invalid bodies.
 func decodeConverse(body []byte, cr *converseResponse) bool {
-	if !gjson.ValidBytes(body) {
-		return false
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return false
-	}
-	return eachMember(root, []string{"output", "stopReason", "usage"}, func(key string, v gjson.Result) bool {
-		switch key {
-		case "output":
-			return eachMember(v, []string{"message"}, func(_ string, v gjson.Result) bool {
-				return decodeMessage(v, cr)
-			})
-		case "stopReason":
-			return str(v, &cr.StopReason)
-		case "usage":
-			u := &cr.Usage
-			return eachMember(v, []string{"inputTokens", "outputTokens", "totalTokens", "cacheReadInputTokens",
-				"cacheWriteInputTokens"}, func(key string, v gjson.Result) bool {
-				switch key {
-				case "inputTokens":
-					return integer(v, &u.InputTokens)
-				case "outputTokens":
-					return integer(v, &u.OutputTokens)
-				case "totalTokens":
-					return integer(v, &u.TotalTokens)
-				case "cacheReadInputTokens":
-					return integer(v, &u.CacheReadInputTokens)
-				}
-				return integer(v, &u.CacheWriteInputTokens)
-			})
+	r := schema.NewReader(body)
+	return members(r, []string{"output", "stopReason", "usage"}, func(i int) bool {
+		switch i {
+		case 0:
+			return members(r, []string{"message"}, func(int) bool { return decodeMessage(r, cr) })
+		case 1:
+			return r.String(&cr.StopReason)
 		}
-		return true
-	})
+		u := &cr.Usage
+		fields := []*int{&u.InputTokens, &u.OutputTokens, &u.TotalTokens, &u.CacheReadInputTokens, &u.CacheWriteInputTokens}
+		return members(r, []string{"inputTokens", "outputTokens", "totalTokens", "cacheReadInputTokens",
+			"cacheWriteInputTokens"}, func(i int) bool { return r.Int(fields[i]) })
+	}) && r.End()
 }
 
 // decodeMessage decodes output.message.
-func decodeMessage(v gjson.Result, cr *converseResponse) bool {
-	if v.Type == gjson.Null {
+func decodeMessage(r *schema.Reader, cr *converseResponse) bool {
+	if r.Null() {
 		return true
 	}
 	m := &converseMessage{}
 	cr.Output.Message = m
-	return eachMember(v, []string{"role", "content"}, func(key string, v gjson.Result) bool {
-		if key == "role" {
-			return str(v, &m.Role)
+	return members(r, []string{"role", "content"}, func(i int) bool {
+		if i == 0 {
+			return r.String(&m.Role)
 		}
-		if v.Type == gjson.Null {
+		if r.Null() {
 			return true
 		}
-		if !v.IsArray() {
-			return false
-		}
-		ok := true
 		m.Content = []converseBlock{}
-		v.ForEach(func(_, v gjson.Result) bool {
+		return r.Array(func() bool {
 			m.Content = append(m.Content, converseBlock{})
-			ok = decodeBlock(v, &m.Content[len(m.Content)-1])
-			return ok
+			return decodeBlock(r, &m.Content[len(m.Content)-1])
 		})
-		return ok
 	})
 }
 
-// decodeBlock decodes one content block of the output message.
-func decodeBlock(v gjson.Result, b *converseBlock) bool {
-	if v.Type == gjson.Null {
+// decodeBlock decodes one content block of the output message, or null.
+func decodeBlock(r *schema.Reader, b *converseBlock) bool {
+	if r.Null() {
 		return true
 	}
-	return eachMember(v, []string{"text", "toolUse", "reasoningContent"}, func(key string, v gjson.Result) bool {
-		switch key {
-		case "text":
-			if v.Type == gjson.Null {
+	return members(r, []string{"text", "toolUse", "reasoningContent"}, func(i int) bool {
+		switch i {
+		case 0:
+			if r.Null() {
 				return true
 			}
-			var s string
-			b.Text = &s
-			return str(v, &s)
-		case "reasoningContent":
-			b.ReasoningContent = json.RawMessage(v.Raw)
-			return true
+			b.Text = new(string)
+			return r.String(b.Text)
+		case 2:
+			v, ok := r.Raw()
+			b.ReasoningContent = v
+			return ok
 		}
-		if v.Type == gjson.Null {
+		if r.Null() {
 			return true
 		}
 		tu := &toolUseBlock{}
 		b.ToolUse = tu
-		return eachMember(v, []string{"toolUseId", "name", "input"}, func(key string, v gjson.Result) bool {
-			switch key {
-			case "toolUseId":
-				return str(v, &tu.ToolUseID)
-			case "name":
-				return str(v, &tu.Name)
+		return members(r, []string{"toolUseId", "name", "input"}, func(i int) bool {
+			switch i {
+			case 0:
+				return r.String(&tu.ToolUseID)
+			case 1:
+				return r.String(&tu.Name)
 			}
-			tu.Input = json.RawMessage(v.Raw)
-			return true
+			v, ok := r.Raw()
+			tu.Input = v
+			return ok
 		})
 	})
 }
 
-// eachMember calls member for each member of object v whose key is one of
-// names (null v has none); other keys are skipped, unless json.Unmarshal
-// would match them to a name by folding case, or a name repeats.
-func eachMember(v gjson.Result, names []string, member func(key string, v gjson.Result) bool) bool {
-	if v.Type == gjson.Null {
+// members reads an object or null (no members), calling member with the
+// index in names of each key that is one of them; other members are
+// skipped, unless encoding/json would fold their key into a name, or a name
+// repeats (encoding/json would merge the two values).
+func members(r *schema.Reader, names []string, member func(i int) bool) bool {
+	if r.Null() {
 		return true
 	}
-	if !v.IsObject() {
-		return false
-	}
-	ok := true
 	var seen uint32
-	v.ForEach(func(k, v gjson.Result) bool {
-		key := k.Str
-		if strings.IndexByte(k.Raw, '\\') >= 0 {
-			ok = false // an escaped key: leave it to encoding/json
-			return false
-		}
+	return r.Object(func(key string) bool {
 		for i, n := range names {
 			if key == n {
 				if seen&(1<<i) != 0 {
-					ok = false
 					return false
 				}
 				seen |= 1 << i
-				ok = member(key, v)
-				return ok
+				return member(i)
 			}
 		}
-		for _, n := range names {
-			if strings.EqualFold(key, n) || !isASCII(key) {
-				ok = false
-				return false
-			}
-		}
-		return true
+		return !schema.Folds(key, names...) && r.Skip()
 	})
-	return ok
-}
-
-// str reads a string or null (which leaves *dst as it is). Escaped strings
-// are left to encoding/json (gjson and encoding/json differ on lone
-// surrogates), as is invalid UTF-8.
-func str(v gjson.Result, dst *string) bool {
-	switch v.Type {
-	case gjson.Null:
-		return true
-	case gjson.String:
-		if strings.IndexByte(v.Raw, '\\') >= 0 && strings.Contains(strings.ToLower(v.Raw), `\ud`) {
-			return false
-		}
-		if !utf8.ValidString(v.Str) {
-			return false
-		}
-		*dst = v.Str
-		return true
-	}
-	return false
-}
-
-// integer reads a number encoding/json stores in an int, or null.
-func integer(v gjson.Result, dst *int) bool {
-	switch v.Type {
-	case gjson.Null:
-		return true
-	case gjson.Number:
-		n, err := strconv.ParseInt(v.Raw, 10, 64)
-		*dst = int(n)
-		return err == nil
-	}
-	return false
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
