@@ -23,6 +23,8 @@ type decoder struct {
 	s     string // string(b): unescaped strings are substrings of it
 	i     int
 	depth int
+	// scratch is where escaped strings are unquoted before their copy.
+	scratch []byte
 }
 
 // maxSkipDepth bounds the nesting of values the decoder skips or keeps raw;
@@ -317,8 +319,8 @@ func (d *decoder) str() (string, bool) {
 // it as encoding/json does (a lone or reversed surrogate becomes U+FFFD).
 func (d *decoder) escaped(start, i int) (string, bool) {
 	b := d.b
-	out := make([]byte, 0, i-start+16)
-	out = append(out, b[start:i]...)
+	out := append(d.scratch[:0], b[start:i]...)
+	defer func() { d.scratch = out[:0] }()
 	for i < len(b) {
 		switch c := b[i]; {
 		case c == '"':
