@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,8 @@ type AWSSigner struct {
 	region  string
 	service string
 	now     func() time.Time
+	// derived caches the signing key of the current day (signFast).
+	derived atomic.Pointer[signingKey]
 }
 
 var _ Signer = (*AWSSigner)(nil)
@@ -125,6 +128,15 @@ func (s *AWSSigner) Sign(ctx context.Context, req *schema.Upstream, _ ClientCred
 		return fmt.Errorf("auth: aws: retrieve credentials: %v: %w", err, &schema.Error{Status: http.StatusBadGateway,
 			Type: schema.ErrServer, Message: "upstream authentication failed: AWS credentials are unavailable"})
 	}
+	t := s.now().UTC()
+	if s.signFast(creds, req, t) {
+		return nil
+	}
+	return s.signSDK(ctx, creds, req, t)
+}
+
+// signSDK signs req with the SDK's signer (any request signFast declines).
+func (s *AWSSigner) signSDK(ctx context.Context, creds aws.Credentials, req *schema.Upstream, t time.Time) error {
 	method := req.Method
 	if method == "" {
 		method = http.MethodPost
@@ -148,7 +160,7 @@ func (s *AWSSigner) Sign(ctx context.Context, req *schema.Upstream, _ ClientCred
 		hr.Header.Set(h.Name, h.Value)
 	}
 	sum := sha256.Sum256(req.Body)
-	if err := s.signer.SignHTTP(ctx, creds, hr, hex.EncodeToString(sum[:]), s.service, s.region, s.now().UTC()); err != nil {
+	if err := s.signer.SignHTTP(ctx, creds, hr, hex.EncodeToString(sum[:]), s.service, s.region, t); err != nil {
 		return fmt.Errorf("auth: aws: sign: %w", err)
 	}
 	req.SetHeader("Authorization", hr.Header.Get("Authorization"))

@@ -49,10 +49,7 @@ func (t *chatTranslator) Request(raw []byte, req *schema.ChatRequest) (*schema.U
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(cr)
-	if err != nil {
-		return nil, fmt.Errorf("bedrock: encode converse request: %w", err)
-	}
+	body := appendConverse(make([]byte, 0, converseSizeHint(req)), cr)
 	t.model = req.Model
 	action := "converse"
 	if req.Stream {
@@ -65,6 +62,30 @@ func (t *chatTranslator) Request(raw []byte, req *schema.ChatRequest) (*schema.U
 		Body:        body,
 		Stream:      req.Stream,
 	}, nil
+}
+
+// converseSizeHint guesses the size of the Converse body of req, so that
+// appendConverse seldom grows its buffer: the text of the messages and the
+// tools' schemas plus room for the structure.
+func converseSizeHint(req *schema.ChatRequest) int {
+	n := 256
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		n += len(m.Content.Text) + 64
+		for _, p := range m.Content.Parts {
+			n += len(p.Text) + 32
+			if p.ImageURL != nil {
+				n += len(p.ImageURL.URL)
+			}
+		}
+		for _, tc := range m.ToolCalls {
+			n += len(tc.Function.Arguments) + len(tc.ID) + 64
+		}
+	}
+	for _, t := range req.Tools {
+		n += len(t.Function.Parameters) + len(t.Function.Description) + 64
+	}
+	return n
 }
 
 // buildConverse translates an OpenAI chat request into a Converse request.

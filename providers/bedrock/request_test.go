@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
@@ -128,19 +131,32 @@ func TestToolChoice(t *testing.T) {
 	}
 }
 
+// TestRequestDoesNotMutateReq checks that Request leaves the decoded request
+// (shared by every attempt) as it was, on every golden request and one with
+// Extra members.
 func TestRequestDoesNotMutateReq(t *testing.T) {
-	raw := []byte(`{"model":"m","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"top_k":5}`)
-	req, err := schema.ParseChatRequest(raw)
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("testdata/*.request.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden requests: %v", err)
 	}
-	before, _ := json.Marshal(req)
-	if _, err := newTestTranslator(t).Request(raw, req); err != nil {
-		t.Fatal(err)
+	bodies := [][]byte{[]byte(`{"model":"m","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"top_k":5}`)}
+	for _, f := range files {
+		bodies = append(bodies, testutil.ReadFile(t, f))
 	}
-	after, _ := json.Marshal(req)
-	if string(before) != string(after) {
-		t.Errorf("req mutated:\n%s\n%s", before, after)
+	for _, raw := range bodies {
+		req, err := schema.ParseChatRequest(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := schema.ParseChatRequest(raw)
+		for range 2 { // a retry reuses req
+			if _, err := newTestTranslator(t).Request(raw, req); err != nil {
+				continue // a golden error case
+			}
+		}
+		if !reflect.DeepEqual(req, fresh) {
+			t.Errorf("req mutated:\n%+v\n%+v", req, fresh)
+		}
 	}
 }
 

@@ -16,9 +16,12 @@ func (t *chatTranslator) Response(status int, body []byte) ([]byte, schema.Usage
 		return nil, schema.Usage{}, vendorHTTPError(status, body)
 	}
 	var cr converseResponse
-	if err := json.Unmarshal(body, &cr); err != nil {
-		return nil, schema.Usage{}, schema.Errorf(http.StatusBadGateway, schema.ErrServer,
-			"bedrock returned an invalid converse response")
+	if !decodeConverse(body, &cr) {
+		cr = converseResponse{}
+		if err := json.Unmarshal(body, &cr); err != nil {
+			return nil, schema.Usage{}, schema.Errorf(http.StatusBadGateway, schema.ErrServer,
+				"bedrock returned an invalid converse response")
+		}
 	}
 	msg := schema.Message{Role: schema.RoleAssistant, Content: schema.Content{IsNull: true}}
 	var text strings.Builder
@@ -52,11 +55,7 @@ func (t *chatTranslator) Response(status int, body []byte) ([]byte, schema.Usage
 		Choices: []schema.Choice{{Message: msg, FinishReason: mapStopReason(cr.StopReason, len(msg.ToolCalls) > 0)}},
 		Usage:   &u,
 	}
-	out, err := json.Marshal(resp)
-	if err != nil {
-		return nil, u, fmt.Errorf("bedrock: encode chat response: %w", err)
-	}
-	return out, u, nil
+	return schema.AppendChatResponse(make([]byte, 0, len(body)+256), &resp), u, nil
 }
 
 // mapStopReason maps Bedrock's stopReason to OpenAI's finish_reason. A turn

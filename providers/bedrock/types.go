@@ -100,17 +100,23 @@ type toolChoiceFn struct {
 // converseResponse is the Converse API's response.
 type converseResponse struct {
 	Output struct {
-		Message *struct {
-			Role    string `json:"role"`
-			Content []struct {
-				Text             *string         `json:"text"`
-				ToolUse          *toolUseBlock   `json:"toolUse"`
-				ReasoningContent json.RawMessage `json:"reasoningContent"`
-			} `json:"content"`
-		} `json:"message"`
+		Message *converseMessage `json:"message"`
 	} `json:"output"`
 	StopReason string     `json:"stopReason"`
 	Usage      tokenUsage `json:"usage"`
+}
+
+// converseMessage is the output message of a Converse response.
+type converseMessage struct {
+	Role    string          `json:"role"`
+	Content []converseBlock `json:"content"`
+}
+
+// converseBlock is one content block of the output message.
+type converseBlock struct {
+	Text             *string         `json:"text"`
+	ToolUse          *toolUseBlock   `json:"toolUse"`
+	ReasoningContent json.RawMessage `json:"reasoningContent"`
 }
 
 // tokenUsage is Bedrock's TokenUsage. inputTokens excludes cache reads and writes.

@@ -146,8 +146,22 @@ var chatKnown = map[string]bool{
 	"tool_choice": true, "parallel_tool_calls": true, "response_format": true, "reasoning_effort": true,
 }
 
-// UnmarshalJSON decodes known fields and keeps the others in Extra.
+// UnmarshalJSON decodes known fields and keeps the others in Extra. It reads
+// b once (decodeChatRequest); a body that pass does not take is decoded by
+// reflection (decodeChatReflect), which also names the errors.
 func (r *ChatRequest) UnmarshalJSON(b []byte) error {
+	var fast ChatRequest
+	if decodeChatRequest(b, &fast) {
+		*r = fast
+		return nil
+	}
+	return decodeChatReflect(b, r)
+}
+
+// decodeChatReflect is the reflection decoder of ChatRequest: the known fields
+// into the struct, then every member into a map for Extra. It is the
+// reference the single-pass decoder is tested against.
+func decodeChatReflect(b []byte, r *ChatRequest) error {
 	var a chatRequestAlias
 	if err := json.Unmarshal(b, &a); err != nil {
 		return err
@@ -167,6 +181,12 @@ func (r *ChatRequest) UnmarshalJSON(b []byte) error {
 	*r = ChatRequest(a)
 	return nil
 }
+
+// chatReflect is ChatRequest decoded by reflection only.
+type chatReflect ChatRequest
+
+// UnmarshalJSON implements [json.Unmarshaler] with decodeChatReflect.
+func (r *chatReflect) UnmarshalJSON(b []byte) error { return decodeChatReflect(b, (*ChatRequest)(r)) }
 
 // MarshalJSON writes known fields and then Extra.
 func (r ChatRequest) MarshalJSON() ([]byte, error) {
@@ -190,11 +210,25 @@ func (r ChatRequest) MarshalJSON() ([]byte, error) {
 
 // ParseChatRequest decodes and checks a chat request, returning an *Error (400)
 // that names the problem.
+//
+// The body is read once, without reflection (decodeChatRequest). A body that
+// pass gives up on (invalid JSON, a wrong type, anything it does not decode
+// exactly as encoding/json) is decoded again by encoding/json, whose result
+// and error messages are the reference. Strings of the request share one copy
+// of raw: raw itself is not kept.
 func ParseChatRequest(raw []byte) (*ChatRequest, error) {
-	var r ChatRequest
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, Errorf(400, ErrInvalidRequest, "invalid request body: %s", jsonErrorText(err))
+	r := new(ChatRequest)
+	if !decodeChatRequest(raw, r) {
+		*r = ChatRequest{}
+		if err := json.Unmarshal(raw, (*chatReflect)(r)); err != nil {
+			return nil, Errorf(400, ErrInvalidRequest, "invalid request body: %s", jsonErrorText(err))
+		}
 	}
+	return checkChatRequest(r)
+}
+
+// checkChatRequest checks what every translator needs of a decoded request.
+func checkChatRequest(r *ChatRequest) (*ChatRequest, error) {
 	if r.Model == "" {
 		return nil, &Error{Status: 400, Type: ErrInvalidRequest, Param: "model", Message: "you must provide a model parameter"}
 	}
@@ -209,7 +243,7 @@ func ParseChatRequest(raw []byte) (*ChatRequest, error) {
 				Message: fmt.Sprintf("invalid role %q", m.Role)}
 		}
 	}
-	return &r, nil
+	return r, nil
 }
 
 // ParseEmbeddingRequest decodes and checks an embeddings request.

@@ -69,11 +69,7 @@ func (t *translator) Response(status int, body []byte) ([]byte, schema.Usage, er
 	}
 	u := convertUsage(gr.UsageMetadata)
 	resp.Usage = &u
-	out, err := json.Marshal(resp)
-	if err != nil {
-		return nil, u, schema.Errorf(500, schema.ErrServer, "%s: encode response: %v", t.flavor, err)
-	}
-	return out, u, nil
+	return schema.AppendChatResponse(make([]byte, 0, len(body)), &resp), u, nil
 }
 
 // responseModel is the model named in responses: Gemini's modelVersion, else
