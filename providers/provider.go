@@ -24,10 +24,12 @@ type Adapter interface {
 // Translator serves one upstream attempt; it is used by one goroutine and may
 // keep state between Request and Response/Stream. A retry makes a new one.
 type Translator interface {
-	// Request builds the upstream request. raw is the client's body (with the
-	// model field already set to the upstream model); req is its decoded form,
-	// or nil when the router did not decode it (decode raw if you need it).
-	// Request must not mutate raw or req: retries reuse them.
+	// Request builds the upstream request. req is the decoded body, with
+	// Model set to the upstream model, or nil when the router did not decode
+	// it; raw is the client's body, whose model field is set to the upstream
+	// model when req is nil (decode raw then; when req is set, read req
+	// only: raw may still name the client's model). Request must not mutate
+	// raw or req: retries reuse them, and req is shared between attempts.
 	Request(raw []byte, req *schema.ChatRequest) (*schema.Upstream, error)
 	// Response translates a complete (non-streamed) upstream response. For a
 	// non-2xx status it returns an *schema.Error mapped to OpenAI's shape.

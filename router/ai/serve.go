@@ -299,18 +299,20 @@ func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Er
 // attempt tries one candidate.
 func (s *exchange) attempt(c candidate, deadline time.Time) result {
 	b := c.b
-	raw := s.body
-	if c.upstream != s.model {
-		var err error
-		if raw, err = SetModel(s.body, s.model, c.upstream); err != nil {
-			return result{err: badRequest("model", "could not set the upstream model")}
-		}
-	}
 	var req *schema.ChatRequest
 	if !b.raw || b.direct != nil {
 		var e *schema.Error
 		if req, e = s.chatRequest(c.upstream); e != nil {
 			return result{err: e}
+		}
+	}
+	// A translator given req reads the upstream model from it, never from
+	// raw: the body is rewritten only for adapters that forward or read it.
+	raw := s.body
+	if c.upstream != s.model && (req == nil || b.raw || b.direct != nil) {
+		var err error
+		if raw, err = SetModel(s.body, s.model, c.upstream); err != nil {
+			return result{err: badRequest("model", "could not set the upstream model")}
 		}
 	}
 	if b.direct != nil {
