@@ -13,6 +13,9 @@ import (
 // pipelined request, a TLS close_notify) and connections without a socket
 // report false: the client is then noticed only when a write fails.
 func peerClosed(c net.Conn) bool {
+	if b, ok := c.(interface{ Buffered() int }); ok && b.Buffered() > 0 {
+		return false // the listener read ahead: unread bytes
+	}
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn }) // *tls.Conn
 		if !ok {
