@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +30,63 @@ type Metrics struct {
 	unlisted  sync.Map // model name -> struct{}: the unlisted names admitted as labels
 	mu        sync.Mutex
 	nUnlisted int
+
+	// The children of the vectors, by label values: WithLabelValues hashes
+	// and validates every value on each call (four calls per exchange). The
+	// label values are bounded (see modelLabel), so are these maps; nothing
+	// deletes a child from the vectors, so a cached child stays current.
+	series sync.Map // seriesKey -> *series
+	counts sync.Map // countKey -> prometheus.Counter
+}
+
+// seriesKey names the GenAI series of one operation, provider and model.
+type seriesKey struct {
+	op              schema.Operation
+	provider, model string
+}
+
+// series holds the observers of one seriesKey, each made on its first
+// observation (a series exists once observed, as with WithLabelValues).
+type series struct {
+	key                           seriesKey
+	duration, ttft, input, output atomic.Pointer[prometheus.Observer]
+}
+
+// Which observer of a series.
+const (
+	obsDuration = iota
+	obsTTFT
+	obsInput
+	obsOutput
+)
+
+// observe records v in observer which of s, making the child once.
+func (m *Metrics) observe(s *series, which int, v float64) {
+	p := [...]*atomic.Pointer[prometheus.Observer]{&s.duration, &s.ttft, &s.input, &s.output}[which]
+	if o := p.Load(); o != nil {
+		(*o).Observe(v)
+		return
+	}
+	op, k := OperationName(s.key.op), s.key
+	var o prometheus.Observer
+	switch which {
+	case obsDuration:
+		o = m.duration.WithLabelValues(op, k.provider, k.model)
+	case obsTTFT:
+		o = m.ttft.WithLabelValues(op, k.provider, k.model)
+	case obsInput:
+		o = m.tokens.WithLabelValues(op, k.provider, k.model, "input")
+	default:
+		o = m.tokens.WithLabelValues(op, k.provider, k.model, "output")
+	}
+	p.Store(&o)
+	o.Observe(v)
+}
+
+// countKey names one switchyard_ai_requests_total counter.
+type countKey struct {
+	backend, model string
+	status         int
 }
 
 // Bounds of the model label.
@@ -101,21 +159,44 @@ func (m *Metrics) Settle(_ context.Context, x *Exchange, u schema.Usage) {
 	if x.Operation == 0 {
 		return
 	}
-	op := OperationName(x.Operation)
 	model := m.modelLabel(x)
-	m.requests.WithLabelValues(x.Backend, model, strconv.Itoa(x.Status)).Inc()
+	m.counter(x.Backend, model, x.Status).Inc()
+	s := m.seriesOf(x.Operation, x.Provider, model)
 	if !x.Start.IsZero() {
-		m.duration.WithLabelValues(op, x.Provider, model).Observe(time.Since(x.Start).Seconds())
+		m.observe(s, obsDuration, time.Since(x.Start).Seconds())
 		if x.Stream && !x.FirstByte.IsZero() {
-			m.ttft.WithLabelValues(op, x.Provider, model).Observe(x.FirstByte.Sub(x.Start).Seconds())
+			m.observe(s, obsTTFT, x.FirstByte.Sub(x.Start).Seconds())
 		}
 	}
 	if u.PromptTokens > 0 {
-		m.tokens.WithLabelValues(op, x.Provider, model, "input").Observe(float64(u.PromptTokens))
+		m.observe(s, obsInput, float64(u.PromptTokens))
 	}
 	if u.CompletionTokens > 0 {
-		m.tokens.WithLabelValues(op, x.Provider, model, "output").Observe(float64(u.CompletionTokens))
+		m.observe(s, obsOutput, float64(u.CompletionTokens))
 	}
+}
+
+// seriesOf returns the observers of op, provider and model, made once.
+func (m *Metrics) seriesOf(op schema.Operation, provider, model string) *series {
+	k := seriesKey{op, provider, model}
+	if s, ok := m.series.Load(k); ok {
+		return s.(*series)
+	}
+	k.provider, k.model = strings.Clone(provider), strings.Clone(model) // the key outlives the exchange
+	v, _ := m.series.LoadOrStore(k, &series{key: k})
+	return v.(*series)
+}
+
+// counter returns the requests counter of backend, model and status, made once.
+func (m *Metrics) counter(backend, model string, status int) prometheus.Counter {
+	k := countKey{backend, model, status}
+	if c, ok := m.counts.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.requests.WithLabelValues(backend, model, strconv.Itoa(status))
+	k.backend, k.model = strings.Clone(backend), strings.Clone(model)
+	v, _ := m.counts.LoadOrStore(k, c)
+	return v.(prometheus.Counter)
 }
 
 // modelLabel bounds the model label's values (see [Metrics]). A name that is

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,5 +148,90 @@ func TestMetricsModelCardinality(t *testing.T) {
 	}
 	if !models[OtherModel] || !models["gpt-4o"] || !models["client-model-0"] || models["client-model-"+strconv.Itoa(MaxUnlistedModels)] {
 		t.Errorf("labels: other %v, gpt-4o %v, first %v", models[OtherModel], models["gpt-4o"], models["client-model-0"])
+	}
+}
+
+// TestMetricsCachedSeries: the children cached per label values count each
+// exchange in its own series, however the exchanges interleave, and a series
+// appears only once observed.
+func TestMetricsCachedSeries(t *testing.T) {
+	type call struct {
+		backend, provider, model string
+		op                       schema.Operation
+		status                   int
+		stream                   bool
+	}
+	tests := []struct {
+		name  string
+		calls []call
+		want  map[string][]string // sorted series per metric
+	}{
+		{name: "repeats and interleaving",
+			calls: []call{
+				{"default/a", "openai", "m1", schema.OpChat, 200, false},
+				{"default/b", "azure", "m1", schema.OpChat, 200, false},
+				{"default/a", "openai", "m1", schema.OpChat, 200, false},
+				{"default/a", "openai", "m1", schema.OpChat, 502, false},
+				{"default/a", "openai", "m2", schema.OpEmbeddings, 200, false},
+			},
+			want: map[string][]string{
+				"switchyard_ai_requests_total": {
+					`switchyard_ai_requests_total{backend="default/a",model="m1",status="200"} 2`,
+					`switchyard_ai_requests_total{backend="default/a",model="m1",status="502"} 1`,
+					`switchyard_ai_requests_total{backend="default/a",model="m2",status="200"} 1`,
+					`switchyard_ai_requests_total{backend="default/b",model="m1",status="200"} 1`,
+				},
+				"gen_ai_server_request_duration": {
+					`gen_ai_server_request_duration{gen_ai_operation_name="chat",gen_ai_provider_name="azure",gen_ai_request_model="m1"} 1`,
+					`gen_ai_server_request_duration{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="m1"} 3`,
+					`gen_ai_server_request_duration{gen_ai_operation_name="embeddings",gen_ai_provider_name="openai",gen_ai_request_model="m2"} 1`,
+				},
+			}},
+		{name: "ttft only once a stream is seen",
+			calls: []call{
+				{"default/a", "openai", "m1", schema.OpChat, 200, false},
+				{"default/a", "openai", "m1", schema.OpChat, 200, true},
+			},
+			want: map[string][]string{
+				"gen_ai_server_time_to_first_token": {
+					`gen_ai_server_time_to_first_token{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="m1"} 1`,
+				},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := NewMetrics(reg)
+			start := time.Now()
+			for _, c := range tt.calls {
+				x := &Exchange{Backend: c.backend, Provider: c.provider, Model: c.model, ModelListed: true,
+					Operation: c.op, Status: c.status, Stream: c.stream, Start: start}
+				if c.stream {
+					x.FirstByte = start.Add(time.Millisecond)
+				}
+				m.Settle(context.Background(), x, schema.Usage{})
+			}
+			got := gather(t, reg)
+			for name, want := range tt.want {
+				g := slices.Clone(got[name])
+				slices.Sort(g)
+				if !slices.Equal(g, want) {
+					t.Errorf("%s:\n got %q\nwant %q", name, g, want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMetricsDone is the per-exchange cost of the metrics policy on a
+// non-streamed chat with usage.
+func BenchmarkMetricsDone(b *testing.B) {
+	m := NewMetrics(prometheus.NewRegistry())
+	x := &Exchange{Backend: "default/fake", Provider: "openai-compatible", Model: "gpt-4o-mini", ModelListed: true,
+		Operation: schema.OpChat, Status: 200, Start: time.Now()}
+	u := schema.Usage{PromptTokens: 25, CompletionTokens: 12, TotalTokens: 37}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Settle(context.Background(), x, u)
 	}
 }

@@ -178,7 +178,7 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 	if err != nil {
 		return nil, fmt.Errorf("router: bind %s (%s): %w", b.Key, addr, err)
 	}
-	l := &boundListener{key: listenerKey(b), bind: b, lim: lim, port: b.Port, ln: ln, done: make(chan struct{})}
+	l := &boundListener{key: listenerKey(b), bind: b, lim: lim, port: b.Port, ln: wrapReadAhead(ln), done: make(chan struct{})}
 	if b.Protocol == config.ProtocolHTTPS {
 		l.tls = true
 		port := b.Port
@@ -238,8 +238,9 @@ func (g *Gateway) newServer(port int, lim config.Server) *fasthttp.Server {
 		// header limit: it cannot start small and grow to MaxHeaderBytes.
 		// ReduceMemoryUsage returns it (and the write buffer) to a pool while
 		// the connection is idle or a response is being streamed, so a
-		// long-lived stream does not hold MaxHeaderBytes for its lifetime;
-		// the price is one extra 1-byte read per keep-alive request.
+		// long-lived stream does not hold MaxHeaderBytes for its lifetime.
+		// Its price, a 1-byte read per keep-alive request before the
+		// request's own read, is folded into one read by readAheadConn.
 		ReadBufferSize:                lim.MaxHeaderBytes,
 		ReduceMemoryUsage:             true,
 		MaxRequestBodySize:            lim.MaxBodyBytes,

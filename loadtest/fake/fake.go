@@ -7,6 +7,7 @@ package fake
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -24,23 +25,53 @@ type Config struct {
 	Gap time.Duration
 	// Delay is the pause before the first chunk (the upstream's own TTFT).
 	Delay time.Duration
+	// Response selects the non-streamed chat answer: "" or ResponseFixed for
+	// the 643-byte answer the harness has always used, ResponseOpenAI for a
+	// 591-byte answer shaped as OpenAI's are today (usage with
+	// prompt_tokens_details and completion_tokens_details,
+	// system_fingerprint, refusal, logprobs).
+	Response string
+}
+
+// The non-streamed answers of Config.Response.
+const (
+	ResponseFixed  = "fixed"
+	ResponseOpenAI = "openai"
+)
+
+// Completion returns the non-streamed chat answer named by response (see
+// Config.Response), or an error naming the known ones.
+func Completion(response string) ([]byte, error) {
+	switch response {
+	case "", ResponseFixed:
+		return chatCompletion, nil
+	case ResponseOpenAI:
+		return openAICompletion, nil
+	}
+	return nil, fmt.Errorf("fake: unknown response %q (want %s or %s)", response, ResponseFixed, ResponseOpenAI)
 }
 
 // Server is the fake upstream. Its zero value is not usable: call New.
 // Handle is safe for concurrent use.
 type Server struct {
 	cfg      Config
+	answer   []byte // the non-streamed chat answer
 	requests atomic.Int64
 	streams  atomic.Int64
 	start    time.Time
 }
 
-// New returns a Server answering streams as cfg says.
-func New(cfg Config) *Server {
+// New returns a Server answering as cfg says. An unknown cfg.Response is an
+// error.
+func New(cfg Config) (*Server, error) {
 	if cfg.Chunks <= 0 {
 		cfg.Chunks = 20
 	}
-	return &Server{cfg: cfg, start: time.Now()}
+	answer, err := Completion(cfg.Response)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, answer: answer, start: time.Now()}, nil
 }
 
 // ChatCompletion is the fixed non-streamed answer (about 600 bytes).
@@ -50,6 +81,18 @@ var chatCompletion = []byte(`{"id":"chatcmpl-loadtest0000000000000000000001","ob
 	`upstream for every request, so that the measured cost is the gateway's and not the model's. It is about six ` +
 	`hundred bytes long, close to a short real answer.","refusal":null},"logprobs":null,"finish_reason":"stop"}],` +
 	`"usage":{"prompt_tokens":25,"completion_tokens":52,"total_tokens":77},"service_tier":"default"}`)
+
+// openAICompletion is a 591-byte answer as OpenAI's API sends one today
+// (compact JSON, the members in OpenAI's order): a short message with
+// refusal, logprobs, usage with its two details objects, and
+// system_fingerprint last, so that a usage lookup walks the whole answer.
+var openAICompletion = []byte(`{"id":"chatcmpl-BjT4loadtest0000000000000001","object":"chat.completion","created":1760000000,` +
+	`"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant",` +
+	`"content":"Hi! How can I help you with your code today?","refusal":null},` +
+	`"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":25,"completion_tokens":12,"total_tokens":37,` +
+	`"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,` +
+	`"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},` +
+	`"system_fingerprint":"fp_loadtest01"}`)
 
 // converseAnswer is the fixed Bedrock Converse answer.
 var converseAnswer = []byte(`{"output":{"message":{"role":"assistant","content":[{"text":"The quick brown fox jumps over ` +
@@ -84,7 +127,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ctx.SetContentType("application/json")
-	ctx.SetBody(chatCompletion)
+	ctx.SetBody(s.answer)
 }
 
 // streamRequested reports a body with "stream": true. The load generator puts

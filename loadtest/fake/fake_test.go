@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
@@ -14,7 +15,11 @@ import (
 func serve(t *testing.T, cfg Config) *fasthttp.Client {
 	t.Helper()
 	ln := fasthttputil.NewInmemoryListener()
-	s := &fasthttp.Server{Handler: New(cfg).Handle}
+	f, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fasthttp.Server{Handler: f.Handle}
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(func() { _ = s.Shutdown() })
 	return &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
@@ -90,6 +95,52 @@ func TestHandle(t *testing.T) {
 				t.Fatalf("status %d type %q", resp.StatusCode(), resp.Header.ContentType())
 			}
 			tt.check(t, resp.Body())
+		})
+	}
+}
+
+func TestResponses(t *testing.T) {
+	tests := []struct {
+		name     string
+		response string
+		wantLen  int
+		want     []string // members the answer must have
+		wantErr  bool
+	}{
+		{name: "default", response: "", wantLen: 643, want: []string{"usage.total_tokens"}},
+		{name: "fixed", response: ResponseFixed, wantLen: 643, want: []string{"usage.total_tokens"}},
+		{name: "openai", response: ResponseOpenAI, wantLen: 591, want: []string{
+			"usage.prompt_tokens_details.cached_tokens", "usage.completion_tokens_details.reasoning_tokens",
+			"system_fingerprint", "choices.0.message.refusal", "choices.0.logprobs", "usage.total_tokens"}},
+		{name: "unknown", response: "anthropic", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(Config{Response: tt.response}); (err != nil) != tt.wantErr {
+				t.Fatalf("New: err %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			c := serve(t, Config{Response: tt.response})
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI("http://fake/v1/chat/completions")
+			req.Header.SetMethod("POST")
+			req.SetBodyString(`{"messages":[],"model":"m","max_tokens":16,"stream":false}`)
+			if err := c.Do(req, resp); err != nil {
+				t.Fatal(err)
+			}
+			b := resp.Body()
+			if len(b) != tt.wantLen || !json.Valid(b) {
+				t.Fatalf("answer of %d bytes (valid JSON %t), want %d", len(b), json.Valid(b), tt.wantLen)
+			}
+			for _, path := range tt.want {
+				if !gjson.GetBytes(b, path).Exists() {
+					t.Errorf("answer lacks %s", path)
+				}
+			}
 		})
 	}
 }

@@ -49,9 +49,11 @@ type launcher struct {
 	dir string // logs go here
 }
 
-// start runs name args pinned to cpus ("" = not pinned). When readAddr is set
-// the process prints its address as the first line of stdout.
-func (l *launcher) start(ctx context.Context, label, cpus string, readAddr bool, name string, args ...string) (*proc, error) {
+// start runs name args pinned to cpus ("" = not pinned), with env added to
+// the harness's environment. When readAddr is set the process prints its
+// address as the first line of stdout.
+func (l *launcher) start(ctx context.Context, label, cpus string, env []string, readAddr bool, name string,
+	args ...string) (*proc, error) {
 	if cpus != "" {
 		args = append([]string{"-c", cpus, name}, args...)
 		name = "taskset" // taskset execs the program: the PID stays the same
@@ -61,6 +63,9 @@ func (l *launcher) start(ctx context.Context, label, cpus string, readAddr bool,
 		return nil, fmt.Errorf("harness: log of %s: %w", label, err)
 	}
 	cmd := exec.Command(name, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = logf
 	p := &proc{name: label, cmd: cmd, log: logf}
 	var out *bufio.Reader

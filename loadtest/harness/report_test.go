@@ -45,6 +45,10 @@ func TestChecks(t *testing.T) {
 	add("passthrough", TargetFloor, 1000, 1, 10)
 	add("passthrough", TargetSwitchyard, 900, 1, 12)     // 1.2× CPU: pass; 0.9× throughput: pass
 	add("passthrough", TargetSwitchyardHTTP, 500, 1, 20) // 2× CPU: miss
+	add("passthrough-real", TargetFloor, 1000, 1, 10)
+	add("passthrough-real", TargetSwitchyard, 800, 1, 12.9) // 1.29×: pass
+	add("passthrough-shared", TargetFloor, 1000, 1, 10)
+	add("passthrough-shared", TargetSwitchyard, 600, 1, 20) // 2×: miss
 	add("latency-c1", TargetDirect, 1, 0.1, 0)
 	add("latency-c1", TargetFloor, 1, 0.2, 1)
 	add("latency-c1", TargetSwitchyard, 1, 0.4, 1) // adds 0.3 vs 0.1: miss
@@ -64,6 +68,8 @@ func TestChecks(t *testing.T) {
 		"added latency at concurrency 1 (p50)":           "MISS",
 		"streaming added TTFT (p50, one connection)":     "PASS",
 		"policy chain CPU per request":                   "n/a",
+		"passthrough-real CPU per request (AI route)":    "PASS",
+		"passthrough-shared CPU per request (AI route)":  "MISS",
 	}
 	for _, c := range checks {
 		w, ok := want[c.Name]

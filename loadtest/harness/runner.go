@@ -144,15 +144,19 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 	if up.Chunks == 0 {
 		up.Chunks = 20
 	}
+	upArgs := []string{"-chunks", strconv.Itoa(up.Chunks), "-gap", up.Gap.String(), "-delay", up.Delay.String()}
+	if up.Response != "" {
+		upArgs = append(upArgs, "-response", up.Response)
+	}
 	var err error
-	s.up, err = l.start(ctx, "upstream", o.ClientCPUs, true, filepath.Join(o.Tools, "fakeupstream"),
-		"-chunks", strconv.Itoa(up.Chunks), "-gap", up.Gap.String(), "-delay", up.Delay.String())
+	s.up, err = l.start(ctx, "upstream", sc.upstreamCPUs(o), nil, true, filepath.Join(o.Tools, "fakeupstream"), upArgs...)
 	if err != nil {
 		return nil, err
 	}
 	s.ports.Upstream = s.up.addrPort()
 	if slices.Contains(targets, TargetFloor) {
-		if s.floor, err = l.start(ctx, "floor", o.ServerCPUs, true, filepath.Join(o.Tools, "bareproxy"), "-upstream", s.up.addr); err != nil {
+		if s.floor, err = l.start(ctx, "floor", o.ServerCPUs, sc.serverEnv(), true, filepath.Join(o.Tools, "bareproxy"),
+			"-upstream", s.up.addr); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +170,7 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 		if err != nil {
 			return nil, err
 		}
-		if s.peer, err = l.start(ctx, "peer", o.ServerCPUs, false, "node", PeerPath(o.PeerDir),
+		if s.peer, err = l.start(ctx, "peer", o.ServerCPUs, nil, false, "node", PeerPath(o.PeerDir),
 			"--port="+strconv.Itoa(port), "--headless"); err != nil {
 			return nil, err
 		}
@@ -192,6 +196,23 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 		out = append(out, Sample{Scenario: sc.Name, Target: t, Rep: rep + 1, Result: res})
 	}
 	return out, nil
+}
+
+// upstreamCPUs returns the CPUs of the scenario's fake upstream: the
+// generator's, or the servers' when it shares their core.
+func (sc Scenario) upstreamCPUs(o Options) string {
+	if sc.Up.SharedCore {
+		return o.ServerCPUs
+	}
+	return o.ClientCPUs
+}
+
+// serverEnv returns the environment added to the floor's and the gateway's.
+func (sc Scenario) serverEnv() []string {
+	if sc.GOMAXPROCS > 0 {
+		return []string{"GOMAXPROCS=" + strconv.Itoa(sc.GOMAXPROCS)}
+	}
+	return nil
 }
 
 func (p *proc) addrPort() int {
@@ -230,7 +251,7 @@ func startGateway(ctx context.Context, o Options, l *launcher, sc Scenario, dir 
 		return fmt.Errorf("harness: write config: %w", err)
 	}
 	adminAddr := "127.0.0.1:" + strconv.Itoa(admin)
-	if s.gw, err = l.start(ctx, "switchyard", o.ServerCPUs, false, o.Switchyard, "run", "-c", file, "--admin", adminAddr,
+	if s.gw, err = l.start(ctx, "switchyard", o.ServerCPUs, sc.serverEnv(), false, o.Switchyard, "run", "-c", file, "--admin", adminAddr,
 		"--log-level", "warn"); err != nil {
 		return err
 	}
@@ -273,6 +294,9 @@ func runLoad(ctx context.Context, o Options, sc Scenario, t Target, s *servers, 
 	args := []string{"-url", "http://" + addr + path, "-o", file, "-d", dur.String(), "-warmup", warm.String(),
 		"-c", strconv.Itoa(ld.Conns), "-body-size", strconv.Itoa(ld.BodySize), "-model", sc.model(),
 		"-pid", "upstream=" + strconv.Itoa(s.up.pid())}
+	if ld.Shape != "" {
+		args = append(args, "-shape", ld.Shape)
+	}
 	if server != nil {
 		args = append(args, "-pid", "server="+strconv.Itoa(server.pid()))
 	}

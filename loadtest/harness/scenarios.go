@@ -30,11 +30,19 @@ type Gateway struct {
 	Routes, Models int
 }
 
-// Upstream is the shape of the fake upstream's streams.
+// Upstream is the shape of the fake upstream's answers.
 type Upstream struct {
 	Chunks int
 	Gap    time.Duration
 	Delay  time.Duration
+	// Response is the fake's non-streamed answer (fakeupstream -response):
+	// "" for the fixed 643-byte one, "openai" for a 591-byte answer shaped
+	// as OpenAI's today.
+	Response string
+	// SharedCore runs the fake upstream on the servers' CPUs (the gateway's
+	// core) instead of the generator's, as when a model server and the
+	// gateway share a machine.
+	SharedCore bool
 }
 
 // Load is the load of a scenario (see loadgen's flags).
@@ -44,6 +52,9 @@ type Load struct {
 	Rate     float64
 	Stream   bool
 	BodySize int
+	// Shape is loadgen's -shape: "" or "padded" for a chat body of BodySize
+	// bytes, "sdk" for the short body and headers of an OpenAI SDK call.
+	Shape string
 	// Duration and Warmup override the harness defaults when set.
 	Duration, Warmup time.Duration
 	RampUp           time.Duration
@@ -60,6 +71,10 @@ type Scenario struct {
 	Gateway Gateway
 	// Memory marks a scenario whose figure is RSS growth per 1,000 streams.
 	Memory bool
+	// GOMAXPROCS, when set, is the GOMAXPROCS of the floor and the gateway
+	// (pinned to one CPU they use one anyway; set it so that an unpinned run
+	// on a larger machine measures the same).
+	GOMAXPROCS int
 	// Reps, when above the run's repetitions (and the run has more than one),
 	// repeats this scenario more often: for figures whose run-to-run noise is
 	// large against the differences they judge (time to first token).
@@ -82,6 +97,17 @@ func Default() []Scenario {
 		{Name: "passthrough", Title: "max throughput, closed loop, 64 connections",
 			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard, TargetSwitchyardHTTP, TargetPeer},
 			Load:    Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "ai"}},
+		// The exchange: an SDK call with max_tokens, an answer shaped
+		// as OpenAI's today, one core per server process.
+		{Name: "passthrough-real", Title: "SDK-shaped request (max_tokens, SDK headers), 591-byte OpenAI-shaped answer, " +
+			"GOMAXPROCS=1, 64 connections",
+			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard, TargetSwitchyardHTTP},
+			Load:    Load{Conns: 64, Shape: "sdk"}, Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai"},
+			GOMAXPROCS: 1},
+		{Name: "passthrough-shared", Title: "as passthrough-real, the fake upstream on the gateway's core",
+			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard, TargetSwitchyardHTTP},
+			Load:    Load{Conns: 64, Shape: "sdk"}, Up: Upstream{Response: "openai", SharedCore: true},
+			Gateway: Gateway{Kind: "ai"}, GOMAXPROCS: 1},
 		{Name: "passthrough-accesslog", Title: "as passthrough, access log on (to a file)",
 			Targets: []Target{TargetFloor, TargetSwitchyard},
 			Load:    Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "ai", AccessLog: true}},

@@ -21,3 +21,41 @@ func ChatBody(model string, stream bool, size int) []byte {
 	}
 	return []byte(head + msg + tail)
 }
+
+// SDKBody returns a chat completions request for model as an OpenAI SDK
+// sends `client.chat.completions.create(messages=..., model=...,
+// max_tokens=128, stream=...)`: a short conversation, no padding, the members
+// in the SDK's order (messages, model, max_tokens, stream).
+func SDKBody(model string, stream bool) []byte {
+	return []byte(`{"messages":[{"role":"system","content":"You are a helpful assistant."},` +
+		`{"role":"user","content":"Explain in one sentence what an AI gateway does."}],` +
+		`"model":` + strconv.Quote(model) + `,"max_tokens":128,"stream":` + strconv.FormatBool(stream) + `}`)
+}
+
+// SDKHeaders are the request headers an OpenAI SDK (Python, 1.x) sends
+// besides Host, Content-Type and Content-Length, in its order.
+func SDKHeaders() [][2]string {
+	return [][2]string{
+		{"Accept", "application/json"},
+		{"User-Agent", "OpenAI/Python 1.99.9"},
+		{"X-Stainless-Lang", "python"},
+		{"X-Stainless-Package-Version", "1.99.9"},
+		{"X-Stainless-OS", "Linux"},
+		{"X-Stainless-Arch", "x64"},
+		{"X-Stainless-Runtime", "CPython"},
+		{"X-Stainless-Runtime-Version", "3.12.3"},
+		{"Authorization", "Bearer sk-loadtest"},
+		{"X-Stainless-Async", "false"},
+		{"X-Stainless-Retry-Count", "0"},
+		{"X-Stainless-Read-Timeout", "600"},
+	}
+}
+
+// Request shapes of loadgen's -shape flag.
+const (
+	// ShapePadded is ChatBody padded to -body-size bytes, with no headers
+	// beyond Content-Type.
+	ShapePadded = "padded"
+	// ShapeSDK is SDKBody with SDKHeaders.
+	ShapeSDK = "sdk"
+)

@@ -19,7 +19,11 @@ func startFake(t *testing.T, cfg fake.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &fasthttp.Server{Handler: fake.New(cfg).Handle}
+	f, err := fake.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fasthttp.Server{Handler: f.Handle}
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(func() { _ = s.Shutdown() })
 	return ln.Addr().String()

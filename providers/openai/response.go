@@ -21,7 +21,7 @@ func (t *Translator) Response(status int, body []byte) ([]byte, schema.Usage, er
 		}
 		return nil, schema.Usage{}, e
 	}
-	return body, UsageOf(gjson.Get(bstr(body), "usage")), nil
+	return body, responseUsage(body), nil
 }
 
 // UsageOf reads an OpenAI usage object (prompt, completion and total tokens,

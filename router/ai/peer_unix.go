@@ -25,6 +25,9 @@ const recordTypeAlert = 0x15
 // bytes (a pipelined request) report false, and so does a connection without
 // a socket: the client is then noticed only when a write fails.
 func peerClosed(c net.Conn) bool {
+	if b, ok := c.(interface{ Buffered() int }); ok && b.Buffered() > 0 {
+		return false // the listener read ahead: unread bytes
+	}
 	isTLS := false
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn }) // *tls.Conn

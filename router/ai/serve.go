@@ -384,9 +384,11 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 		streamIdle(resp, b.streamIdle)
 		return s.relayUpstream(b, tr, resp)
 	}
-	wait := retryAfter(&resp.Header, time.Now())
 	out, u, terr := tr.Response(status, resp.Body())
 	if terr != nil {
+		// Only a failure may be retried after a wait: an answer's headers are
+		// not searched for Retry-After.
+		wait := retryAfter(&resp.Header, time.Now())
 		fasthttp.ReleaseResponse(resp)
 		e := asSchemaError(terr, fasthttp.StatusBadGateway)
 		if e.RetryAfter > 0 && wait == 0 {

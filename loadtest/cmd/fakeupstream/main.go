@@ -1,6 +1,6 @@
 // Command fakeupstream is the fake OpenAI / Bedrock upstream of the load
-// tests. It listens on loopback and serves POST /v1/chat/completions (JSON, or
-// SSE when the body has "stream":true), POST /model/{id}/converse and GET
+// tests. It listens on loopback and serves POST /v1/chat/completions (JSON,
+// the answer chosen by -response, or SSE when the body has "stream":true), POST /model/{id}/converse and GET
 // /stats (its own CPU time and request counts).
 package main
 
@@ -31,13 +31,18 @@ func run() error {
 	chunks := flag.Int("chunks", 20, "content chunks per streamed answer")
 	gap := flag.Duration("gap", 5*time.Millisecond, "pause between two chunks")
 	delay := flag.Duration("delay", 0, "pause before the first chunk")
+	response := flag.String("response", fake.ResponseFixed,
+		"non-streamed chat answer: fixed (643 bytes) or openai (591 bytes, shaped as OpenAI's today)")
 	flag.Parse()
+	srv, err := fake.New(fake.Config{Chunks: *chunks, Gap: *gap, Delay: *delay, Response: *response})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp4", *addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
-	srv := fake.New(fake.Config{Chunks: *chunks, Gap: *gap, Delay: *delay})
 	s := &fasthttp.Server{
 		Handler:               srv.Handle,
 		Name:                  "fakeupstream",

@@ -40,6 +40,8 @@ func run() error {
 	bodyFile := flag.String("body-file", "", "request body file")
 	bodySize := flag.Int("body-size", 0, "send a chat completions body of about this many bytes (with -model)")
 	model := flag.String("model", "gpt-4o-mini", "model of the generated chat body")
+	shape := flag.String("shape", load.ShapePadded, "generated request: padded (a chat body of -body-size bytes) or "+
+		"sdk (the short body and the headers of an OpenAI SDK call with max_tokens; -body-size is ignored)")
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	mode := flag.String("mode", "closed", "closed (connections back to back) or open (fixed rate)")
 	flag.IntVar(&o.Conns, "c", 1, "connections (closed) or sending workers (open)")
@@ -71,6 +73,11 @@ func run() error {
 			return fmt.Errorf("read body: %w", err)
 		}
 		o.Body = b
+	case *shape == load.ShapeSDK:
+		o.Body = load.SDKBody(*model, o.Stream)
+		o.Headers = append(o.Headers, load.SDKHeaders()...)
+	case *shape != load.ShapePadded:
+		return fmt.Errorf("-shape %q: want %s or %s", *shape, load.ShapePadded, load.ShapeSDK)
 	case *bodySize > 0:
 		o.Body = load.ChatBody(*model, o.Stream, *bodySize)
 	}

@@ -1,0 +1,60 @@
+package load
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+func TestBodies(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    []byte
+		stream  bool
+		minSize int
+		maxSize int
+	}{
+		{name: "padded 1 KB", body: ChatBody("gpt-4o-mini", false, 1024), minSize: 1024, maxSize: 1024},
+		{name: "padded small", body: ChatBody("gpt-4o-mini", true, 10), stream: true, minSize: 100, maxSize: 200},
+		{name: "sdk", body: SDKBody("gpt-4o-mini", false), minSize: 150, maxSize: 300},
+		{name: "sdk stream", body: SDKBody("gpt-4o-mini", true), stream: true, minSize: 150, maxSize: 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !json.Valid(tt.body) {
+				t.Fatalf("invalid JSON: %s", tt.body)
+			}
+			if n := len(tt.body); n < tt.minSize || n > tt.maxSize {
+				t.Errorf("%d bytes, want %d to %d", n, tt.minSize, tt.maxSize)
+			}
+			var keys []string
+			gjson.ParseBytes(tt.body).ForEach(func(k, _ gjson.Result) bool { keys = append(keys, k.Str); return true })
+			if got := strings.Join(keys, ","); got != "messages,model,max_tokens,stream" {
+				t.Errorf("members %s, want the SDK's order messages,model,max_tokens,stream", got)
+			}
+			if got := gjson.GetBytes(tt.body, "stream").Bool(); got != tt.stream {
+				t.Errorf("stream %t, want %t", got, tt.stream)
+			}
+			if gjson.GetBytes(tt.body, "model").Str != "gpt-4o-mini" {
+				t.Errorf("model %s", gjson.GetBytes(tt.body, "model"))
+			}
+		})
+	}
+}
+
+func TestSDKHeaders(t *testing.T) {
+	seen := map[string]bool{}
+	for _, h := range SDKHeaders() {
+		if h[0] == "" || h[1] == "" || seen[strings.ToLower(h[0])] {
+			t.Errorf("header %q: empty or repeated", h)
+		}
+		seen[strings.ToLower(h[0])] = true
+	}
+	for _, want := range []string{"user-agent", "authorization", "x-stainless-lang"} {
+		if !seen[want] {
+			t.Errorf("no %s header", want)
+		}
+	}
+}
