@@ -54,6 +54,10 @@ type AIBackend struct {
 	// the verified name (serverName), no verification (insecureSkipVerify,
 	// tests only). Default: the system roots and the URL's host.
 	TLS *BackendTLS `yaml:"tls" json:"tls,omitempty"`
+	// HealthCheck, when set, probes GET baseURL+path (signed like a request)
+	// on an interval, as a static endpoint's check does; an unhealthy backend
+	// is skipped (its failover candidates serve) until it passes again.
+	HealthCheck *HealthCheck `yaml:"healthCheck" json:"healthCheck,omitempty"`
 
 	// Sim configures the built-in simulated model (provider sim).
 	Sim *SimConfig `yaml:"sim" json:"sim,omitempty"`

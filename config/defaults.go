@@ -167,6 +167,18 @@ func defaultPathModifier(p *PathModifier) {
 	}
 }
 
+// defaultHealthCheck fills a health check's zero fields (h may be nil).
+func defaultHealthCheck(h *HealthCheck) {
+	if h == nil {
+		return
+	}
+	setDefault(&h.Path, "/")
+	setDefault(&h.Interval, Duration(10*time.Second))
+	setDefault(&h.Timeout, Duration(2*time.Second))
+	setDefault(&h.UnhealthyThreshold, 3)
+	setDefault(&h.HealthyThreshold, 1)
+}
+
 // defaultBackend fills a backend's zero fields.
 func defaultBackend(b *Backend) {
 	b.Name = qualify(b.Name, DefaultNamespace)
@@ -175,13 +187,7 @@ func defaultBackend(b *Backend) {
 			setDefault(&s.Endpoints[i].Weight, 1)
 		}
 		setDefault(&s.LoadBalancer.Type, LBRoundRobin)
-		if h := s.HealthCheck; h != nil {
-			setDefault(&h.Path, "/")
-			setDefault(&h.Interval, Duration(10*time.Second))
-			setDefault(&h.Timeout, Duration(2*time.Second))
-			setDefault(&h.UnhealthyThreshold, 3)
-			setDefault(&h.HealthyThreshold, 1)
-		}
+		defaultHealthCheck(s.HealthCheck)
 		if o := s.OutlierDetection; o != nil {
 			setDefault(&o.Consecutive5xx, 5)
 			setDefault(&o.BaseEjectionTime, Duration(30*time.Second))
@@ -193,6 +199,7 @@ func defaultBackend(b *Backend) {
 		setDefault(&p.ConnectTimeout, Duration(5*time.Second))
 	}
 	if a := b.AI; a != nil {
+		defaultHealthCheck(a.HealthCheck)
 		setDefault(&a.Timeout, Duration(60*time.Second))
 		setDefault(&a.MaxConnections, 1024)
 		if a.Provider == ProviderSim && a.Sim == nil {

@@ -216,20 +216,7 @@ func validateStatic(s *StaticBackend, p string, r *reporter) {
 	default:
 		r.add(p+".loadBalancer.type", "unknown load balancer type %q (use RoundRobin, Random or LeastRequest)", s.LoadBalancer.Type)
 	}
-	if h := s.HealthCheck; h != nil {
-		hp := p + ".healthCheck"
-		if !strings.HasPrefix(h.Path, "/") {
-			r.add(hp+".path", "health check path %q must begin with \"/\"", h.Path)
-		}
-		nonNegative(r, hp+".interval", h.Interval)
-		nonNegative(r, hp+".timeout", h.Timeout)
-		if h.UnhealthyThreshold < 0 {
-			r.add(hp+".unhealthyThreshold", "must not be negative")
-		}
-		if h.HealthyThreshold < 0 {
-			r.add(hp+".healthyThreshold", "must not be negative")
-		}
-	}
+	validateHealthCheck(s.HealthCheck, p+".healthCheck", r)
 	if o := s.OutlierDetection; o != nil {
 		op := p + ".outlierDetection"
 		if o.Consecutive5xx < 0 {
@@ -264,7 +251,35 @@ func validateBackendTLS(t *BackendTLS, p string, r *reporter) {
 	}
 }
 
+// validateHealthCheck checks an active health check (h may be nil).
+func validateHealthCheck(h *HealthCheck, hp string, r *reporter) {
+	if h == nil {
+		return
+	}
+	if !strings.HasPrefix(h.Path, "/") {
+		r.add(hp+".path", "health check path %q must begin with \"/\"", h.Path)
+	}
+	nonNegative(r, hp+".interval", h.Interval)
+	nonNegative(r, hp+".timeout", h.Timeout)
+	if h.UnhealthyThreshold < 0 {
+		r.add(hp+".unhealthyThreshold", "must not be negative")
+	}
+	if h.HealthyThreshold < 0 {
+		r.add(hp+".healthyThreshold", "must not be negative")
+	}
+}
+
 func validateAI(a *AIBackend, p string, r *reporter) {
+	if h := a.HealthCheck; h != nil {
+		switch {
+		case a.Provider == ProviderSim:
+			r.add(p+".healthCheck", "healthCheck does not apply to provider sim")
+		case a.BaseURL == "":
+			r.add(p+".healthCheck", "healthCheck needs baseURL: it probes baseURL+path")
+		default:
+			validateHealthCheck(h, p+".healthCheck", r)
+		}
+	}
 	switch {
 	case a.TLS == nil:
 	case a.Provider == ProviderSim:

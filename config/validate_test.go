@@ -192,6 +192,17 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "ai backend health check",
+			yaml: "backends:\n  - name: a\n    ai: {provider: openai, healthCheck: {path: /v1/models}}\n" +
+				"  - name: b\n    ai: {provider: sim, healthCheck: {}}\n" +
+				"  - name: c\n    ai: {provider: openai-compatible, baseURL: \"http://vllm:8000\", healthCheck: {path: health}}\n",
+			want: []string{
+				`t.yaml:3: backends[0].ai.healthCheck: healthCheck needs baseURL: it probes baseURL+path`,
+				`t.yaml:5: backends[1].ai.healthCheck: healthCheck does not apply to provider sim`,
+				`t.yaml:7: backends[2].ai.healthCheck.path: health check path "health" must begin with "/"`,
+			},
+		},
+		{
 			name: "ai backend caFile missing or not PEM",
 			yaml: "backends:\n  - name: a\n    ai:\n      provider: openai-compatible\n      baseURL: https://vllm.internal:8443\n" +
 				"      tls: {caFile: ${MISSING}}\n  - name: b\n    ai: {provider: openai-compatible, baseURL: \"https://h\", tls: {caFile: ${KEY}}}\n",

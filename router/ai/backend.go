@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -54,7 +55,10 @@ type backend struct {
 // its health. It is keyed in the upstream.State by the backend's identity.
 type upstreamState struct {
 	upstream.Ejection
-	client *fasthttp.Client
+	// healthy is the active health check's verdict (true without one).
+	healthy atomic.Bool
+	checker *upstream.Checker
+	client  *fasthttp.Client
 	signer auth.Signer
 	// why says why the backend cannot serve (credentials that did not load), "" when it can.
 	why string
@@ -64,8 +68,8 @@ type upstreamState struct {
 // connects, how (TLS settings and the CA file's contents, pool size) and
 // with which credentials (a digest, never the secret).
 func identity(key string, cfg *config.AIBackend) string {
-	return fmt.Sprintf("ai|%s|%s|%s|%s|%+v|%s|%d|%s", key, cfg.Provider, cfg.BaseURL, cfg.Region,
-		deref(cfg.TLS), upstream.CADigest(cfg.TLS), cfg.MaxConnections, auth.Digest(cfg))
+	return fmt.Sprintf("ai|%s|%s|%s|%s|%+v|%s|%d|%s|%+v", key, cfg.Provider, cfg.BaseURL, cfg.Region,
+		deref(cfg.TLS), upstream.CADigest(cfg.TLS), cfg.MaxConnections, auth.Digest(cfg), deref(cfg.HealthCheck))
 }
 
 func deref[T any](v *T) any {
@@ -113,8 +117,12 @@ func (fa *Factory) newBackend(key string, cfg *config.AIBackend, gen *upstream.G
 	}
 	v, err := gen.Get(id, func() (any, func(), error) {
 		up := &upstreamState{}
+		up.healthy.Store(true)
 		if b.direct == nil {
 			fa.buildUpstream(up, cfg, gen.Dials())
+			if cfg.HealthCheck != nil {
+				up.checker = upstream.StartChecker(cfg.HealthCheck, key, &up.healthy, up.probe(cfg), fa.log)
+			}
 		}
 		return up, up.close, nil
 	})
@@ -160,7 +168,34 @@ func (fa *Factory) buildUpstream(up *upstreamState, cfg *config.AIBackend, dials
 	}
 }
 
+// probe is the backend's health check: GET baseURL+path, signed as a
+// request is, through the backend's client; 2xx and 3xx are healthy.
+func (up *upstreamState) probe(cfg *config.AIBackend) upstream.Probe {
+	url := strings.TrimRight(cfg.BaseURL, "/") + cfg.HealthCheck.Path
+	return func(ctx context.Context, timeout time.Duration) bool {
+		u := &schema.Upstream{Method: fasthttp.MethodGet, URL: url}
+		if up.signer.Sign(ctx, u, auth.ClientCredentials{}) != nil {
+			return false
+		}
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(u.URL)
+		req.Header.SetMethod(fasthttp.MethodGet)
+		req.Header.Set("User-Agent", "switchyard-health-check")
+		for _, h := range u.Header {
+			req.Header.Set(h.Name, h.Value)
+		}
+		if err := up.client.DoTimeout(req, resp, timeout); err != nil {
+			return false
+		}
+		code := resp.StatusCode()
+		return code >= 200 && code < 400
+	}
+}
+
 func (up *upstreamState) close() {
+	up.checker.Stop()
 	if up.client != nil {
 		up.client.CloseIdleConnections()
 	}
@@ -215,8 +250,9 @@ func cutBackendPrefix(model, name string) (string, bool) {
 	return "", false
 }
 
-// healthy reports whether b may be tried now (not ejected, no Retry-After wait).
-func (b *backend) healthy(now int64) bool { return b.up.Available(now) }
+// healthy reports whether b may be tried now: its health check (if any)
+// passes, it is not ejected and no Retry-After wait runs.
+func (b *backend) healthy(now int64) bool { return b.up.healthy.Load() && b.up.Available(now) }
 
 // succeeded resets the failure count.
 func (b *backend) succeeded() { b.up.Succeeded() }

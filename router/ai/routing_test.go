@@ -101,6 +101,7 @@ func TestModels(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	b := &backend{up: &upstreamState{}}
+	b.up.healthy.Store(true)
 	now := upstream.Now()
 	at := func(d time.Duration) int64 { return now + int64(d) }
 	ejectFor := outlier.BaseEjectionTime.D()

@@ -243,11 +243,13 @@ func (st *endpointState) usable() bool { return st != nil && st.client != nil }
 // stop ends the health checker and closes idle connections.
 func (st *endpointState) stop() {
 	st.checkMu.Lock()
-	if st.cancel != nil {
-		st.cancel()
-		st.cancel = nil
-	}
+	c, hc := st.checker, st.checkClient
+	st.checker, st.checkClient = nil, nil
 	st.checkMu.Unlock()
+	c.Stop()
+	if hc != nil {
+		hc.CloseIdleConnections()
+	}
 	if st.client != nil {
 		st.client.CloseIdleConnections()
 	}

@@ -234,6 +234,7 @@ type endpointState struct {
 	active  atomic.Int64
 	Ejection
 
-	checkMu sync.Mutex
-	cancel  context.CancelFunc // stops the health checker
+	checkMu     sync.Mutex
+	checker     *Checker             // the active health checker, nil without one
+	checkClient *fasthttp.HostClient // the checker's own connection
 }
