@@ -59,7 +59,7 @@ type upstreamState struct {
 	healthy atomic.Bool
 	checker *upstream.Checker
 	client  *fasthttp.Client
-	signer auth.Signer
+	signer  auth.Signer
 	// why says why the backend cannot serve (credentials that did not load), "" when it can.
 	why string
 }

@@ -2,8 +2,8 @@ package ai
 
 import (
 	"net/http"
-	"strings"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,6 +60,3 @@ func TestAIHealthCheck(t *testing.T) {
 		t.Errorf("%d probes were not signed with the backend's key", n)
 	}
 }
-
-
-
