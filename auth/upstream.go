@@ -50,16 +50,24 @@ func NewUpstreamSigner(ctx context.Context, b *config.AIBackend, header, prefix 
 }
 
 // Digest identifies an AI backend's credentials without revealing them: a
-// SHA-256 over its provider, region, auth block, API key and the contents of
-// its key and GCP credentials files, so that a rotated file or a changed key
+// SHA-256 over its provider, region, auth block, every secret in it (API key,
+// AWS secret key and session token) and the contents of its key and GCP
+// credentials files, so that a rotated file or a changed key
 // makes a new signer while an unchanged one keeps its cached credentials.
 func Digest(b *config.AIBackend) string {
+	// The auth block marshals its secrets redacted: each secret is added by value.
+	var awsSecret, awsToken string
+	if a := b.Auth.AWS; a != nil {
+		awsSecret, awsToken = a.SecretAccessKey.Value(), a.SessionToken.Value()
+	}
 	id, _ := json.Marshal(struct {
-		P, R string
-		A    config.BackendAuth
-		K    string
-		F    [2][32]byte
-	}{b.Provider, b.Region, b.Auth, b.Auth.APIKey.Value(), fileDigests(b.Auth)})
+		P, R      string
+		A         config.BackendAuth
+		K         string
+		AWSSecret string
+		AWSToken  string
+		F         [2][32]byte
+	}{b.Provider, b.Region, b.Auth, b.Auth.APIKey.Value(), awsSecret, awsToken, fileDigests(b.Auth)})
 	sum := sha256.Sum256(id)
 	return hex.EncodeToString(sum[:])
 }

@@ -73,7 +73,10 @@ type Gateway struct {
 	listeners map[string]*boundListener // by bind address:port
 	ready     atomic.Bool
 	inflight  sync.WaitGroup
-	stopping  atomic.Bool
+	// doneInflight is inflight.Done as a value made once, for exchanges
+	// that leave flight when their stream body releases them.
+	doneInflight func()
+	stopping     atomic.Bool
 }
 
 // New returns a Gateway with no snapshot; call Apply, then Serve.
@@ -89,7 +92,7 @@ func New(opts Options) *Gateway {
 	if err != nil {
 		panic(err) // a wiring error in cmd, not a runtime condition
 	}
-	return &Gateway{
+	g := &Gateway{
 		opts:      opts,
 		log:       opts.Log,
 		metrics:   newMetrics(opts.Registry),
@@ -99,6 +102,8 @@ func New(opts Options) *Gateway {
 		cancel:    cancel,
 		listeners: map[string]*boundListener{},
 	}
+	g.doneInflight = g.inflight.Done
+	return g
 }
 
 // Snapshot returns the snapshot being served (nil before the first Apply).

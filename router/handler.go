@@ -54,6 +54,11 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			streamEx := ex
 			if ex != nil && ex.Detached() {
 				streamEx = nil
+				// It stays in flight (a drain waits for it) until the body
+				// released it, which may be after the stream closed, once
+				// the usage of a stream whose client left is collected.
+				g.inflight.Add(1)
+				ex.OnRelease = g.doneInflight
 			}
 			sb.OnClose(func() {
 				if streamEx != nil {
@@ -67,7 +72,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			})
 			return
 		}
-		if ex != nil {
+		if ex != nil && !ex.Detached() {
+			// A detached exchange belongs to its stream body, which has
+			// finished it (fasthttp closes a body the response dropped).
 			g.finish(ex, ex.Usage)
 		}
 		g.metrics.observe(&rec, time.Since(start))
@@ -86,6 +93,12 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			g.log.Error("router: panic while serving a request", "request_id", reqID, "panic", fmt.Sprint(r),
 				"stack", string(debug.Stack()))
 			ctx.SetConnectionClose()
+			if ex != nil && ex.Detached() {
+				// The stream body owns the exchange: dropping the body below
+				// closes it, which finishes and releases the exchange.
+				rec.backend, rec.endpoint, rec.attempts = ex.Access.Backend, ex.Access.Endpoint, ex.Access.Attempts
+				ex = nil
+			}
 			writeError(ctx, fasthttp.StatusInternalServerError, "server_error", "internal error")
 		}
 	}()

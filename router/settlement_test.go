@@ -139,6 +139,13 @@ func tickingUpstream(t *testing.T) *httptest.Server {
 // same upstream.
 func policyGateway(t *testing.T, upstreamURL, timeouts string, ps ...policies.Policy) string {
 	t.Helper()
+	_, addr := policyGatewayG(t, upstreamURL, timeouts, ps...)
+	return addr
+}
+
+// policyGatewayG is policyGateway that also returns the Gateway.
+func policyGatewayG(t *testing.T, upstreamURL, timeouts string, ps ...policies.Policy) (*Gateway, string) {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
 	port := testutil.FreePort(t)
@@ -169,7 +176,7 @@ backends:
 		defer cancel()
 		_ = g.Shutdown(ctx)
 	})
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	return g, fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // TestReservationSettledOnce: however an exchange ends (an answer, a stream,
@@ -281,5 +288,27 @@ func TestPoliciesRunOnEveryKind(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" {
 		t.Fatalf("denied static request: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestShutdownWaitsForUsageCollection: a stream whose client left is still
+// in flight while the gateway collects its usage, so a shutdown right after
+// waits for it and its reservations are settled with the usage the upstream
+// reported.
+func TestShutdownWaitsForUsageCollection(t *testing.T) {
+	l := newLedger(policies.PhaseAuth)
+	g, addr := policyGatewayG(t, tickingUpstream(t).URL, "", l)
+	stream := `{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	_, _ = rawExchange(t, addr, "POST", "leave-then-shutdown", stream, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	l.mu.Lock()
+	got := l.byID["leave-then-shutdown"]
+	l.mu.Unlock()
+	if len(got) != 1 || got[0].usage.TotalTokens != 7 || got[0].usage.Estimated {
+		t.Fatalf("settled before shutdown returned: %+v, want once with the reported 7 tokens", got)
 	}
 }

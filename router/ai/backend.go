@@ -115,7 +115,9 @@ func (fa *Factory) newBackend(key string, cfg *config.AIBackend, gen *upstream.G
 	if b.direct != nil {
 		id = "ai-direct|" + key // health only
 	}
-	v, err := gen.Get(id, func() (any, func(), error) {
+	built := false
+	build := func() (any, func(), error) {
+		built = true
 		up := &upstreamState{}
 		up.healthy.Store(true)
 		if b.direct == nil {
@@ -125,7 +127,13 @@ func (fa *Factory) newBackend(key string, cfg *config.AIBackend, gen *upstream.G
 			}
 		}
 		return up, up.close, nil
-	})
+	}
+	v, err := gen.Get(id, build)
+	if err == nil && !built && v.(*upstreamState).why != "" {
+		// Credentials that did not load may load now (a file mounted
+		// since, a fixed profile): a reload tries again.
+		v, err = gen.Renew(id, build)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,12 @@ func newExchange(h *ruleHandler, ex *engine.Exchange, op schema.Operation) *exch
 	return s
 }
 
+var _ engine.Local = (*exchange)(nil)
+
+// Free implements [engine.Local]: the router frees an exchange the handler
+// did not (a policy denied after Admit, a redirect answered).
+func (s *exchange) Free() { s.free() }
+
 // free returns s to the pool; s must not be used after.
 func (s *exchange) free() {
 	if s.ex != nil && s.ex.Local == s {

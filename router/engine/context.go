@@ -10,9 +10,12 @@ import (
 
 // requestContext is an Exchange's context.Context. It costs nothing until
 // someone asks for Done: the channel, and the timer that closes it at the
-// deadline, are made then. Values come from the server's context.
+// deadline, are made then. Values come from the server's context. The
+// struct is pooled with its Exchange: gen counts its uses, so that a timer
+// armed for one request that fires late cannot end the next one's context.
 type requestContext struct {
 	mu       sync.Mutex
+	gen      uint64
 	parent   *fasthttp.RequestCtx
 	deadline time.Time
 	done     chan struct{}
@@ -23,16 +26,43 @@ type requestContext struct {
 var _ context.Context = (*requestContext)(nil)
 
 func (c *requestContext) reset(parent *fasthttp.RequestCtx) {
+	c.mu.Lock()
+	c.gen++
 	c.parent, c.deadline, c.done, c.timer, c.err = parent, time.Time{}, nil, nil, nil
+	c.mu.Unlock()
 }
 
+// release ends the context for good: the exchange is over, so anything still
+// waiting on Done (a policy's context.AfterFunc, say) is let go.
 func (c *requestContext) release() {
 	c.mu.Lock()
+	c.gen++
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	if c.err == nil {
+		c.err = context.Canceled
+		if c.done != nil {
+			close(c.done)
+		}
+	}
 	c.parent, c.done, c.timer = nil, nil, nil
 	c.mu.Unlock()
+}
+
+// armLocked starts the deadline timer; c.mu is held.
+func (c *requestContext) armLocked() {
+	gen := c.gen
+	c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.expire(gen) })
+}
+
+// expire ends the context of use gen at its deadline.
+func (c *requestContext) expire(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.cancelLocked(context.DeadlineExceeded)
+	}
 }
 
 func (c *requestContext) setDeadline(t time.Time) {
@@ -40,7 +70,7 @@ func (c *requestContext) setDeadline(t time.Time) {
 	defer c.mu.Unlock()
 	c.deadline = t
 	if c.done != nil && c.timer == nil && !t.IsZero() && c.err == nil {
-		c.timer = time.AfterFunc(time.Until(t), func() { c.cancel(context.DeadlineExceeded) })
+		c.armLocked()
 	}
 }
 
@@ -60,7 +90,7 @@ func (c *requestContext) Done() <-chan struct{} {
 		if c.err != nil {
 			close(c.done)
 		} else if !c.deadline.IsZero() {
-			c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+			c.armLocked()
 		}
 	}
 	return c.done
@@ -71,10 +101,7 @@ func (c *requestContext) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err == nil && !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
-		c.err = context.DeadlineExceeded
-		if c.done != nil {
-			close(c.done)
-		}
+		c.cancelLocked(context.DeadlineExceeded)
 	}
 	return c.err
 }
@@ -94,6 +121,10 @@ func (c *requestContext) Value(key any) any {
 func (c *requestContext) cancel(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.cancelLocked(err)
+}
+
+func (c *requestContext) cancelLocked(err error) {
 	if c.err != nil {
 		return
 	}

@@ -63,3 +63,26 @@ func TestRequestContext(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestContextReuse: a deadline timer of one use that fires late does
+// not end the next use's context, and a released context lets its waiters go.
+func TestRequestContextReuse(t *testing.T) {
+	var c requestContext
+	for i := 0; i < 2000; i++ {
+		c.reset(nil)
+		c.setDeadline(time.Now().Add(100 * time.Microsecond))
+		done := c.Done()
+		time.Sleep(100 * time.Microsecond)
+		c.release()
+		select {
+		case <-done:
+		default:
+			t.Fatal("release left Done open")
+		}
+		c.reset(nil)
+		time.Sleep(20 * time.Microsecond) // a late timer of the previous use fires now
+		if err := c.Err(); err != nil {
+			t.Fatalf("use %d: a fresh context has error %v", i, err)
+		}
+	}
+}

@@ -43,8 +43,12 @@ type Exchange struct {
 	// after a rewrite changed it (X-Forwarded-Host).
 	ClientHost string
 	// Local is the handler's own state for this request, kept between Admit
-	// and Serve (nil until the handler sets it).
-	Local any
+	// and Serve (nil until the handler sets it). Release frees it when the
+	// handler did not (a policy denied after Admit, a redirect answered).
+	Local Local
+	// OnRelease, when set, runs once when the exchange is released (the
+	// router counts a detached exchange in flight until then).
+	OnRelease func()
 
 	res      policies.Reservations
 	rctx     requestContext
@@ -53,6 +57,12 @@ type Exchange struct {
 	header   func(name string) string
 	// hdr is what X.Header reads; nil once a stream is committed.
 	hdr *fasthttp.RequestHeader
+}
+
+// Local is a handler's per-request state.
+type Local interface {
+	// Free releases the state; it is called at most once.
+	Free()
 }
 
 // Access is the upstream side of an exchange, for the access log.
@@ -89,6 +99,14 @@ func Acquire(ctx *fasthttp.RequestCtx, requestID string, log *slog.Logger) *Exch
 // Release returns ex to the pool; it must not be used after. The exchange
 // must have been finished.
 func Release(ex *Exchange) {
+	if l := ex.Local; l != nil {
+		ex.Local = nil
+		l.Free()
+	}
+	if fn := ex.OnRelease; fn != nil {
+		ex.OnRelease = nil
+		defer fn()
+	}
 	ex.rctx.release()
 	ex.res.Reset()
 	ex.Ctx, ex.Chain, ex.Log, ex.hdr, ex.Local = nil, nil, nil, nil, nil

@@ -28,6 +28,7 @@ type State struct {
 	entries map[string]*entry
 	gen     uint64 // last generation begun
 	current uint64 // last generation committed
+	retired uint64 // the newest generation whose retire ran
 }
 
 type entry struct {
@@ -137,7 +138,9 @@ func (g *Generation) Abort() {
 			continue
 		}
 		delete(e.users, g.n)
-		if e.committed == 0 && len(e.users) == 0 {
+		// Close what only g held: an entry no generation committed, or one
+		// that a retire which ran during g's compile skipped for g's sake.
+		if len(e.users) == 0 && (e.committed == 0 || e.committed < s.retired) {
 			delete(s.entries, id)
 			if e.close != nil {
 				closers = append(closers, e.close)
@@ -154,6 +157,7 @@ func (g *Generation) Abort() {
 // one left unused, and that no generation being compiled holds.
 func (s *State) retire(n uint64) {
 	s.mu.Lock()
+	s.retired = max(s.retired, n)
 	var closers []func()
 	for id, e := range s.entries {
 		if e.committed < n && e.committed < s.current && len(e.users) == 0 {
@@ -180,6 +184,36 @@ func (s *State) Close() {
 			e.close()
 		}
 	}
+}
+
+// Renew replaces the entry for id with a new build, closing the old value:
+// for an entry whose build failed in a way a later attempt may cure
+// (credentials that did not load). Snapshots still holding the old value
+// keep using it.
+func (g *Generation) Renew(id string, build func() (val any, close func(), err error)) (any, error) {
+	v, c, err := build()
+	if err != nil {
+		return nil, fmt.Errorf("upstream: state %s: %w", id, err)
+	}
+	s := g.s
+	s.mu.Lock()
+	old := s.entries[id]
+	e := &entry{val: v, close: c, users: map[uint64]bool{g.n: true}}
+	if old != nil {
+		e.committed = old.committed
+		for u := range old.users {
+			e.users[u] = true
+		}
+	}
+	s.entries[id] = e
+	if old == nil || !old.users[g.n] {
+		g.used = append(g.used, id)
+	}
+	s.mu.Unlock()
+	if old != nil && old.close != nil {
+		old.close()
+	}
+	return v, nil
 }
 
 // Dials is the pool of dialing goroutines of g's State.
