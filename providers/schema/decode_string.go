@@ -23,11 +23,14 @@ func plain8(w uint64) uint64 {
 	return (w | ^((w ^ lsb*'"') + lsb*0x7f) | ^((w ^ lsb*'\\') + lsb*0x7f) | ^(w + lsb*0x60)) & msb
 }
 
-// skipPlain returns the index of the first byte from i that needs a look in
-// a string (see plain8), or one within 8 bytes of the end of b. The lowest
+// SkipPlain returns the index of the first byte from i that a JSON string
+// scanner must look at (a quote, a backslash, a control character or a
+// non-ASCII byte; see plain8), or one within 8 bytes of the end of b: 32,
+// then 8 bytes at a time, then straight to the flagged byte. The router's
+// body scan uses it too. The lowest
 // flagged byte of a word is always one that needs a look: a sum carries only
 // out of a non-ASCII byte, which is flagged itself.
-func skipPlain(b []byte, i int) int {
+func SkipPlain(b []byte, i int) int {
 	for i+32 <= len(b) {
 		c := b[i : i+32 : i+32]
 		if plain8(binary.LittleEndian.Uint64(c))|plain8(binary.LittleEndian.Uint64(c[8:]))|
@@ -51,7 +54,7 @@ func (d *decoder) str() (string, bool) {
 	start := d.i + 1
 	i := start
 	for {
-		i = skipPlain(b, i)
+		i = SkipPlain(b, i)
 		if i >= len(b) {
 			return "", false
 		}

@@ -302,6 +302,9 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
+// msb has the high bit of each of eight bytes.
+const msb = 0x8080808080808080
+
 func hasNonASCII(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {

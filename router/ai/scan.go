@@ -1,11 +1,11 @@
 package ai
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-ai/switchyard/providers/schema"
 )
 
 // scan is the one pass inspect makes over a request body: it checks JSON
@@ -287,7 +287,7 @@ func (s *scan) str() (esc, ok bool) {
 	b := s.b
 	i := s.i + 1
 	for {
-		i = skipPlain(b, i)
+		i = schema.SkipPlain(b, i)
 		if i >= len(b) {
 			return esc, false
 		}
@@ -325,41 +325,6 @@ func (s *scan) str() (esc, ok bool) {
 	}
 }
 
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// skipPlain returns the index of the first byte from i that needs a look in
-// a string (see plain8), or one within 8 bytes of the end of b: 32, then 8
-// bytes at a time, then straight to the flagged byte. The lowest flagged
-// byte of a word is always one that needs a look: a sum carries only out of
-// a non-ASCII byte, which is flagged itself.
-func skipPlain(b []byte, i int) int {
-	for i+32 <= len(b) {
-		c := b[i : i+32 : i+32]
-		if plain8(binary.LittleEndian.Uint64(c))|plain8(binary.LittleEndian.Uint64(c[8:]))|
-			plain8(binary.LittleEndian.Uint64(c[16:]))|plain8(binary.LittleEndian.Uint64(c[24:])) != 0 {
-			break
-		}
-		i += 32
-	}
-	for i+8 <= len(b) {
-		if m := plain8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-		i += 8
-	}
-	return i
-}
-
-// plain8 is non-zero when one of the eight bytes of w needs a look in a
-// string: a quote, a backslash, a control character or a non-ASCII byte.
-// Below 0x80 the sums cannot carry from one byte into the next, and a byte
-// at or above it is flagged by w itself.
-func plain8(w uint64) uint64 {
-	return (w | ^((w ^ lsb*'"') + lsb*0x7f) | ^((w ^ lsb*'\\') + lsb*0x7f) | ^(w + lsb*0x60)) & msb
-}
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
