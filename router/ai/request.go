@@ -319,9 +319,25 @@ func writeError(ctx *fasthttp.RequestCtx, e *schema.Error) {
 // size a reservation.
 func maxTokensOf(completion, tokens []byte) int {
 	for _, raw := range [2][]byte{completion, tokens} {
-		if n, err := strconv.Atoi(string(raw)); err == nil && n > 0 {
+		if n := positiveInt(raw); n > 0 {
 			return n
 		}
 	}
 	return 0
+}
+
+// positiveInt parses a JSON number that is a plain positive integer (no sign,
+// fraction or exponent) below a billion, with no allocation; 0 otherwise.
+func positiveInt(raw []byte) int {
+	if len(raw) == 0 || len(raw) > 9 {
+		return 0
+	}
+	n := 0
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

@@ -325,7 +325,6 @@ func (s *scan) str() (esc, ok bool) {
 	}
 }
 
-
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
