@@ -48,13 +48,6 @@ func (c *Chain) Len() int {
 	return len(c.observe) + len(c.auth) + len(c.admit)
 }
 
-// Policies lists the chain's policies in the order they run.
-func (c *Chain) Policies() []Policy {
-	if c == nil {
-		return nil
-	}
-	return append(append(slices.Clone(c.observe), c.auth...), c.admit...)
-}
 
 // Observe runs the observers' Request (metrics, usage logs): first of all,
 // so that their reservations record every exchange, however it ends.

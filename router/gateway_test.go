@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/switchyard-ai/switchyard/internal/testutil"
+	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/router/ai"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +27,25 @@ func loadSnap(t *testing.T, yaml string) *config.Snapshot {
 		t.Fatal(err)
 	}
 	return snap
+}
+
+// aiGateway runs a Gateway with the AI front end and the process-wide
+// policies ps, logging to log, on the configuration cfg formatted with a free
+// port first and then args; it returns the gateway and its address. The
+// gateway shuts down when the test ends.
+func aiGateway(t *testing.T, log *slog.Logger, ps []policies.Policy, cfg string, args ...any) (*Gateway, string) {
+	t.Helper()
+	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
+	port := testutil.FreePort(t)
+	if err := g.Apply(loadSnap(t, fmt.Sprintf(cfg, append([]any{port}, args...)...))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = g.Shutdown(ctx)
+	})
+	return g, fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 func newTestGateway(t *testing.T) *Gateway {

@@ -3,7 +3,6 @@ package router
 import (
 	"context"
 	"fmt"
-	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers/schema"
-	"github.com/switchyard-ai/switchyard/router/ai"
 )
 
 // settlement is what a reservation saw when it was settled.
@@ -146,12 +144,9 @@ func policyGateway(t *testing.T, upstreamURL, timeouts string, ps ...policies.Po
 // policyGatewayG is policyGateway that also returns the Gateway.
 func policyGatewayG(t *testing.T, upstreamURL, timeouts string, ps ...policies.Policy) (*Gateway, string) {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
-	port := testutil.FreePort(t)
 	hostPort := strings.TrimPrefix(upstreamURL, "http://")
 	host, p, _ := strings.Cut(hostPort, ":")
-	cfg := fmt.Sprintf(`
+	return aiGateway(t, slog.New(slog.DiscardHandler), ps, `
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]
 routes:
@@ -167,16 +162,7 @@ backends:
     ai: {provider: openai-compatible, baseURL: %s, models: [chat], auth: {apiKey: k}}
   - name: web
     static: {endpoints: [{host: %s, port: %s}]}
-`, port, timeouts, upstreamURL, host, p)
-	if err := g.Apply(loadSnap(t, cfg)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
-	return g, fmt.Sprintf("127.0.0.1:%d", port)
+`, timeouts, upstreamURL, host, p)
 }
 
 // TestReservationSettledOnce: however an exchange ends (an answer, a stream,

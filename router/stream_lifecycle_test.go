@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers/schema"
-	"github.com/switchyard-ai/switchyard/router/ai"
 )
 
 // logBuffer collects the gateway's JSON log lines.
@@ -121,10 +119,7 @@ func newReviewUpstream(t *testing.T, mode string) *reviewUpstream {
 func reviewGateway(t *testing.T, backends, refs, timeouts string) (*Gateway, string, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}})
-	port := testutil.FreePort(t)
-	cfg := fmt.Sprintf(`
+	g, addr := aiGateway(t, slog.New(slog.NewJSONHandler(logs, nil)), nil, `
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]
 routes:
@@ -133,16 +128,8 @@ routes:
       - backendRefs: [%s]
         %s
 backends:
-%s`, port, refs, timeouts, backends)
-	if err := g.Apply(loadSnap(t, cfg)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
-	return g, fmt.Sprintf("127.0.0.1:%d", port), logs
+%s`, refs, timeouts, backends)
+	return g, addr, logs
 }
 
 // rawExchange sends one request on a new connection and reads the response
@@ -386,9 +373,7 @@ func TestPipelinedAfterStream(t *testing.T) {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	rec := &doneRecorder{}
-	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: []policies.Policy{rec}})
-	port := testutil.FreePort(t)
-	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
+	g, addr := aiGateway(t, log, []policies.Policy{rec}, `
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]
 routes: [{name: llm, rules: [{backendRefs: [{name: b0}, {name: sim}]}]}]
@@ -397,15 +382,8 @@ backends:
     ai: {provider: openai-compatible, baseURL: %s, models: [chat], auth: {apiKey: k}}
   - name: sim
     ai: {provider: sim, models: [simchat], sim: {outputTokens: 5}}
-`, port, up.URL))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
-	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+`, up.URL)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,23 +504,13 @@ func (l *logBuffer) String() string {
 func panicGateway(t *testing.T, up *reviewUpstream, ps ...policies.Policy) (*Gateway, string, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	g := New(Options{Log: log, Handlers: []HandlerFactory{ai.NewFactory(ai.Options{Log: log})}, Policies: ps})
-	port := testutil.FreePort(t)
-	if err := g.Apply(loadSnap(t, fmt.Sprintf(`
+	g, addr := aiGateway(t, slog.New(slog.NewJSONHandler(logs, nil)), ps, `
 server: {drainTimeout: 2s}
 listeners: [{name: web, address: 127.0.0.1, port: %d}]
 routes: [{name: llm, rules: [{backendRefs: [{name: b0}]}]}]
 backends:
   - name: b0
     ai: {provider: openai-compatible, baseURL: %s, models: [chat], auth: {apiKey: k}}
-`, port, up.URL))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
-	return g, fmt.Sprintf("127.0.0.1:%d", port), logs
+`, up.URL)
+	return g, addr, logs
 }

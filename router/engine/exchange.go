@@ -163,6 +163,3 @@ func (ex *Exchange) Finish(u schema.Usage) bool {
 	}
 	return first
 }
-
-// Finished reports whether Finish has run.
-func (ex *Exchange) Finished() bool { return ex.finished }
