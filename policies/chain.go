@@ -48,7 +48,6 @@ func (c *Chain) Len() int {
 	return len(c.observe) + len(c.auth) + len(c.admit)
 }
 
-
 // Observe runs the observers' Request (metrics, usage logs): first of all,
 // so that their reservations record every exchange, however it ends.
 func (c *Chain) Observe(ctx context.Context, x *Exchange, rs *Reservations) error {
