@@ -24,14 +24,29 @@ type candidate struct {
 // maxInline is how many candidates fit without a heap allocation.
 const maxInline = 8
 
-// Select implements [upstream.Selector]: the indexes of the rule's refs that
-// serve x.Model and may be tried now, in the order to try them.
+// Select implements [upstream.Selector], the AI rule's priority and
+// failover order: the indexes of the rule's refs that serve x.Model and may
+// be tried now (healthy, not ejected, no Retry-After wait), by priority
+// group, named before catch-all, then a weighted shuffle. The front end
+// takes its attempts in this order (see resolve).
 func (h *ruleHandler) Select(_ context.Context, x *policies.Exchange, buf []int) []int {
 	var cbuf [maxInline]candidate
 	cands, _, _ := h.candidates(x.Model, upstream.Now(), cbuf[:])
 	out := buf[:0]
 	for _, c := range cands {
 		out = append(out, c.i)
+	}
+	return out
+}
+
+// resolve turns a selected order into the candidates to attempt, each with
+// the upstream model to ask for.
+func (h *ruleHandler) resolve(order []int, model string, buf []candidate) []candidate {
+	out := buf[:0]
+	for _, i := range order {
+		b := h.bs[i]
+		up, listed, _ := b.serves(model)
+		out = append(out, candidate{i: i, b: b, upstream: up, listed: listed})
 	}
 	return out
 }

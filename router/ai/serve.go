@@ -132,18 +132,25 @@ func (s *exchange) admit() bool {
 // (8 KiB) costs half as much (memory per open stream).
 func (s *exchange) try() (streamed bool) {
 	s.estimatePrompt()
+	var order [maxInline]int
 	var buf [maxInline]candidate
-	cands, matched, _ := s.h.candidates(s.model, upstream.Now(), buf[:])
-	if matched == 0 {
-		writeError(s.ctx, modelNotFound(s.model))
-		return false
-	}
+	cands := s.h.resolve(s.h.Select(s.ex.Context(), s.x, order[:0]), s.model, buf[:0])
 	if len(cands) == 0 {
-		writeError(s.ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
-			Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
+		s.noCandidate()
 		return false
 	}
 	return s.attempts(cands, buf[:])
+}
+
+// noCandidate writes why no backend may be tried: none serves the model
+// (404), or none that does is healthy now (503).
+func (s *exchange) noCandidate() {
+	if _, matched, _ := s.h.candidates(s.model, upstream.Now(), nil); matched == 0 {
+		writeError(s.ctx, modelNotFound(s.model))
+		return
+	}
+	writeError(s.ctx, &schema.Error{Status: fasthttp.StatusServiceUnavailable, Type: schema.ErrUnavailable,
+		Message: "no healthy backend serves model `" + s.model + "` right now; retry later", RetryAfter: 1})
 }
 
 // attempts runs the failover and retry loop of try.
@@ -166,7 +173,8 @@ func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
 				last = errClientClosed()
 				break
 			}
-			if cands, _, _ = s.h.candidates(s.model, upstream.Now(), buf); len(cands) == 0 {
+			var order [maxInline]int
+			if cands = s.h.resolve(s.h.Select(s.ex.Context(), s.x, order[:0]), s.model, buf); len(cands) == 0 {
 				break
 			}
 			s.logRetry(retry, last)
