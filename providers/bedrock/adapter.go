@@ -20,7 +20,10 @@ import (
 // Adapter makes Bedrock translators. It is stateless and safe for concurrent use.
 type Adapter struct{}
 
-var _ providers.Adapter = (*Adapter)(nil)
+var (
+	_ providers.Adapter  = (*Adapter)(nil)
+	_ providers.Compiler = (*Adapter)(nil)
+)
 
 // The translators NewTranslator makes.
 var (
@@ -38,6 +41,28 @@ func (a *Adapter) NewTranslator(op schema.Operation, b *config.AIBackend) (provi
 	if err != nil {
 		return nil, err
 	}
+	return newTranslator(op, endpoint)
+}
+
+// Compile implements [providers.Compiler]: the backend's runtime endpoint is
+// worked out once per snapshot.
+func (a *Adapter) Compile(b *config.AIBackend) (providers.Adapter, error) {
+	endpoint, err := Endpoint(b)
+	if err != nil {
+		return nil, err
+	}
+	return compiled(endpoint), nil
+}
+
+// compiled is the Adapter of one backend, its endpoint known.
+type compiled string
+
+// NewTranslator implements [providers.Adapter.NewTranslator].
+func (c compiled) NewTranslator(op schema.Operation, _ *config.AIBackend) (providers.Translator, error) {
+	return newTranslator(op, string(c))
+}
+
+func newTranslator(op schema.Operation, endpoint string) (providers.Translator, error) {
 	switch op {
 	case schema.OpChat:
 		return &chatTranslator{endpoint: endpoint, newID: newChatID, now: time.Now}, nil

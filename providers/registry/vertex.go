@@ -31,13 +31,29 @@ func isClaude(model string) bool {
 
 // Compile implements [providers.Compiler].
 func (v *vertexDispatch) Compile(b *config.AIBackend) (providers.Adapter, error) {
-	if b.Model == "" {
-		return v, nil
+	gemini, err := compile(v.gemini, b)
+	if err != nil {
+		return nil, err
 	}
-	if isClaude(b.Model) {
-		return v.claude, nil
+	claude, err := compile(v.claude, b)
+	if err != nil {
+		return nil, err
 	}
-	return v.gemini, nil
+	switch {
+	case b.Model == "":
+		return &vertexDispatch{gemini: gemini, claude: claude}, nil
+	case isClaude(b.Model):
+		return claude, nil
+	}
+	return gemini, nil
+}
+
+// compile returns a's adapter for backend b, compiled when a can be.
+func compile(a providers.Adapter, b *config.AIBackend) (providers.Adapter, error) {
+	if c, ok := a.(providers.Compiler); ok {
+		return c.Compile(b)
+	}
+	return a, nil
 }
 
 // NewTranslator implements [providers.Adapter.NewTranslator].

@@ -48,7 +48,10 @@ type Adapter struct {
 	now func() time.Time
 }
 
-var _ providers.Adapter = (*Adapter)(nil)
+var (
+	_ providers.Adapter  = (*Adapter)(nil)
+	_ providers.Compiler = (*Adapter)(nil)
+)
 
 // NewAdapter returns the adapter for provider "vertex" (Gemini models on
 // Vertex AI). Requests go to
@@ -79,14 +82,65 @@ func (a *Adapter) NewTranslator(op schema.Operation, b *config.AIBackend) (provi
 	if now == nil {
 		now = time.Now
 	}
-	return &translator{flavor: a.flavor, backend: *b, now: now}, nil
+	return &translator{flavor: a.flavor, prefix: modelsURL(a.flavor, b), now: now}, nil
+}
+
+// Compile implements [providers.Compiler]: the backend's models URL is
+// worked out once per snapshot.
+func (a *Adapter) Compile(b *config.AIBackend) (providers.Adapter, error) {
+	if a.flavor == flavorVertex && b.Project == "" {
+		return nil, schema.Errorf(500, schema.ErrServer, "vertex: backend has no project")
+	}
+	return &compiled{a: a, prefix: modelsURL(a.flavor, b)}, nil
+}
+
+// compiled is the Adapter of one backend, its models URL known.
+type compiled struct {
+	a      *Adapter
+	prefix string
+}
+
+// NewTranslator implements [providers.Adapter.NewTranslator].
+func (c *compiled) NewTranslator(op schema.Operation, _ *config.AIBackend) (providers.Translator, error) {
+	if op != schema.OpChat {
+		return nil, schema.Errorf(400, schema.ErrInvalidRequest,
+			"%s: the %s operation is not supported by this provider", c.a.flavor, op)
+	}
+	now := c.a.now
+	if now == nil {
+		now = time.Now
+	}
+	return &translator{flavor: c.a.flavor, prefix: c.prefix, now: now}, nil
+}
+
+// modelsURL is the URL a model name is appended to:
+// {base}/v1/projects/{project}/locations/{region}/publishers/google/models/
+// on Vertex, {base}/v1beta/models/ on the Gemini API.
+func modelsURL(f flavor, b *config.AIBackend) string {
+	base := strings.TrimRight(b.BaseURL, "/")
+	if f == flavorGemini {
+		if base == "" {
+			base = GeminiBaseURL
+		}
+		return base + "/v1beta/models/"
+	}
+	region := b.Region
+	if region == "" {
+		region = DefaultRegion
+	}
+	if base == "" {
+		base = VertexBaseURL(region)
+	}
+	return base + "/v1/projects/" + url.PathEscape(b.Project) + "/locations/" + url.PathEscape(region) +
+		"/publishers/google/models/"
 }
 
 // translator serves one upstream attempt.
 type translator struct {
-	flavor  flavor
-	backend config.AIBackend
-	now     func() time.Time
+	flavor flavor
+	// prefix is the backend's models URL (modelsURL).
+	prefix string
+	now    func() time.Time
 	// set by Request
 	model  string
 	stream bool
@@ -100,24 +154,12 @@ func (t *translator) endpoint(model string, stream bool) string {
 	if stream {
 		method = ":streamGenerateContent?alt=sse"
 	}
-	base := strings.TrimRight(t.backend.BaseURL, "/")
 	if t.flavor == flavorGemini {
-		if base == "" {
-			base = GeminiBaseURL
-		}
 		model = strings.TrimPrefix(model, "models/")
-		return base + "/v1beta/models/" + url.PathEscape(model) + method
+	} else {
+		model = strings.TrimPrefix(model, "publishers/google/models/")
 	}
-	region := t.backend.Region
-	if region == "" {
-		region = DefaultRegion
-	}
-	if base == "" {
-		base = VertexBaseURL(region)
-	}
-	model = strings.TrimPrefix(model, "publishers/google/models/")
-	return base + "/v1/projects/" + url.PathEscape(t.backend.Project) + "/locations/" + url.PathEscape(region) +
-		"/publishers/google/models/" + url.PathEscape(model) + method
+	return t.prefix + url.PathEscape(model) + method
 }
 
 // VertexBaseURL returns Vertex AI's default endpoint for a location:

@@ -89,9 +89,10 @@ func (fa *Factory) newBackend(key string, cfg *config.AIBackend, gen *upstream.G
 		return nil, fmt.Errorf("no adapter for provider %q", cfg.Provider)
 	}
 	if c, ok := a.(providers.Compiler); ok && d == nil {
-		var err error
-		if a, err = c.Compile(cfg); err != nil {
-			return nil, err
+		// A backend the adapter cannot compile keeps the adapter as it is:
+		// its attempts then fail with the adapter's own error, as before.
+		if ca, err := c.Compile(cfg); err == nil {
+			a = ca
 		}
 	}
 	b := &backend{key: key, short: key, cfg: cfg, adapter: a, direct: d, models: map[string]bool{}, timeout: cfg.Timeout.D()}
