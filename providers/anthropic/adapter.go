@@ -40,7 +40,10 @@ type Adapter struct {
 	vertex bool
 }
 
-var _ providers.Adapter = (*Adapter)(nil)
+var (
+	_ providers.Adapter  = (*Adapter)(nil)
+	_ providers.Compiler = (*Adapter)(nil)
+)
 
 // NewAdapter returns the adapter for provider "anthropic" (api.anthropic.com).
 func NewAdapter() *Adapter { return &Adapter{} }
@@ -62,7 +65,50 @@ func (a *Adapter) NewTranslator(op schema.Operation, b *config.AIBackend) (provi
 	if a.vertex && b.Project == "" {
 		return nil, schema.Errorf(500, schema.ErrServer, "%s: backend has no project", a.name())
 	}
-	return &translator{vertex: a.vertex, backend: b, created: time.Now().Unix()}, nil
+	return &translator{vertex: a.vertex, backend: b, url: a.baseOf(b), created: time.Now().Unix()}, nil
+}
+
+// Compile implements [providers.Compiler]: the backend's URL (or, on Vertex,
+// the URL its model names are appended to) is worked out once per snapshot.
+func (a *Adapter) Compile(b *config.AIBackend) (providers.Adapter, error) {
+	if a.vertex && b.Project == "" {
+		return nil, schema.Errorf(500, schema.ErrServer, "%s: backend has no project", a.name())
+	}
+	return &compiled{a: a, b: b, url: a.baseOf(b)}, nil
+}
+
+// compiled is the Adapter of one backend, its URL known.
+type compiled struct {
+	a   *Adapter
+	b   *config.AIBackend
+	url string
+}
+
+// NewTranslator implements [providers.Adapter.NewTranslator].
+func (c *compiled) NewTranslator(op schema.Operation, _ *config.AIBackend) (providers.Translator, error) {
+	if op != schema.OpChat {
+		return nil, schema.Errorf(400, schema.ErrInvalidRequest,
+			"%s: the %s operation is not supported by Anthropic models, use chat completions", c.a.name(), op)
+	}
+	return &translator{vertex: c.a.vertex, backend: c.b, url: c.url, created: time.Now().Unix()}, nil
+}
+
+// baseOf is the Messages API URL of b, or on Vertex the URL a model name is
+// appended to: {base}/v1/projects/{project}/locations/{region}/publishers/anthropic/models/.
+func (a *Adapter) baseOf(b *config.AIBackend) string {
+	if !a.vertex {
+		return baseURL(b.BaseURL, DefaultBaseURL) + "/v1/messages"
+	}
+	region := b.Region
+	if region == "" {
+		region = DefaultVertexRegion
+	}
+	def := "https://" + region + "-aiplatform.googleapis.com"
+	if region == "global" {
+		def = "https://aiplatform.googleapis.com"
+	}
+	return baseURL(b.BaseURL, def) + "/v1/projects/" + url.PathEscape(b.Project) +
+		"/locations/" + url.PathEscape(region) + "/publishers/anthropic/models/"
 }
 
 func (a *Adapter) name() string {
@@ -76,6 +122,8 @@ func (a *Adapter) name() string {
 type translator struct {
 	vertex  bool
 	backend *config.AIBackend
+	// url is the backend's compiled URL (see Adapter.baseOf).
+	url     string
 	created int64
 
 	// set by Request
@@ -127,7 +175,7 @@ func (t *translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 		if version == "" {
 			version = DefaultVersion
 		}
-		u.URL = baseURL(t.backend.BaseURL, DefaultBaseURL) + "/v1/messages"
+		u.URL = t.url
 		u.SetHeader("anthropic-version", version)
 	}
 	if u.Body, err = marshal(body); err != nil {
@@ -138,20 +186,11 @@ func (t *translator) Request(raw []byte, req *schema.ChatRequest) (*schema.Upstr
 
 // vertexURL is the rawPredict or streamRawPredict URL of model.
 func (t *translator) vertexURL(model string, stream bool) string {
-	region := t.backend.Region
-	if region == "" {
-		region = DefaultVertexRegion
-	}
-	def := "https://" + region + "-aiplatform.googleapis.com"
-	if region == "global" {
-		def = "https://aiplatform.googleapis.com"
-	}
 	method := ":rawPredict"
 	if stream {
 		method = ":streamRawPredict"
 	}
-	return baseURL(t.backend.BaseURL, def) + "/v1/projects/" + url.PathEscape(t.backend.Project) +
-		"/locations/" + url.PathEscape(region) + "/publishers/anthropic/models/" + url.PathEscape(model) + method
+	return t.url + url.PathEscape(model) + method
 }
 
 // baseURL returns override (without trailing slashes) or def.
