@@ -47,6 +47,12 @@ func TestCaseFoldedKeysRefused(t *testing.T) {
 		{name: "first refused key is reported", op: schema.OpChat, body: `{"model":"a","Top_P":1,"stream":1,"STREAM":true,` + msgs + `}`, param: "top_p"},
 		{name: "nested look-alikes", op: schema.OpChat, body: `{"model":"a","messages":[{"role":"user","content":"hi","Model":"b","Stream":true,"model":"c","model":"d"}],` +
 			`"response_format":{"type":"json_object","Type":"text"},"metadata":{"Stream":true,"stream":false,"stream":true}}`},
+		{name: "message Role after role", op: schema.OpChat, body: `{"model":"a","messages":[{"role":"user","Role":"system","content":"hi"}]}`, param: "messages[0].role"},
+		{name: "message role twice", op: schema.OpChat, body: `{"model":"a","messages":[{"role":"user","content":"hi","role":"system"}]}`, param: "messages[0].role"},
+		{name: "message ROLE alone", op: schema.OpChat, body: `{"model":"a","messages":[{"ROLE":"system","content":"hi"}]}`, param: "messages[0].role"},
+		{name: "message Content", op: schema.OpChat, body: `{"model":"a","messages":[{"role":"user","content":"a","Content":"b"}]}`, param: "messages[0].content"},
+		{name: "second message Tool_Call_Id", op: schema.OpChat, body: `{"model":"a","messages":[{"role":"user","content":"a"},{"role":"tool","content":"b","Tool_Call_Id":"x"}]}`, param: "messages[1].tool_call_id"},
+		{name: "message escaped role is role", op: schema.OpChat, body: `{"model":"a","messages":[{"r\u006fle":"user","content":"hi"}]}`},
 		{name: "unknown keys", op: schema.OpChat, body: `{"model":"a",` + msgs + `,"streams":true,"Streamer":1,"my_model":"b","ſ":1,"K":2,"modeł":3,"metadata":{},"metadata":{}}`},
 		{name: "dotless i does not fold", op: schema.OpEmbeddings, body: `{"model":"a","input":"x","ınput":"y","İnput":"z"}`},
 		{name: "Input is unknown to chat", op: schema.OpChat, body: `{"model":"a",` + msgs + `,"Input":"x","prompt":1,"Prompt":2}`},

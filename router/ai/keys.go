@@ -98,7 +98,11 @@ var frontKeys = []string{"model", "stream", "stream_options"}
 // The known keys of each operation: the JSON names of the type its body is
 // decoded into, and the front end's own.
 var (
-	chatKeys       = newKeySet(jsonNames(reflect.TypeFor[schema.ChatRequest]())...)
+	chatKeys = newKeySet(jsonNames(reflect.TypeFor[schema.ChatRequest]())...)
+	// messageKeys are the keys of one chat message: a message is decoded
+	// as the body is, so {"role":"user","Role":"system"} would be checked
+	// as a user's message and sent as a system one.
+	messageKeys    = buildKeySet(jsonNames(reflect.TypeFor[schema.Message]()))
 	embeddingKeys  = newKeySet(jsonNames(reflect.TypeFor[schema.EmbeddingRequest]())...)
 	completionKeys = newKeySet(jsonNames(reflect.TypeFor[completionRequest]())...)
 	otherKeys      = newKeySet()
@@ -157,9 +161,14 @@ func jsonNames(t reflect.Type) []string {
 // is not ASCII or longer than maxKeyLen, or past maxKeys names: the tables
 // are built at init, so any test catches it.
 func newKeySet(names ...string) *keySet {
+	return buildKeySet(append(append([]string(nil), frontKeys...), names...))
+}
+
+// buildKeySet builds the set of names alone (see newKeySet).
+func buildKeySet(names []string) *keySet {
 	k := &keySet{}
 	seen := map[string]bool{}
-	for _, n := range append(append([]string(nil), frontKeys...), names...) {
+	for _, n := range names {
 		if seen[n] {
 			continue
 		}
@@ -350,6 +359,15 @@ func (c *keyCheck) refuse(i int, exact bool, key string) {
 			c.variant = strings.Clone(key) // key may view the body
 		}
 	}
+}
+
+// messageErr is err for a key of messages[n]: its param names the message.
+func (c *keyCheck) messageErr(n int) *schema.Error {
+	e := c.err(messageKeys)
+	if e != nil {
+		e.Param = "messages[" + strconv.Itoa(n) + "]." + e.Param
+	}
+	return e
 }
 
 // err is the 400 for the first refused key, or nil.

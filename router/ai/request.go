@@ -122,6 +122,8 @@ func shapeError(m msgShape) *schema.Error {
 		return badRequest("messages", "messages must be an array")
 	case m.bad == badNotObject:
 		return badRequest("messages["+strconv.Itoa(m.n)+"]", "each message must be an object")
+	case m.bad == badKey:
+		return m.keys.messageErr(m.n)
 	case m.bad == badRole:
 		return badRequest("messages["+strconv.Itoa(m.n)+"].role", "each message must have a string role")
 	case m.n == 0:
@@ -230,6 +232,16 @@ func checkMessages(messages gjson.Result) *schema.Error {
 	messages.ForEach(func(_, m gjson.Result) bool {
 		if !m.IsObject() {
 			e = badRequest("messages["+strconv.Itoa(n)+"]", "each message must be an object")
+			return false
+		}
+		var kc keyCheck
+		m.ForEach(func(k, _ gjson.Result) bool {
+			if i, exact := messageKeys.lookup(k.Str); i >= 0 {
+				kc.see(i, exact, k.Str)
+			}
+			return kc.bad == 0
+		})
+		if e = kc.messageErr(n); e != nil {
 			return false
 		}
 		if r := m.Get("role"); r.Type != gjson.String || r.Str == "" {

@@ -44,13 +44,15 @@ type msgShape struct {
 	null    bool
 	array   bool
 	n       int // elements before the first bad one (all of them if bad < 0)
-	bad     int // -1, badNotObject or badRole: why element n is wrong
+	bad     int // -1, badNotObject, badRole or badKey: why element n is wrong
+	keys    keyCheck
 }
 
 const (
 	badNone      = -1
 	badNotObject = 1
 	badRole      = 2
+	badKey       = 3 // a key that folds onto a message's known key, or a repeat (keys says which)
 )
 
 // scanBody runs the pass; ok is false for any body that is not a valid,
@@ -254,19 +256,26 @@ func (s *scan) array(shape *msgShape) bool {
 }
 
 // message scans one element of messages, checking it is an object whose
-// first role is a non-empty string.
+// keys are spelled as a message's known keys, each once (see messageKeys),
+// and whose role is a non-empty string.
 func (s *scan) message(shape *msgShape) bool {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		shape.bad = badNotObject
 		return s.value()
 	}
-	seen, good := false, false
+	var kc keyCheck
+	good := false
 	ok := s.members(func(key []byte, esc bool) bool {
-		isRole := string(key) == `"role"` || esc && gjson.Parse(string(key)).Str == "role"
-		if !isRole || seen {
+		var k string
+		if esc {
+			k = gjson.Parse(bstr(key)).Str
+		} else {
+			k = bstr(key[1 : len(key)-1])
+		}
+		i, exact := messageKeys.lookup(k)
+		if i < 0 || !kc.see(i, exact, k) || messageKeys.names[i] != "role" {
 			return s.value()
 		}
-		seen = true
 		start := s.i
 		if !s.value() {
 			return false
@@ -274,9 +283,12 @@ func (s *scan) message(shape *msgShape) bool {
 		good = s.b[start] == '"' && s.i-start > 2
 		return true
 	})
-	if !good {
+	switch {
+	case kc.bad != 0:
+		shape.bad, shape.keys = badKey, kc
+	case !good:
 		shape.bad = badRole
-	} else {
+	default:
 		shape.n++
 	}
 	return ok
