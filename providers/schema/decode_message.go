@@ -3,21 +3,26 @@ package schema
 // messageFields are Message's JSON names, for the case-folding check.
 var messageFields = []string{"role", "content", "name", "tool_calls", "tool_call_id", "refusal"}
 
-// messages reads the messages array or null (nil). A null element is a zero
-// Message, as encoding/json leaves it.
-func (d *decoder) messages(dst *[]Message) bool {
+// list reads an array of T into dst, each element with one, or null (a nil
+// slice). capacity sizes the slice before the first element.
+func list[T any](d *decoder, dst *[]T, capacity int, one func(*T) bool) bool {
 	if d.null() {
 		*dst = nil
 		return true
 	}
-	ms := make([]Message, 0, 4)
+	out := make([]T, 0, capacity)
 	ok := d.array(func() bool {
-		ms = append(ms, Message{})
-		return d.message(&ms[len(ms)-1])
+		var zero T
+		out = append(out, zero)
+		return one(&out[len(out)-1])
 	})
-	*dst = ms
+	*dst = out
 	return ok
 }
+
+// messages reads the messages array or null (nil). A null element is a zero
+// Message, as encoding/json leaves it.
+func (d *decoder) messages(dst *[]Message) bool { return list(d, dst, 4, d.message) }
 
 // message reads one message object or null.
 func (d *decoder) message(m *Message) bool {
@@ -136,19 +141,7 @@ func (d *decoder) imageURL(dst **ImageURL) bool {
 }
 
 // toolCalls reads an assistant message's tool_calls or null (nil).
-func (d *decoder) toolCalls(dst *[]ToolCall) bool {
-	if d.null() {
-		*dst = nil
-		return true
-	}
-	calls := []ToolCall{}
-	ok := d.array(func() bool {
-		calls = append(calls, ToolCall{})
-		return d.toolCall(&calls[len(calls)-1])
-	})
-	*dst = calls
-	return ok
-}
+func (d *decoder) toolCalls(dst *[]ToolCall) bool { return list(d, dst, 0, d.toolCall) }
 
 // toolCall reads one tool call or null.
 func (d *decoder) toolCall(tc *ToolCall) bool {
@@ -187,19 +180,7 @@ func (d *decoder) toolCall(tc *ToolCall) bool {
 }
 
 // tools reads the tools array or null (nil).
-func (d *decoder) tools(dst *[]Tool) bool {
-	if d.null() {
-		*dst = nil
-		return true
-	}
-	ts := []Tool{}
-	ok := d.array(func() bool {
-		ts = append(ts, Tool{})
-		return d.tool(&ts[len(ts)-1])
-	})
-	*dst = ts
-	return ok
-}
+func (d *decoder) tools(dst *[]Tool) bool { return list(d, dst, 0, d.tool) }
 
 // tool reads one tool definition or null.
 func (d *decoder) tool(t *Tool) bool {
