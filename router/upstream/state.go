@@ -141,16 +141,11 @@ func (g *Generation) Abort() {
 		// Close what only g held: an entry no generation committed, or one
 		// that a retire which ran during g's compile skipped for g's sake.
 		if len(e.users) == 0 && (e.committed == 0 || e.committed < s.retired) {
-			delete(s.entries, id)
-			if e.close != nil {
-				closers = append(closers, e.close)
-			}
+			closers = s.dropLocked(id, e, closers)
 		}
 	}
 	s.mu.Unlock()
-	for _, c := range closers {
-		c()
-	}
+	runAll(closers)
 }
 
 // retire closes the entries that generation n and every later committed
@@ -161,15 +156,26 @@ func (s *State) retire(n uint64) {
 	var closers []func()
 	for id, e := range s.entries {
 		if e.committed < n && e.committed < s.current && len(e.users) == 0 {
-			delete(s.entries, id)
-			if e.close != nil {
-				closers = append(closers, e.close)
-			}
+			closers = s.dropLocked(id, e, closers)
 		}
 	}
 	s.mu.Unlock()
-	for _, c := range closers {
-		c()
+	runAll(closers)
+}
+
+// dropLocked removes entry e (s.mu held) and appends its close, if any, to
+// closers, which the caller runs once it has unlocked.
+func (s *State) dropLocked(id string, e *entry, closers []func()) []func() {
+	delete(s.entries, id)
+	if e.close != nil {
+		closers = append(closers, e.close)
+	}
+	return closers
+}
+
+func runAll(fns []func()) {
+	for _, fn := range fns {
+		fn()
 	}
 }
 
