@@ -40,6 +40,14 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 				rec.reason = ex.Access.Reason
 			}
 		}
+		// own is the exchange the router ends. A detached one belongs to its
+		// stream body, which ends and releases it (maybe after the stream
+		// closed, once it collected the usage of a client that left; or when
+		// fasthttp closes a body the response dropped).
+		own := ex
+		if ex != nil && ex.Detached() {
+			own = nil
+		}
 		logIt := st != nil && st.accessLog
 		if sb, ok := ctx.Response.BodyStream().(streamedBody); ok {
 			// A streamed body is written after this handler returns: time,
@@ -48,21 +56,14 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 				rec.fill(ctx, reqID)
 			}
 			rec := rec
-			// A detached exchange belongs to its stream body, which ends and
-			// releases it (maybe later, once it collected the usage); any
-			// other streamed body (a static upstream's) is ended here.
-			streamEx := ex
-			if ex != nil && ex.Detached() {
-				streamEx = nil
-				// It stays in flight (a drain waits for it) until the body
-				// released it, which may be after the stream closed, once
-				// the usage of a stream whose client left is collected.
+			if ex != nil && own == nil {
+				// In flight (a drain waits for it) until its body releases it.
 				g.inflight.Add(1)
 				ex.OnRelease = g.doneInflight
 			}
 			sb.OnClose(func() {
-				if streamEx != nil {
-					g.finish(streamEx, schema.Usage{})
+				if own != nil {
+					g.finish(own, schema.Usage{})
 				}
 				g.metrics.observe(&rec, time.Since(start))
 				if logIt {
@@ -72,10 +73,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			})
 			return
 		}
-		if ex != nil && !ex.Detached() {
-			// A detached exchange belongs to its stream body, which has
-			// finished it (fasthttp closes a body the response dropped).
-			g.finish(ex, ex.Usage)
+		if own != nil {
+			g.finish(own, own.Usage)
 		}
 		g.metrics.observe(&rec, time.Since(start))
 		if logIt {
