@@ -2,7 +2,9 @@ package ai
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -66,10 +68,13 @@ type upstreamState struct {
 
 // identity is what an AI backend's upstream state depends on: where it
 // connects, how (TLS settings and the CA file's contents, pool size) and
-// with which credentials (a digest, never the secret).
+// with which credentials (a digest, never the secret), hashed: a baseURL may
+// carry a password, which must not sit in a key that errors or diagnostics
+// could print.
 func identity(key string, cfg *config.AIBackend) string {
-	return fmt.Sprintf("ai|%s|%s|%s|%s|%+v|%s|%d|%s|%+v", key, cfg.Provider, cfg.BaseURL, cfg.Region,
-		deref(cfg.TLS), upstream.CADigest(cfg.TLS), cfg.MaxConnections, auth.Digest(cfg), deref(cfg.HealthCheck))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%+v|%s|%d|%s|%+v", cfg.Provider, cfg.BaseURL, cfg.Region,
+		deref(cfg.TLS), upstream.CADigest(cfg.TLS), cfg.MaxConnections, auth.Digest(cfg), deref(cfg.HealthCheck)))
+	return "ai|" + key + "|" + hex.EncodeToString(sum[:])
 }
 
 func deref[T any](v *T) any {

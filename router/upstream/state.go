@@ -92,7 +92,7 @@ func (g *Generation) Get(id string, build func() (val any, close func(), err err
 	if e == nil {
 		v, c, err := build()
 		if err != nil {
-			return nil, fmt.Errorf("upstream: state %s: %w", id, err)
+			return nil, fmt.Errorf("upstream: build state: %w", err)
 		}
 		e = &entry{val: v, close: c, users: map[uint64]bool{}}
 		s.entries[id] = e
@@ -199,7 +199,7 @@ func (s *State) Close() {
 func (g *Generation) Renew(id string, build func() (val any, close func(), err error)) (any, error) {
 	v, c, err := build()
 	if err != nil {
-		return nil, fmt.Errorf("upstream: state %s: %w", id, err)
+		return nil, fmt.Errorf("upstream: build state: %w", err)
 	}
 	s := g.s
 	s.mu.Lock()
