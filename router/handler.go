@@ -129,7 +129,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 	}
 	rule := m.Rule
 	rec.route = m.Key
-	ex = engine.Acquire(ctx, reqID, g.log)
+	ex = engine.Acquire(ctx, reqID, start, g.log)
 	ex.Chain = rule.Chain
 	ex.X.RouteKey, ex.X.RuleKey = m.Key, rule.Key
 	if t := rule.Config.Timeouts; t != nil && t.Request > 0 {

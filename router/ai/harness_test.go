@@ -100,7 +100,7 @@ func (f *Frontend) rule(r Route) *testRule {
 func (f *Frontend) Serve(ctx *fasthttp.RequestCtx, r Route) {
 	tr := f.rule(r)
 	id, _ := ctx.UserValue("request_id").(string)
-	ex := engine.Acquire(ctx, id, f.log)
+	ex := engine.Acquire(ctx, id, time.Now(), f.log)
 	ex.Chain = tr.chain
 	ex.X.RouteKey, ex.X.RuleKey = r.Key, r.Key
 	if r.Timeouts != nil && r.Timeouts.Request > 0 {

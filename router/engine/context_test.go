@@ -27,7 +27,7 @@ func TestRequestContext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rc fasthttp.RequestCtx
-			ex := Acquire(&rc, "id", nil)
+			ex := Acquire(&rc, "id", time.Now(), nil)
 			defer func() { ex.Finish(ex.Usage); Release(ex) }()
 			if tt.deadline > 0 {
 				ex.SetDeadline(time.Now().Add(tt.deadline))

@@ -86,12 +86,12 @@ var pool = sync.Pool{New: func() any {
 	return ex
 }}
 
-// Acquire returns an Exchange for ctx, started now, with requestID.
-func Acquire(ctx *fasthttp.RequestCtx, requestID string, log *slog.Logger) *Exchange {
+// Acquire returns an Exchange for ctx, which arrived at start, with requestID.
+func Acquire(ctx *fasthttp.RequestCtx, requestID string, start time.Time, log *slog.Logger) *Exchange {
 	ex := pool.Get().(*Exchange)
 	ex.Ctx, ex.Log = ctx, log
 	ex.hdr = &ctx.Request.Header
-	ex.X = policies.Exchange{RequestID: requestID, Start: time.Now(), Header: ex.header}
+	ex.X = policies.Exchange{RequestID: requestID, Start: start, Header: ex.header}
 	ex.rctx.reset(ctx)
 	return ex
 }
