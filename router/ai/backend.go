@@ -191,20 +191,11 @@ func (up *upstreamState) probe(cfg *config.AIBackend) upstream.Probe {
 		if up.signer.Sign(ctx, u, auth.ClientCredentials{}) != nil {
 			return false
 		}
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		defer fasthttp.ReleaseRequest(req)
-		defer fasthttp.ReleaseResponse(resp)
-		req.SetRequestURI(u.URL)
-		req.Header.SetMethod(fasthttp.MethodGet)
-		req.Header.Set("User-Agent", "switchyard-health-check")
-		for _, h := range u.Header {
-			req.Header.Set(h.Name, h.Value)
+		header := make([][2]string, len(u.Header))
+		for i, h := range u.Header {
+			header[i] = [2]string{h.Name, h.Value}
 		}
-		if err := up.client.DoTimeout(req, resp, timeout); err != nil {
-			return false
-		}
-		code := resp.StatusCode()
-		return code >= 200 && code < 400
+		return upstream.ProbeGET(up.client, u.URL, header, timeout)
 	}
 }
 

@@ -44,18 +44,27 @@ func (st *endpointState) startChecker(log *slog.Logger) {
 	}
 	st.checkClient = client
 	st.checker = StartChecker(st.hc, st.addr, &st.healthy, func(_ context.Context, timeout time.Duration) bool {
-		return probe(client, url, timeout)
+		return ProbeGET(client, url, nil, timeout)
 	}, log)
 }
 
-// probe sends one health check request.
-func probe(c *fasthttp.HostClient, url string, timeout time.Duration) bool {
+// Doer sends one request with a timeout (fasthttp's HostClient and Client).
+type Doer interface {
+	DoTimeout(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error
+}
+
+// ProbeGET sends one health check, GET url with the headers in header (name,
+// value pairs), through c: true for a 2xx or 3xx answer within timeout.
+func ProbeGET(c Doer, url string, header [][2]string, timeout time.Duration) bool {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodGet)
 	req.Header.Set("User-Agent", "switchyard-health-check")
+	for _, h := range header {
+		req.Header.Set(h[0], h[1])
+	}
 	if err := c.DoTimeout(req, resp, timeout); err != nil {
 		return false
 	}
