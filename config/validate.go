@@ -26,6 +26,13 @@ func nonNegative(r *reporter, path string, d Duration) {
 	}
 }
 
+// nonNegativeInt reports a count below zero.
+func nonNegativeInt(r *reporter, path string, v int) {
+	if v < 0 {
+		r.add(path, "must not be negative")
+	}
+}
+
 // percent reports a percentage outside 0..100.
 func percent(r *reporter, path string, v int) {
 	if v < 0 || v > 100 {
@@ -34,12 +41,8 @@ func percent(r *reporter, path string, v int) {
 }
 
 func validateServer(s *Server, r *reporter) {
-	if s.MaxHeaderBytes < 0 {
-		r.add("server.maxHeaderBytes", "must not be negative")
-	}
-	if s.MaxBodyBytes < 0 {
-		r.add("server.maxBodyBytes", "must not be negative")
-	}
+	nonNegativeInt(r, "server.maxHeaderBytes", s.MaxHeaderBytes)
+	nonNegativeInt(r, "server.maxBodyBytes", s.MaxBodyBytes)
 	nonNegative(r, "server.readTimeout", s.ReadTimeout)
 	nonNegative(r, "server.writeTimeout", s.WriteTimeout)
 	nonNegative(r, "server.streamWriteTimeout", s.StreamWriteTimeout)
@@ -219,15 +222,11 @@ func validateStatic(s *StaticBackend, p string, r *reporter) {
 	validateHealthCheck(s.HealthCheck, p+".healthCheck", r)
 	if o := s.OutlierDetection; o != nil {
 		op := p + ".outlierDetection"
-		if o.Consecutive5xx < 0 {
-			r.add(op+".consecutive5xx", "must not be negative")
-		}
+		nonNegativeInt(r, op+".consecutive5xx", o.Consecutive5xx)
 		nonNegative(r, op+".baseEjectionTime", o.BaseEjectionTime)
 		percent(r, op+".maxEjectionPercent", o.MaxEjectionPercent)
 	}
-	if s.ConnectionPool.MaxConnections < 0 {
-		r.add(p+".connectionPool.maxConnections", "must not be negative")
-	}
+	nonNegativeInt(r, p+".connectionPool.maxConnections", s.ConnectionPool.MaxConnections)
 	validateBackendTLS(s.TLS, p+".tls", r)
 	nonNegative(r, p+".connectionPool.maxIdleTime", s.ConnectionPool.MaxIdleTime)
 	nonNegative(r, p+".connectionPool.connectTimeout", s.ConnectionPool.ConnectTimeout)
@@ -261,12 +260,8 @@ func validateHealthCheck(h *HealthCheck, hp string, r *reporter) {
 	}
 	nonNegative(r, hp+".interval", h.Interval)
 	nonNegative(r, hp+".timeout", h.Timeout)
-	if h.UnhealthyThreshold < 0 {
-		r.add(hp+".unhealthyThreshold", "must not be negative")
-	}
-	if h.HealthyThreshold < 0 {
-		r.add(hp+".healthyThreshold", "must not be negative")
-	}
+	nonNegativeInt(r, hp+".unhealthyThreshold", h.UnhealthyThreshold)
+	nonNegativeInt(r, hp+".healthyThreshold", h.HealthyThreshold)
 }
 
 func validateAI(a *AIBackend, p string, r *reporter) {
@@ -345,18 +340,12 @@ func validateAI(a *AIBackend, p string, r *reporter) {
 	}
 	nonNegative(r, p+".timeout", a.Timeout)
 	nonNegative(r, p+".streamIdleTimeout", a.StreamIdleTimeout)
-	if a.MaxConnections < 0 {
-		r.add(p+".maxConnections", "must not be negative")
-	}
+	nonNegativeInt(r, p+".maxConnections", a.MaxConnections)
 	if s := a.Sim; s != nil {
 		nonNegative(r, p+".sim.timeToFirstToken", s.TimeToFirstToken)
 		nonNegative(r, p+".sim.interTokenLatency", s.InterTokenLatency)
-		if s.OutputTokens < 0 {
-			r.add(p+".sim.outputTokens", "must not be negative")
-		}
-		if s.MaxRunning < 0 {
-			r.add(p+".sim.maxRunning", "must not be negative")
-		}
+		nonNegativeInt(r, p+".sim.outputTokens", s.OutputTokens)
+		nonNegativeInt(r, p+".sim.maxRunning", s.MaxRunning)
 		if s.Mode != "lorem" && s.Mode != "echo" {
 			r.add(p+".sim.mode", "unknown sim mode %q (use lorem or echo)", s.Mode)
 		}
