@@ -16,6 +16,8 @@ type Config struct {
 	Routes []Route `yaml:"routes" json:"routes"`
 	// Backends are the destinations, global to all listeners.
 	Backends []Backend `yaml:"backends" json:"backends"`
+	// Access declares consumers, keys, limits, budgets and prices (nil: none).
+	Access *Access `yaml:"access" json:"access,omitempty"`
 }
 
 // Server holds process-wide limits. Zero values take the defaults of [DefaultServer].
@@ -254,6 +256,10 @@ type Retry struct {
 // (backend, then rule, then route), as Gateway API policy attachment does.
 type Policies struct {
 	CORS *CORS `yaml:"cors" json:"cors,omitempty"`
+	// ClientAuth authenticates clients (API keys, JWT); a metered route needs it.
+	ClientAuth *ClientAuth `yaml:"clientAuth" json:"clientAuth,omitempty"`
+	// RateLimits are request and token rate limits with By subjects.
+	RateLimits []Limit `yaml:"rateLimits" json:"rateLimits,omitempty"`
 }
 
 // CORS answers preflights at the gateway and decorates responses.
