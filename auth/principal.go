@@ -15,6 +15,8 @@ type Principal struct {
 	Team string
 	// Claims are a JWT's claims (nil for API keys). Read-only.
 	Claims map[string]any
+	// Models, when not empty, are the only models the credential may use.
+	Models []string
 }
 
 // Anonymous reports whether p is the zero Principal (no client auth ran).

@@ -126,7 +126,9 @@ type Store struct {
 	QueueMaxBytes int64  `yaml:"queueMaxBytes" json:"queueMaxBytes,omitempty"`
 }
 
-// RedisStore is a Redis server shared by the replicas.
+// RedisStore is a Redis server shared by the replicas. An empty Address
+// turns Redis off, so that one file (address: ${REDIS_ADDRESS:-}) serves
+// both one node and many.
 type RedisStore struct {
 	Address  string `yaml:"address" json:"address"`
 	Username string `yaml:"username" json:"username,omitempty"`
@@ -139,7 +141,8 @@ type RedisStore struct {
 	FailureMode string `yaml:"failureMode" json:"failureMode,omitempty"`
 }
 
-// PostgresStore is a PostgreSQL database shared by the replicas.
+// PostgresStore is a PostgreSQL database shared by the replicas. An empty
+// URL turns it off, as for RedisStore.
 type PostgresStore struct {
 	// URL is a libpq connection string or URL, usually ${POSTGRES_URL}.
 	URL Secret `yaml:"url" json:"url"`

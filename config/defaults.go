@@ -79,6 +79,9 @@ func applyDefaults(c *Config) {
 	for i := range c.Backends {
 		defaultBackend(&c.Backends[i])
 	}
+	if c.Access != nil {
+		defaultAccess(c.Access)
+	}
 }
 
 // TLS modes of a listener.
@@ -90,6 +93,10 @@ const (
 // defaultRoute fills a route's zero fields.
 func defaultRoute(r *Route) {
 	r.Name = qualify(r.Name, DefaultNamespace)
+	defaultPolicies(r.Policies)
+	for i := range r.Rules {
+		defaultPolicies(r.Rules[i].Policies)
+	}
 	ns, _ := SplitName(r.Name)
 	for i := range r.Rules {
 		rule := &r.Rules[i]
@@ -182,6 +189,7 @@ func defaultHealthCheck(h *HealthCheck) {
 // defaultBackend fills a backend's zero fields.
 func defaultBackend(b *Backend) {
 	b.Name = qualify(b.Name, DefaultNamespace)
+	defaultPolicies(b.Policies)
 	if s := b.Static; s != nil {
 		for i := range s.Endpoints {
 			setDefault(&s.Endpoints[i].Weight, 1)
@@ -208,6 +216,19 @@ func defaultBackend(b *Backend) {
 		if a.Sim != nil {
 			setDefault(&a.Sim.OutputTokens, 16)
 			setDefault(&a.Sim.Mode, "lorem")
+		}
+	}
+}
+
+// defaultPolicies fills a policies block's zero fields.
+func defaultPolicies(p *Policies) {
+	if p == nil {
+		return
+	}
+	for i := range p.RateLimits {
+		defaultLimit(&p.RateLimits[i])
+		if len(p.RateLimits[i].By) == 0 {
+			p.RateLimits[i].By = []string{"route"}
 		}
 	}
 }

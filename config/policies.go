@@ -20,6 +20,12 @@ func EffectivePolicies(rt *Route, rule *RouteRule, backends []*Backend) Policies
 		if p.CORS != nil {
 			out.CORS = p.CORS
 		}
+		if p.ClientAuth != nil {
+			out.ClientAuth = p.ClientAuth
+		}
+		if p.RateLimits != nil {
+			out.RateLimits = p.RateLimits
+		}
 	}
 	return out
 }

@@ -17,6 +17,7 @@ func validate(c *Config, r *reporter) {
 	validateListeners(c.Listeners, r)
 	validateBackends(c.Backends, r)
 	validateRoutes(c.Routes, r)
+	validateAccess(c.Access, r)
 }
 
 // nonNegative reports a negative duration (possible in a Config built in code).

@@ -77,7 +77,14 @@ func validateRule(rule *RouteRule, p string, r *reporter) {
 
 // validatePolicies checks a policies block at any attachment level.
 func validatePolicies(pol *Policies, p string, r *reporter) {
-	if pol == nil || pol.CORS == nil {
+	if pol == nil {
+		return
+	}
+	if pol.ClientAuth != nil {
+		validateClientAuth(pol.ClientAuth, p+".clientAuth", r)
+	}
+	validateLimits(pol.RateLimits, p+".rateLimits", true, r)
+	if pol.CORS == nil {
 		return
 	}
 	c := pol.CORS

@@ -64,6 +64,28 @@ type Exchange struct {
 	// Header returns a request header's value; for a streamed response it
 	// returns "" in Settle (copy what Settle needs in Request).
 	Header func(name string) string
+	// ResponseHeaders are headers a policy adds to the response in Request
+	// (a rate limiter's x-ratelimit-*): the router sends them on the
+	// response and on a denial, and they win over the upstream's.
+	ResponseHeaders []Header
+	// Credential is set by client auth when it consumed the client's
+	// Authorization or x-api-key header: the gateway's own key must never be
+	// forwarded upstream by a passthrough backend.
+	Credential bool
+}
+
+// Header is one response header.
+type Header struct{ Name, Value string }
+
+// SetResponseHeader adds or replaces a response header of x.
+func (x *Exchange) SetResponseHeader(name, value string) {
+	for i := range x.ResponseHeaders {
+		if x.ResponseHeaders[i].Name == name {
+			x.ResponseHeaders[i].Value = value
+			return
+		}
+	}
+	x.ResponseHeaders = append(x.ResponseHeaders, Header{name, value})
 }
 
 // Policy is behaviour attached to a route, a rule or a backend. Policies are

@@ -23,12 +23,20 @@ func (g *Gateway) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		if !g.Ready() {
+		var fatal bool
+		var detail []string
+		if g.opts.Ready != nil {
+			fatal, detail = g.opts.Ready()
+		}
+		if !g.Ready() || fatal {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready\n"))
-			return
+		} else {
+			_, _ = w.Write([]byte("ready\n"))
 		}
-		_, _ = w.Write([]byte("ready\n"))
+		for _, d := range detail {
+			_, _ = w.Write([]byte(d + "\n"))
+		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.opts.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
@@ -54,6 +62,9 @@ func (g *Gateway) AdminHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	})
+	for pattern, h := range g.opts.Admin {
+		mux.Handle(pattern, h)
+	}
 	if g.opts.Profiling {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,15 @@ type Options struct {
 	// Policies attach to every rule of every snapshot (process-wide
 	// observers such as the GenAI metrics), after the rule's own.
 	Policies []policies.Policy
+	// Builders build the policies each snapshot attaches to rules (client
+	// auth, rate limits, budgets), once per snapshot.
+	Builders []policies.Builder
+	// Admin mounts extra admin endpoints by pattern ("GET /keys"): the
+	// metering service's keys and usage API.
+	Admin map[string]http.Handler
+	// Ready, when set, adds detail to /readyz: an unhealthy part makes the
+	// gateway not ready only when it says so (fatal); otherwise it is listed.
+	Ready func() (fatal bool, detail []string)
 	// Profiling serves Go's runtime profiles under /debug/pprof/ on the admin server.
 	Profiling bool
 }
@@ -164,8 +174,21 @@ func (g *Gateway) compile(snap *config.Snapshot, gen *upstream.Generation) (*sta
 		return nil, err
 	}
 	st.static, _ = st.kinds.kinds[route.KindHTTP].(*staticKind)
+	built := make([]policies.Compiled, 0, len(g.opts.Builders))
+	for _, b := range g.opts.Builders {
+		c, err := b.Compile(snap)
+		if err != nil {
+			return nil, fmt.Errorf("router: compile policies: %w", err)
+		}
+		built = append(built, c)
+	}
 	table.Rules(func(rule *route.Rule) {
-		rule.Chain = compileChain(rule, g.opts.Policies)
+		var perr error
+		rule.Chain, perr = compileChain(rule, built, g.opts.Policies)
+		if perr != nil {
+			g.log.Error("rule disabled: its policies cannot be built", "rule", rule.Key, "err", perr.Error())
+			rule.Handler = unavailable{kind: rule.Kind, reason: "the rule's policies cannot be built"}
+		}
 		if rule.Mirror != nil && st.static != nil {
 			rule.Handler = mirrored{Handler: rule.Handler, pool: st.static.pool, spec: rule.Mirror}
 		}

@@ -7,17 +7,23 @@ import (
 
 // compileChain compiles a rule's policy chain: the policies its effective
 // attachments configure (route, rule and backend `policies` blocks, the most
-// specific winning; see config.EffectivePolicies), then the process-wide
-// ones. CORS is not in the chain: it answers preflights at the gateway and
-// decorates responses, so the rule's filters apply it (route.Match). A rule
-// with no policy gets a nil chain, which costs nothing per request.
-func compileChain(rule *route.Rule, global []policies.Policy) *policies.Chain {
+// specific winning; see config.EffectivePolicies), built by each builder,
+// then the process-wide ones. CORS is not in the chain: it answers
+// preflights at the gateway and decorates responses, so the rule's filters
+// apply it (route.Match). A rule with no policy gets a nil chain, which
+// costs nothing per request.
+func compileChain(rule *route.Rule, built []policies.Compiled, global []policies.Policy) (*policies.Chain, error) {
 	var ps []policies.Policy
-	// Configured policies (rate limits, budgets, client auth, guardrails)
-	// are built here from rule.Policies as they are added.
+	for _, b := range built {
+		own, err := b.Policies(rule.Route, rule.Policies)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, own...)
+	}
 	ps = append(ps, global...)
 	if len(ps) == 0 {
-		return nil
+		return nil, nil
 	}
-	return policies.NewChain(ps...)
+	return policies.NewChain(ps...), nil
 }

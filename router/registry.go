@@ -77,7 +77,10 @@ func (c *compiled) problems() map[string]string {
 }
 
 // unavailable serves the rules of a kind no factory was registered for.
-type unavailable struct{ kind route.Kind }
+type unavailable struct {
+	kind   route.Kind
+	reason string // "" : no factory for the kind
+}
 
 var _ engine.Handler = unavailable{}
 
@@ -86,6 +89,10 @@ func (unavailable) Admit(*engine.Exchange) bool { return true }
 
 // Serve implements [engine.Handler.Serve].
 func (u unavailable) Serve(ex *engine.Exchange) {
+	if u.reason != "" {
+		writeError(ex.Ctx, 503, "service_unavailable", u.reason)
+		return
+	}
 	writeError(ex.Ctx, 503, "service_unavailable", u.kind.String()+" routes are not served by this gateway")
 }
 

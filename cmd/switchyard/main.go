@@ -3,6 +3,7 @@
 //	switchyard run [-c FILE] [--admin ADDR] [--pprof]   serve (the embedded default configuration without -c)
 //	switchyard validate -c FILE              check a configuration file
 //	switchyard sim [--port N]                run the built-in simulated model as a standalone server
+//	switchyard keys create|list|revoke|rotate manage API keys through the admin API
 //	switchyard version                       print the version
 package main
 
@@ -39,6 +40,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return validateCmd(args[1:], stdout, stderr)
 	case "sim":
 		err = simCmd(ctx, args[1:], stderr)
+	case "keys":
+		err = keysCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		_, _ = fmt.Fprintf(stdout, "switchyard %s\n", version)
 		return 0
@@ -92,6 +95,8 @@ func usage(w io.Writer) {
   switchyard run [-c FILE] [--admin ADDR] [--log-level LEVEL] [--pprof]
   switchyard validate -c FILE
   switchyard sim [--port N] [--host ADDR] [--model NAME] [--ttft D] [--itl D] [--output-tokens N] [--max-running N] [--mode lorem|echo]
+  switchyard keys create --consumer NAME [--name N] [--models a,b] [--expires-in 720h] [--admin ADDR] [--token T]
+  switchyard keys list [--consumer NAME] | keys revoke ID | keys rotate ID [--grace 10m]
   switchyard version
 `)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/policies/meter"
 	"github.com/switchyard-ai/switchyard/router"
 	"github.com/switchyard-ai/switchyard/router/ai"
 )
@@ -32,6 +33,8 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	admin := fs.String("admin", envOr("SWITCHYARD_ADMIN", defaultAdmin),
 		"admin server address (/healthz, /readyz, /metrics, /config, and /debug/pprof/ with --pprof); empty disables it; SWITCHYARD_ADMIN sets the default")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	dataDir := fs.String("data-dir", envOr("SWITCHYARD_DATA_DIR", ".switchyard"),
+		"directory of the embedded store (keys, spend, usage records) when the configuration meters access; SWITCHYARD_DATA_DIR sets the default")
 	profiling := fs.Bool("pprof", os.Getenv("SWITCHYARD_PPROF") == "1",
 		"serve Go's profiles under /debug/pprof/ on the admin server; SWITCHYARD_PPROF=1 sets the default")
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -72,7 +75,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gw := router.New(router.Options{
+	opts := router.Options{
 		Log:       log,
 		Registry:  reg,
 		Profiling: *profiling,
@@ -80,7 +83,31 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx}),
 		},
 		Policies: []policies.Policy{policies.NewMetrics(reg)},
-	})
+		Builders: []policies.Builder{noMetering{}},
+	}
+	if metered(snap.Config) {
+		m, err := openMetering(ctx, snap.Config, *dataDir, log, reg)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m.close(cctx)
+		}()
+		token, err := adminToken(snap.Config.Access)
+		if err != nil {
+			return err
+		}
+		opts.Builders = []policies.Builder{m.svc}
+		opts.Policies = append(opts.Policies, m.svc.Policy())
+		opts.Admin = m.svc.Admin(meter.AdminOptions{Token: token, Loopback: loopback(*admin), Usage: m.usage})
+		opts.Ready = m.ready
+		if token == "" && *admin != "" && !loopback(*admin) {
+			log.Warn("admin API: keys and usage endpoints refused: they need access.admin.token on a non-loopback address", "admin", *admin)
+		}
+	}
+	gw := router.New(opts)
 	if err := gw.Apply(snap); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("%w (another process holds the port: change the listener's port in the configuration, or set PORT for the embedded default)", err)
@@ -117,6 +144,36 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// noMetering refuses a reload that adds metering to a gateway started
+// without it: its stores are opened at start, so that takes a restart.
+type noMetering struct{}
+
+// Compile implements [policies.Builder].
+func (noMetering) Compile(snap *config.Snapshot) (policies.Compiled, error) {
+	if metered(snap.Config) {
+		return nil, errors.New("the configuration now meters access (access block, clientAuth or rateLimits): restart the gateway to open its stores")
+	}
+	return noMetering{}, nil
+}
+
+// Policies implements [policies.Compiled].
+func (noMetering) Policies(string, config.Policies) ([]policies.Policy, error) { return nil, nil }
+
+// adminToken reads the admin credential of the access block ("" for none).
+func adminToken(a *config.Access) (string, error) {
+	if a == nil {
+		return "", nil
+	}
+	if a.Admin.TokenFile != "" {
+		b, err := os.ReadFile(a.Admin.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("access.admin.tokenFile: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return a.Admin.Token.Value(), nil
 }
 
 // defaultAdmin is the admin server's address unless --admin or SWITCHYARD_ADMIN says otherwise.

@@ -207,10 +207,11 @@ func retryAfter(h *fasthttp.ResponseHeader, now time.Time) time.Duration {
 	return 0
 }
 
-// copyRateLimitHeaders passes the upstream's x-ratelimit-* headers to the client.
+// copyRateLimitHeaders passes the upstream's x-ratelimit-* headers to the
+// client, except those the gateway's own rate limits already set.
 func copyRateLimitHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader) {
 	for k, v := range src.All() {
-		if len(k) > 12 && equalFoldASCII(k[:12], "x-ratelimit-") {
+		if len(k) > 12 && equalFoldASCII(k[:12], "x-ratelimit-") && dst.PeekBytes(k) == nil {
 			dst.SetBytesKV(k, v)
 		}
 	}

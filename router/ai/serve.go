@@ -474,7 +474,9 @@ func (s *exchange) detach() {
 // backends sign with their own credentials and get none, so the hot path does
 // not copy header values it does not use.
 func (s *exchange) clientCredentials(b *backend) auth.ClientCredentials {
-	if !b.cfg.Auth.Passthrough {
+	if !b.cfg.Auth.Passthrough || s.ex.X.Credential {
+		// The client's credential is the gateway's own key when client
+		// auth consumed it: never forwarded.
 		return auth.ClientCredentials{}
 	}
 	if !s.haveCreds {

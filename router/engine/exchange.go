@@ -57,6 +57,8 @@ type Exchange struct {
 	header   func(name string) string
 	// hdr is what X.Header reads; nil once a stream is committed.
 	hdr *fasthttp.RequestHeader
+	// respHdr backs X.ResponseHeaders across uses of the exchange.
+	respHdr [8]policies.Header
 }
 
 // Local is a handler's per-request state.
@@ -91,7 +93,7 @@ func Acquire(ctx *fasthttp.RequestCtx, requestID string, start time.Time, log *s
 	ex := pool.Get().(*Exchange)
 	ex.Ctx, ex.Log = ctx, log
 	ex.hdr = &ctx.Request.Header
-	ex.X = policies.Exchange{RequestID: requestID, Start: start, Header: ex.header}
+	ex.X = policies.Exchange{RequestID: requestID, Start: start, Header: ex.header, ResponseHeaders: ex.respHdr[:0]}
 	ex.rctx.reset(ctx)
 	return ex
 }

@@ -84,6 +84,7 @@ func Run(ex *Exchange, f Filters, h Handler) {
 		deny(ex, h, err)
 		return
 	}
+	setResponseHeaders(ex)
 	if f != nil && f.Redirect(ctx) {
 		return
 	}
@@ -94,6 +95,14 @@ func Run(ex *Exchange, f Filters, h Handler) {
 func deny(ex *Exchange, h Handler, err error) {
 	ex.Access.Reason = "policy_denied"
 	h.WriteError(ex, DenialError(err))
+	setResponseHeaders(ex)
+}
+
+// setResponseHeaders sends the headers policies added (x-ratelimit-*).
+func setResponseHeaders(ex *Exchange) {
+	for _, h := range ex.X.ResponseHeaders {
+		ex.Ctx.Response.Header.Set(h.Name, h.Value)
+	}
 }
 
 // DenialError maps a policy's error to a client error: a *policies.Denial

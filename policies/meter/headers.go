@@ -1,0 +1,82 @@
+package meter
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/store"
+)
+
+// headers sets OpenAI's x-ratelimit-* headers from the tightest request
+// limit and the tightest token limit of a decision, on allowed and refused
+// requests alike.
+func (s *Service) headers(x *policies.Exchange, r *reservation, d store.Decision) {
+	req, tok := -1, -1
+	for i, k := range r.kinds {
+		if i >= len(d.States) {
+			break
+		}
+		switch k {
+		case chRequests:
+			if req < 0 || d.States[i].Remaining < d.States[req].Remaining {
+				req = i
+			}
+		case chTokensTotal, chTokensInput, chTokensOutput:
+			if r.charges[i].Counter.Algorithm != store.Bucket {
+				continue // token budgets are not rate limits
+			}
+			if tok < 0 || d.States[i].Remaining < d.States[tok].Remaining {
+				tok = i
+			}
+		}
+	}
+	if req >= 0 {
+		x.SetResponseHeader("x-ratelimit-limit-requests", strconv.FormatInt(r.charges[req].Counter.Limit, 10))
+		x.SetResponseHeader("x-ratelimit-remaining-requests", strconv.FormatInt(d.States[req].Remaining, 10))
+		x.SetResponseHeader("x-ratelimit-reset-requests", formatReset(d.States[req].Reset))
+	}
+	if tok >= 0 {
+		x.SetResponseHeader("x-ratelimit-limit-tokens", strconv.FormatInt(r.charges[tok].Counter.Limit, 10))
+		x.SetResponseHeader("x-ratelimit-remaining-tokens", strconv.FormatInt(d.States[tok].Remaining, 10))
+		x.SetResponseHeader("x-ratelimit-reset-tokens", formatReset(d.States[tok].Reset))
+	}
+}
+
+// formatReset writes a duration as OpenAI does in x-ratelimit-reset-*:
+// "1s", "6m0s", "20ms".
+func formatReset(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// audited counts the audit-mode limits and budgets a request passed over.
+func (s *Service) audited(r *reservation, d store.Decision) {
+	for _, i := range d.Audited {
+		c := r.charges[i].Counter
+		kind := "rate_limit"
+		if r.kinds[i] == chMoney || c.Algorithm != store.Bucket {
+			kind = "budget"
+		}
+		s.metrics.audited.WithLabelValues(kind, subjectKind(c.Key)).Inc()
+		s.log.Info("audit: request over a limit let through", "limit", r.labels[i], "subject", describeSubject(c.Key))
+	}
+	for i, k := range r.kinds {
+		c := r.charges[i].Counter
+		if c.Algorithm == store.Bucket || i >= len(d.States) {
+			continue
+		}
+		unit := "tokens"
+		v := float64(d.States[i].Remaining)
+		if k == chMoney {
+			unit, v = "usd", v/1e12
+		}
+		kind, name := subjectOf(c.Key)
+		s.metrics.budgetRemaining.WithLabelValues(kind, name, unit).Set(v)
+	}
+}
