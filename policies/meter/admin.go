@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/store"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) Admin(o AdminOptions) map[string]http.Handler {
 				return
 			}
 			if o.Token != "" {
-				t, ok := bearerToken(r.Header.Get("Authorization"))
+				t, ok := auth.BearerToken(r.Header.Get("Authorization"))
 				if !ok || subtle.ConstantTimeCompare([]byte(t), []byte(o.Token)) != 1 {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="switchyard-admin"`)
 					adminError(w, http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")

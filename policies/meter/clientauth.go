@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/switchyard-ai/switchyard/auth"
@@ -38,7 +39,7 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 	token := ""
 	if h := x.Header("Authorization"); h != "" {
 		var ok bool
-		if token, ok = bearerToken(h); !ok {
+		if token, ok = auth.BearerToken(h); !ok {
 			return nil, a.fail("malformed", "The Authorization header must be `Bearer <key>`.")
 		}
 	} else {
@@ -53,6 +54,10 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 	x.Credential = true
 	if a.jwt != nil && looksLikeJWT(token) {
 		p, err := a.jwt.Verify(ctx, token)
+		if errors.Is(err, auth.ErrKeysUnavailable) {
+			return nil, &policies.Denial{Status: 503, Type: "service_unavailable", Code: "auth_unavailable",
+				Message: "Tokens cannot be verified right now (the signing keys are unavailable); retry later."}
+		}
 		if err != nil {
 			return nil, a.fail("jwt", "Invalid token: "+err.Error()+".")
 		}
@@ -131,14 +136,4 @@ func (s *Service) lookupKey(dir *directory, hash string) (*auth.Principal, strin
 // newClientAuth builds a rule's client-auth policy.
 func newClientAuth(svc *Service, dir *directory, c *config.ClientAuth, jwt Verifier) *ClientAuth {
 	return &ClientAuth{svc: svc, dir: dir, apiKeys: c.APIKeys != nil, jwt: jwt, optional: c.Optional}
-}
-
-// bearerToken returns the credential of an Authorization header "Bearer <token>"
-// (the scheme in any case).
-func bearerToken(h string) (string, bool) {
-	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return "", false
-	}
-	t := strings.TrimSpace(h[7:])
-	return t, t != ""
 }
