@@ -48,7 +48,7 @@ func calendarCases(t *testing.T) []scenario {
 			{reserve: []store.Charge{charge(month, 100)}, want: ok(st(0, h))},
 			{reserve: []store.Charge{charge(month, 1)}, want: refused(0, h, st(0, h))},
 			{at: h - time.Millisecond, adjust: []store.Charge{charge(month, 5)}},
-			{at: h, reserve: []store.Charge{charge(month, 1)}, want: ok(st(99, 29*24*h))}, // 1 Feb 00:00 IST is 31 Jan 18:30 UTC
+			{at: h, reserve: []store.Charge{charge(month, 1)}, want: ok(st(99, 29*24*h))},            // 1 Feb 00:00 IST is 31 Jan 18:30 UTC
 			{at: 29*24*h - 11*h, peek: []*store.Counter{month}, states: []store.State{st(99, 12*h)}}, // 29 Feb 12:00 IST
 			{at: 29*24*h + h, peek: []*store.Counter{month}, states: []store.State{st(100, 31*24*h)}},
 		}},
