@@ -122,7 +122,7 @@ func (s *State) Add(p *Params, amount int64) {
 	switch p.Alg {
 	case store.Bucket:
 		full := p.Limit * p.Scale
-		a := min(max(amount, -bucketStep*p.Limit), bucketStep*p.Limit)
+		a := min(max(Clamp(amount), -bucketStep*p.Limit), bucketStep*p.Limit)
 		s.Level = min(max(s.Level-a*p.Scale, -bucketDebt*full), full)
 	case store.Calendar:
 		s.Level = min(max(s.Level+Clamp(amount), 0), MaxUsed)
