@@ -7,6 +7,5 @@ import (
 	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/lestrrat-go/jwx/v3/jwk"
 	_ "github.com/lestrrat-go/jwx/v3/jwt"
-	_ "github.com/redis/go-redis/v9"
 	_ "modernc.org/sqlite"
 )

@@ -100,3 +100,18 @@ func TestSend(t *testing.T) {
 		})
 	}
 }
+
+func TestStartRedis(t *testing.T) {
+	r := StartRedis(t)
+	if !r.ping() {
+		t.Fatal("no PONG after StartRedis")
+	}
+	r.Kill()
+	if r.ping() {
+		t.Fatal("PONG after Kill")
+	}
+	r.Start()
+	if !r.ping() {
+		t.Fatal("no PONG after Start")
+	}
+}
