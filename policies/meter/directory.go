@@ -230,6 +230,7 @@ func compileBudget(base string, b config.Budget) (budget, error) {
 		}
 		c.Key = fmt.Sprintf("bg|%s|%s|%s|%s", base, unit, b.Period, b.TimeZone)
 	}
+	out.counter = c
 	if out.name == "" {
 		window := b.Period
 		if b.Window > 0 {

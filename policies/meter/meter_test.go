@@ -28,7 +28,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, yaml string) *fixture {
 	t.Helper()
-	snap, err := config.LoadBytes("test.yaml", []byte(yaml))
+	snap, err := config.LoadBytes("test.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -21,7 +21,7 @@ func TestExamplesValidate(t *testing.T) {
 			cmd := exec.Command(binary, "validate", "-c", mustAbs(t, f))
 			cmd.Dir = filepath.Dir(f)
 			cmd.Env = append(cmd.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-				"AWS_SECRET_ACCESS_KEY=example", "GOOGLE_APPLICATION_CREDENTIALS="+mustAbs(t, "../../examples/testdata/gcp-service-account.json"))
+				"AWS_SECRET_ACCESS_KEY=example", "ALICE_KEY=sk-example-alice-0123456789", "BOB_KEY=sk-example-bob-0123456789", "GOOGLE_APPLICATION_CREDENTIALS="+mustAbs(t, "../../examples/testdata/gcp-service-account.json"))
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "valid") {
 				t.Fatalf("validate %s: %v\n%s", f, err, out)
