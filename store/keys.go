@@ -34,10 +34,13 @@ type Key struct {
 // ErrNotFound is returned for a key id or hash the store does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned by Create for a key whose ID or Hash is already stored.
+var ErrExists = errors.New("already exists")
+
 // Keys stores the keys made at run time (those of the configuration live in
 // the snapshot). Implementations are safe for concurrent use.
 type Keys interface {
-	// Create stores a new key (its ID and Hash must be unique).
+	// Create stores a new key (its ID and Hash must be unique: ErrExists).
 	Create(ctx context.Context, k Key) error
 	// List returns the keys, of one consumer when consumer is not "", revoked ones included.
 	List(ctx context.Context, consumer string) ([]Key, error)
@@ -47,7 +50,9 @@ type Keys interface {
 	All(ctx context.Context) ([]Key, error)
 	// Watch calls fn with a key's id whenever any replica creates or revokes
 	// a key, until ctx ends, so that caches everywhere change at once. An
-	// embedded store calls it for its own writes only.
+	// embedded store calls it for its own writes only. fn("") means "reload
+	// everything": a shared store sends it after every reconnection, since
+	// changes made while it was disconnected were not seen.
 	Watch(ctx context.Context, fn func(id string)) error
 	// Close releases the store's resources.
 	Close() error

@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrBadQuery is returned by Query for a query it cannot run, such as an
+// unknown GroupBy name.
+var ErrBadQuery = errors.New("bad usage query")
 
 // Record is the usage of one request.
 type Record struct {
@@ -55,7 +60,8 @@ type Row struct {
 }
 
 // Usage stores usage records. Write takes a batch (the batching writer in
-// this package calls it) and is idempotent by record ID.
+// this package, [Recorder], calls it), stores all of it or none, is
+// idempotent by record ID and does not keep the slice.
 type Usage interface {
 	Write(ctx context.Context, batch []Record) error
 	Query(ctx context.Context, q Query) ([]Row, error)
