@@ -60,7 +60,7 @@ func slidingCases() []scenario {
 	c := &store.Counter{Key: "sliding", Algorithm: store.Sliding, Limit: 10, Window: 24 * time.Second}
 	s, ms := time.Second, time.Millisecond
 	return []scenario{
-		{name: "sliding slot expiry", start: t0, steps: []step{
+		{name: "sliding slot expiry", start: counterStart, steps: []step{
 			{reserve: []store.Charge{charge(c, 5)}, want: ok(st(5, 24*s))},
 			{at: 10500 * ms, reserve: []store.Charge{charge(c, 3)}, want: ok(st(2, 23500*ms))},
 			{at: 10500 * ms, reserve: []store.Charge{charge(c, 5)}, want: refused(0, 13500*ms, st(2, 23500*ms))},
@@ -82,18 +82,18 @@ func combinedCases() []scenario {
 	c := &store.Counter{Key: "multi-sliding", Algorithm: store.Sliding, Limit: 3, Window: 24 * time.Second}
 	s, h := time.Second, time.Hour
 	return []scenario{
-		{name: "all or nothing", start: t0, steps: []step{
+		{name: "all or nothing", start: counterStart, steps: []step{
 			{reserve: []store.Charge{charge(a, 2), charge(b, 2), charge(c, 4)}, want: refused(2, 0, st(10, 0), st(5, 14*h), st(3, 0))},
 			{reserve: []store.Charge{charge(a, 2), charge(b, 6), charge(c, 1)}, want: refused(1, 0, st(10, 0), st(5, 14*h), st(3, 0))},
 			{peek: []*store.Counter{a, b, c}, states: []store.State{st(10, 0), st(5, 14*h), st(3, 0)}},
 			{reserve: []store.Charge{charge(a, 2), charge(b, 2), charge(c, 1)}, want: ok(st(8, 2*s), st(3, 14*h), st(2, 24*s))},
 		}},
-		{name: "audit charges", start: t0, steps: []step{
+		{name: "audit charges", start: counterStart, steps: []step{
 			{reserve: []store.Charge{charge(a, 4), audit(b, 6)}, want: store.Decision{Allowed: true, Denied: -1, States: []store.State{st(6, 4*s), st(0, 14*h)}, Audited: []int{1}}},
 			{reserve: []store.Charge{audit(a, 7), charge(b, 1)}, want: store.Decision{Denied: 1, RetryAfter: 14 * h, States: []store.State{st(6, 4*s), st(0, 14*h)}, Audited: []int{0}}},
 			{reserve: []store.Charge{audit(a, 7)}, want: store.Decision{Allowed: true, Denied: -1, States: []store.State{st(0, 11*s)}, Audited: []int{0}}},
 		}},
-		{name: "same key twice", start: t0, steps: []step{
+		{name: "same key twice", start: counterStart, steps: []step{
 			{reserve: []store.Charge{charge(a, 6), charge(a, 6)}, want: refused(1, 0, st(10, 0), st(10, 0))},
 			{reserve: []store.Charge{charge(a, 6), charge(a, 4)}, want: ok(st(0, 10*s), st(0, 10*s))},
 		}},
@@ -114,7 +114,7 @@ func concurrent(t *testing.T, c store.Counters) {
 			charges[0], charges[1] = charges[1], charges[0]
 		}
 		wg.Go(func() {
-			d, err := c.Reserve(context.Background(), t0, charges)
+			d, err := c.Reserve(context.Background(), counterStart, charges)
 			if err != nil {
 				t.Error(err)
 				return
@@ -128,7 +128,7 @@ func concurrent(t *testing.T, c store.Counters) {
 	if n := admitted.Load(); n != limit {
 		t.Errorf("%d of %d reservations admitted against a limit of %d", n, workers, limit)
 	}
-	got, err := c.Peek(context.Background(), t0, []*store.Counter{a, b})
+	got, err := c.Peek(context.Background(), counterStart, []*store.Counter{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}

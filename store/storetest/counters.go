@@ -111,15 +111,15 @@ func st(remaining int64, reset time.Duration) store.State {
 	return store.State{Remaining: remaining, Reset: reset}
 }
 
-// t0 is a start instant on a whole minute (so sliding slots align).
-var t0 = time.Date(2024, 5, 14, 10, 0, 0, 0, time.UTC)
+// counterStart is a start instant on a whole minute (so sliding slots align).
+var counterStart = time.Date(2024, 5, 14, 10, 0, 0, 0, time.UTC)
 
 // bucketCases are the token bucket's cases: 10 units per 10s refill one per second.
 func bucketCases() []scenario {
 	b := &store.Counter{Key: "bucket", Algorithm: store.Bucket, Limit: 10, Window: 10 * time.Second}
 	s := time.Second
 	return []scenario{
-		{name: "bucket refill and cap", start: t0, steps: []step{
+		{name: "bucket refill and cap", start: counterStart, steps: []step{
 			{peek: []*store.Counter{b}, states: []store.State{st(10, 0)}},
 			{reserve: []store.Charge{charge(b, 4)}, want: ok(st(6, 4*s))},
 			{at: 1500 * time.Millisecond, peek: []*store.Counter{b}, states: []store.State{st(7, 2500*time.Millisecond)}},
@@ -129,7 +129,7 @@ func bucketCases() []scenario {
 			{at: 100 * s, peek: []*store.Counter{b}, states: []store.State{st(10, 0)}},
 			{at: 100 * s, reserve: []store.Charge{charge(b, 10)}, want: ok(st(0, 10*s))},
 		}},
-		{name: "bucket debt and give back", start: t0, steps: []step{
+		{name: "bucket debt and give back", start: counterStart, steps: []step{
 			{adjust: []store.Charge{charge(b, 15)}},
 			{peek: []*store.Counter{b}, states: []store.State{st(0, 15*s)}},
 			{at: 4 * s, reserve: []store.Charge{charge(b, 1)}, want: refused(0, 2*s, st(0, 11*s))},
@@ -141,7 +141,7 @@ func bucketCases() []scenario {
 			{at: 6 * s, adjust: []store.Charge{charge(b, 1000)}}, // debt stops at three windows
 			{at: 6 * s, peek: []*store.Counter{b}, states: []store.State{st(0, 40*s)}},
 		}},
-		{name: "bucket sub-unit refill", start: t0, steps: []step{
+		{name: "bucket sub-unit refill", start: counterStart, steps: []step{
 			{reserve: []store.Charge{charge(b, 10)}, want: ok(st(0, 10*s))},
 			{at: 999 * time.Millisecond, reserve: []store.Charge{charge(b, 1)}, want: refused(0, time.Millisecond, st(0, 9001*time.Millisecond))},
 			{at: 1000 * time.Millisecond, reserve: []store.Charge{charge(b, 1)}, want: ok(st(0, 10*s))},
