@@ -69,8 +69,8 @@ type Usage interface {
 }
 
 // Spend persists counter state for an embedded store, so that a restart
-// keeps what was spent: Save writes the given counters' raw state, Load
-// returns all of it. The memory Counters save dirty counters about once a
+// keeps what was spent: Save writes the given counters' raw state (nil:
+// the counter is idle, delete it), Load returns all of it. The memory Counters save dirty counters about once a
 // second, which bounds what a crash loses.
 type Spend interface {
 	SaveCounters(ctx context.Context, states map[string][]byte) error

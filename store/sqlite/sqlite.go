@@ -181,7 +181,7 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // SaveCounters implements [store.Spend.SaveCounters]: it upserts every
-// state in one transaction.
+// state in one transaction; a nil state deletes the counter.
 func (db *DB) SaveCounters(ctx context.Context, states map[string][]byte) error {
 	if len(states) == 0 {
 		return nil
@@ -195,6 +195,12 @@ func (db *DB) SaveCounters(ctx context.Context, states map[string][]byte) error 
 		}
 		defer st.Close()
 		for k, b := range states {
+			if b == nil { // a counter back to its idle state: nothing to keep
+				if _, err := tx.ExecContext(ctx, "DELETE FROM counters WHERE key = ?", k); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := st.ExecContext(ctx, k, b, now); err != nil {
 				return err
 			}
