@@ -77,9 +77,9 @@ func drain(resp *http.Response) string {
 }
 
 func TestMeteringTokenLimit(t *testing.T) {
-	g := startAIGateway(t, meteringYAML("outputTokens: 200", ""), "SWITCHYARD_DATA_DIR="+t.TempDir())
-	// Each request reserves its prompt (11 tokens) and max_tokens 300: three
-	// fit in 1000 tokens per minute, the fourth does not.
+	g := startAIGateway(t, meteringYAML("outputTokens: 300", ""), "SWITCHYARD_DATA_DIR="+t.TempDir())
+	// Each request reserves and uses its prompt (10 tokens) and max_tokens
+	// 300: three fit in 1000 tokens per minute, the fourth does not.
 	var last *http.Response
 	for i := 1; i <= 4; i++ {
 		last = chat(t, g, aliceKey, 300, false)
@@ -120,9 +120,10 @@ func TestMeteringBadCredentials(t *testing.T) {
 	tests := []struct{ name, auth, want string }{
 		{"missing", "", "Missing credentials"},
 		{"forged", "Bearer sk-e2e-forged-0000000000000", "Incorrect API key"},
-		{"malformed", "Basic YWxpY2U6", "Bearer <key>"},
+		{"malformed", "Basic YWxpY2U6", "Authorization header must be"},
 		{"jwt alg none", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSJ9.", "Incorrect API key"},
-		{"garbage", "Bearer \x7f\x01", "Incorrect API key"},
+		{"huge", "Bearer " + strings.Repeat("x", 8000), "Incorrect API key"},
+		{"expired-looking jwt", "Bearer eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.c2ln", "Incorrect API key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,8 +144,8 @@ func TestMeteringBadCredentials(t *testing.T) {
 }
 
 func TestMeteringMoneyBudget(t *testing.T) {
-	// bob's $0.0001 a day; a request of 11 prompt + 50 output tokens costs
-	// 11*0.15 + 50*0.60 = 31.65 microdollars: three fit ($0.00009495), the fourth does not.
+	// bob's $0.0001 a day; a request of 10 prompt + 50 output tokens costs
+	// 10*0.15 + 50*0.60 = 31.5 microdollars: three fit ($0.0000945), the fourth does not.
 	g := startAIGateway(t, meteringYAML("outputTokens: 50", ""), "SWITCHYARD_DATA_DIR="+t.TempDir())
 	for i := 1; i <= 4; i++ {
 		resp := chat(t, g, bobKey, 50, false)
@@ -168,7 +169,7 @@ func TestMeteringMoneyBudget(t *testing.T) {
 		}
 	}
 	getJSON(t, "http://"+g.Admin+"/consumers/bob", &st)
-	if len(st.Limits) != 1 || st.Limits[0].Unit != "usd" || st.Limits[0].Remaining > 0.0001-3*31.65e-6+1e-12 {
+	if len(st.Limits) != 1 || st.Limits[0].Unit != "usd" || st.Limits[0].Remaining > 0.0001-3*31.5e-6+1e-12 {
 		t.Fatalf("bob's limits: %+v", st.Limits)
 	}
 }
@@ -178,7 +179,7 @@ func TestMeteringConcurrentBudget(t *testing.T) {
 	// reservation covers its request's whole cost, so none can overrun.
 	var ok, refused atomic.Int32
 	var wg sync.WaitGroup
-	g2 := startAIGateway(t, strings.Replace(meteringYAML("outputTokens: 50, timeToFirstToken: 50ms", ""), "usd: 0.0001", "usd: 0.0003165", 1),
+	g2 := startAIGateway(t, strings.Replace(meteringYAML("outputTokens: 50, timeToFirstToken: 50ms", ""), "usd: 0.0001", "usd: 0.000315", 1),
 		"SWITCHYARD_DATA_DIR="+t.TempDir())
 	for range 50 {
 		wg.Add(1)
@@ -202,7 +203,9 @@ func TestMeteringConcurrentBudget(t *testing.T) {
 
 func TestMeteringStreamCutCharges(t *testing.T) {
 	// A 200-token stream at 10ms a token; the client leaves after a few
-	// chunks: what was generated is charged (estimated), not nothing.
+	// chunks: what the upstream generated is charged, not nothing (the
+	// gateway reads the rest of the stream for its usage, as the provider
+	// bills it).
 	g := startAIGateway(t, meteringYAML("outputTokens: 200, interTokenLatency: 10ms", ""), "SWITCHYARD_DATA_DIR="+t.TempDir())
 	resp := chat(t, g, aliceKey, 200, true)
 	if resp.StatusCode != 200 {
@@ -228,14 +231,17 @@ func TestMeteringStreamCutCharges(t *testing.T) {
 		getJSON(t, "http://"+g.Admin+"/usage?consumer=alice", &usage)
 		return len(usage.Usage) == 1 && usage.Usage[0].OutputTokens >= 20
 	}, "a usage record for the cut stream")
-	if out := usage.Usage[0].OutputTokens; out >= 200 {
-		t.Fatalf("charged %d output tokens for a stream cut after about 20", out)
+	out := usage.Usage[0].OutputTokens
+	if out > 200 {
+		t.Fatalf("charged %d output tokens for a 200-token stream", out)
 	}
 	var st struct {
 		Limits []struct{ Remaining float64 }
 	}
 	getJSON(t, "http://"+g.Admin+"/consumers/alice", &st)
-	if len(st.Limits) != 1 || st.Limits[0].Remaining > 1000-20-11 || st.Limits[0].Remaining < 1000-211-20 {
+	// alice's bucket was charged the prompt and out; it refills 1000 a
+	// minute, so a few seconds give back at most about 100.
+	if used := 1000 - st.Limits[0].Remaining; len(st.Limits) != 1 || used > float64(10+out) || used < float64(10+out)-100 {
 		t.Fatalf("alice's remaining tokens after the cut stream: %+v", st.Limits)
 	}
 }
