@@ -279,4 +279,3 @@ func validateClientAuth(c *ClientAuth, p string, r *reporter) {
 		}
 	}
 }
-

@@ -195,7 +195,9 @@ func registerRecorderMetrics(reg prometheus.Registerer, r *store.Recorder) {
 	if reg == nil {
 		return
 	}
-	stat := func(f func(store.RecorderStats) float64) func() float64 { return func() float64 { return f(r.Stats()) } }
+	stat := func(f func(store.RecorderStats) float64) func() float64 {
+		return func() float64 { return f(r.Stats()) }
+	}
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchyard_usage_records_written_total",
 			Help: "Usage records the database accepted."}, stat(func(s store.RecorderStats) float64 { return float64(s.Written) })),

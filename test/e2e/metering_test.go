@@ -96,7 +96,9 @@ func TestMeteringTokenLimit(t *testing.T) {
 			if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" {
 				t.Fatalf("request 4: %d (Retry-After %q) %s", last.StatusCode, last.Header.Get("Retry-After"), body)
 			}
-			var e struct{ Error struct{ Type, Code, Message string } }
+			var e struct {
+				Error struct{ Type, Code, Message string }
+			}
 			if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code != "rate_limit_exceeded" || !strings.Contains(e.Error.Message, "consumer alice") {
 				t.Fatalf("request 4 error body: %s", body)
 			}
