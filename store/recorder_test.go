@@ -182,9 +182,11 @@ func TestRecorderReplaySkipsTornLine(t *testing.T) {
 	u := newFakeUsage()
 	r := newRecorder(t, u, store.RecorderOptions{QueueDir: dir, FlushInterval: time.Hour})
 	testutil.Eventually(t, 5*time.Second, func() bool { return r.Stats().QueuedRecords == 0 }, "the spool to drain")
-	if u.count() != 2 || u.recs["b"].InputTokens != 2 {
+	u.mu.Lock()
+	if len(u.recs) != 2 || u.recs["b"].InputTokens != 2 {
 		t.Errorf("replayed %v, want records a and b", u.recs)
 	}
+	u.mu.Unlock()
 	if left, _ := filepath.Glob(filepath.Join(dir, "*.jsonl")); len(left) != 0 {
 		t.Errorf("segments left after replay: %v", left)
 	}
