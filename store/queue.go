@@ -88,26 +88,33 @@ func (s *spool) path(num uint64) string {
 
 // append writes as many of batch as fit under maxBytes, fsync'ed, and
 // returns how many it wrote; err is errSpoolFull when some did not fit.
+// Records are encoded before the lock is taken.
 func (s *spool) append(batch []Record) (int, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
 	var buf bytes.Buffer
-	n := 0
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	room := s.maxBytes - s.bytes
+	ends := make([]int, 0, len(batch)) // where each record's line ends in buf
 	for i := range batch {
 		line, err := json.Marshal(&batch[i])
 		if err != nil {
-			return n, fmt.Errorf("usage spool: encode: %w", err)
-		}
-		if int64(buf.Len()+len(line)+1) > room {
-			break
+			return 0, fmt.Errorf("usage spool: encode: %w", err)
 		}
 		buf.Write(line)
 		buf.WriteByte('\n')
-		n++
+		ends = append(ends, buf.Len())
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	room := s.maxBytes - s.bytes
+	n, _ := slices.BinarySearchFunc(ends, room, func(end int, room int64) int {
+		if int64(end) <= room {
+			return -1
+		}
+		return 1
+	}) // ends[:n] fit
 	if n > 0 {
-		if err := s.write(buf.Bytes(), int64(n)); err != nil {
+		if err := s.write(buf.Bytes()[:ends[n-1]], int64(n)); err != nil {
 			return 0, err
 		}
 	}

@@ -179,6 +179,9 @@ func (r *Recorder) spoolLoop() {
 
 // toSpool appends batch to the disk spool, counting what does not fit.
 func (r *Recorder) toSpool(batch []Record) {
+	if len(batch) == 0 {
+		return
+	}
 	n, err := r.spool.append(batch)
 	r.spooled.Add(uint64(n))
 	if err != nil {
@@ -275,22 +278,34 @@ func (r *Recorder) flushLoop() {
 		if r.down.Load() && time.Now().Before(nextTry) {
 			r.toSpool(batch)
 		} else {
-			err := r.replayOne()
+			// The memory first: the spool can wait, and order does not
+			// matter to idempotent writes.
+			rest, err := r.write(context.Background(), batch)
+			r.toSpool(rest) // what was not written (nothing when err is nil)
+			tried := len(batch) > 0
 			if err == nil {
-				batch, err = r.write(context.Background(), batch)
+				var replayed bool
+				replayed, err = r.replayOne()
+				tried = tried || replayed
 			}
-			r.toSpool(batch) // what was not written (nothing when err is nil)
-			if err != nil {
+			switch {
+			case !tried:
+				// Nothing was written, so nothing is known of the database;
+				// nothing is queued either, so nothing is at risk: an idle
+				// recorder is not reported down.
+				backoff = 0
+				r.down.Store(false)
+			case err != nil:
 				backoff = min(max(2*backoff, 100*time.Millisecond), r.o.MaxBackoff)
 				nextTry = time.Now().Add(backoff)
 				retry.Reset(backoff)
 				if !r.down.Swap(true) {
 					r.log.Warn("usage: database unreachable, queuing records on disk", "error", err)
 				}
-			} else {
+			default:
 				backoff = 0
 				if r.down.Swap(false) {
-					r.log.Info("usage: database reachable again, replaying records queued on disk")
+					r.log.Info("usage: database reachable again")
 				}
 				if n, _ := r.spool.size(); n > 0 {
 					retry.Reset(0) // keep replaying, a segment per turn
@@ -322,27 +337,27 @@ func (r *Recorder) write(ctx context.Context, batch []Record) ([]Record, error) 
 	return batch, nil
 }
 
-// replayOne writes the oldest spool segment and deletes it; the error is
-// the database's. A segment that cannot be read is set aside (renamed
+// replayOne writes the oldest spool segment and deletes it; tried is true
+// when it called the database, and the error is the database's. A segment that cannot be read is set aside (renamed
 // *.bad) and its records counted as dropped, so that it cannot stop the
 // replay for good.
-func (r *Recorder) replayOne() error {
+func (r *Recorder) replayOne() (tried bool, err error) {
 	num, recs, ok, err := r.spool.oldest()
 	if !ok {
-		return nil
+		return false, nil
 	}
 	if err != nil {
 		r.dropped.Add(uint64(r.spool.quarantine(num)))
 		r.log.Error("usage: unreadable disk queue segment set aside", "error", err)
-		return nil
+		return false, nil
 	}
 	if _, err := r.write(context.Background(), recs); err != nil {
-		return err // the segment stays whole; its written part is ignored when replayed
+		return true, err // the segment stays whole; its written part is ignored when replayed
 	}
 	if err := r.spool.remove(num); err != nil {
 		r.log.Error("usage: disk queue", "error", err)
 	}
-	return nil
+	return len(recs) > 0, nil
 }
 
 // shutdown writes the memory buffer, or spools it, and closes the spool.

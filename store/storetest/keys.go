@@ -145,11 +145,11 @@ func WatchSees(t *testing.T, w, c store.Keys) {
 		if err := c.Create(ctx, probe); err != nil {
 			t.Fatalf("Create(probe): %v", err)
 		}
-		if waitFor(2*time.Second, saw(probe.ID)) {
+		if waitFor(250*time.Millisecond, saw(probe.ID)) {
 			break
 		}
-		if i == 5 {
-			t.Fatal("Watch reported none of 6 created keys")
+		if i == 40 {
+			t.Fatal("Watch reported none of 40 created keys")
 		}
 	}
 	k := testKey("watched", "alice", t0)
