@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -53,6 +54,7 @@ type Counters struct {
 	client  *goredis.Client
 	own     bool
 	timeout time.Duration
+	down    atomic.Bool // the last call found Redis unreachable
 }
 
 var _ store.Counters = (*Counters)(nil)
@@ -202,13 +204,33 @@ func (c *Counters) run(ctx context.Context, op string, script *goredis.Script, k
 	defer cancel()
 	cmd := script.Run(tctx, c.client, keys, args...)
 	if err := cmd.Err(); err != nil {
-		return nil, c.wrap(ctx, op, err)
+		err = c.wrap(ctx, op, err)
+		if errors.Is(err, store.ErrUnavailable) {
+			c.down.Store(true)
+		}
+		return nil, err
 	}
+	c.down.Store(false)
 	out, err := cmd.Int64Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis counters: %s: unexpected reply: %w", op, err)
 	}
 	return out, nil
+}
+
+// Healthy reports whether Redis answers, for /readyz: after a call found
+// it unreachable, each check pings it (within the timeout) until it answers.
+func (c *Counters) Healthy() (bool, string) {
+	if !c.down.Load() {
+		return true, ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := c.client.Ping(ctx).Err(); err != nil {
+		return false, "counters: redis unreachable"
+	}
+	c.down.Store(false)
+	return true, ""
 }
 
 // states decodes remaining/reset pairs.
