@@ -54,7 +54,9 @@ type Counters struct {
 	client  *goredis.Client
 	own     bool
 	timeout time.Duration
-	down    atomic.Bool // the last call found Redis unreachable
+	// down holds the last call's ErrUnavailable error, nil once a call or
+	// a probe succeeds.
+	down atomic.Pointer[error]
 }
 
 var _ store.Counters = (*Counters)(nil)
@@ -158,6 +160,23 @@ func (c *Counters) Close() error {
 	return nil
 }
 
+// Healthy reports, for /readyz, whether Redis answered the last call.
+// While it did not, Healthy pings it (within the timeout), so that the
+// gateway is seen to recover even when no request comes (a fail-closed
+// gateway that is unready gets none).
+func (c *Counters) Healthy() (bool, string) {
+	if c.down.Load() == nil {
+		return true, ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := c.client.Ping(ctx).Err(); err != nil {
+		return false, "counters: redis unreachable: " + err.Error()
+	}
+	c.down.Store(nil)
+	return true, ""
+}
+
 // args builds the scripts' KEYS and ARGV for charges, or for counters
 // (amount 0) when charges is nil.
 func (c *Counters) args(now time.Time, charges []store.Charge, counters []*store.Counter) ([]string, []any, error) {
@@ -206,31 +225,16 @@ func (c *Counters) run(ctx context.Context, op string, script *goredis.Script, k
 	if err := cmd.Err(); err != nil {
 		err = c.wrap(ctx, op, err)
 		if errors.Is(err, store.ErrUnavailable) {
-			c.down.Store(true)
+			c.down.Store(&err)
 		}
 		return nil, err
 	}
-	c.down.Store(false)
+	c.down.Store(nil)
 	out, err := cmd.Int64Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis counters: %s: unexpected reply: %w", op, err)
 	}
 	return out, nil
-}
-
-// Healthy reports whether Redis answers, for /readyz: after a call found
-// it unreachable, each check pings it (within the timeout) until it answers.
-func (c *Counters) Healthy() (bool, string) {
-	if !c.down.Load() {
-		return true, ""
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	if err := c.client.Ping(ctx).Err(); err != nil {
-		return false, "counters: redis unreachable"
-	}
-	c.down.Store(false)
-	return true, ""
 }
 
 // states decodes remaining/reset pairs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ func TestUnavailable(t *testing.T) {
 	if _, err := c.Reserve(ctx, now, charges); err != nil {
 		t.Fatal(err)
 	}
+	if ok, d := c.Healthy(); !ok {
+		t.Fatalf("Healthy with Redis up: %s", d)
+	}
 
 	srv.Kill()
 	for _, call := range []struct {
@@ -64,7 +68,13 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 
+	if ok, d := c.Healthy(); ok || !strings.Contains(d, "redis unreachable") {
+		t.Errorf("Healthy with Redis down: %v %q", ok, d)
+	}
+
 	srv.Start() // empty: nothing is persisted
+	// Healthy pings while down: it sees Redis back without any call.
+	testutil.Eventually(t, 5*time.Second, func() bool { ok, _ := c.Healthy(); return ok }, "Healthy after Redis restarted")
 	testutil.Eventually(t, 5*time.Second, func() bool {
 		_, err := c.Reserve(ctx, now, charges)
 		return err == nil
