@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,10 +170,27 @@ func (r *Recorder) Record(rec Record) {
 	}
 }
 
-// spoolLoop writes full memory buffers to the disk spool.
+// spoolLoop writes full memory buffers to the disk spool; buffers that
+// queued up meanwhile are written together, with one fsync.
 func (r *Recorder) spoolLoop() {
 	defer r.spooler.Done()
 	for batch := range r.overflow {
+		batches := [][]Record{batch}
+	more:
+		for {
+			select {
+			case b, ok := <-r.overflow:
+				if !ok {
+					break more
+				}
+				batches = append(batches, b)
+			default:
+				break more
+			}
+		}
+		if len(batches) > 1 {
+			batch = slices.Concat(batches...)
+		}
 		r.toSpool(batch)
 	}
 }
