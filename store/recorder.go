@@ -218,6 +218,13 @@ func (r *Recorder) take(spare []Record) []Record {
 	return b
 }
 
+// pending returns how many records the memory buffer holds.
+func (r *Recorder) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.buf)
+}
+
 // Stats returns the recorder's counters.
 func (r *Recorder) Stats() RecorderStats {
 	n, b := r.spool.size()
@@ -301,7 +308,7 @@ func (r *Recorder) flushLoop() {
 			rest, err := r.write(context.Background(), batch)
 			r.toSpool(rest) // what was not written (nothing when err is nil)
 			tried := len(batch) > 0
-			if err == nil {
+			if err == nil && r.pending() < r.o.MaxBatch { // the live stream first
 				var replayed bool
 				replayed, err = r.replayOne()
 				tried = tried || replayed
