@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,10 +170,27 @@ func (r *Recorder) Record(rec Record) {
 	}
 }
 
-// spoolLoop writes full memory buffers to the disk spool.
+// spoolLoop writes full memory buffers to the disk spool; buffers that
+// queued up meanwhile are written together, with one fsync.
 func (r *Recorder) spoolLoop() {
 	defer r.spooler.Done()
 	for batch := range r.overflow {
+		batches := [][]Record{batch}
+	more:
+		for {
+			select {
+			case b, ok := <-r.overflow:
+				if !ok {
+					break more
+				}
+				batches = append(batches, b)
+			default:
+				break more
+			}
+		}
+		if len(batches) > 1 {
+			batch = slices.Concat(batches...)
+		}
 		r.toSpool(batch)
 	}
 }
@@ -198,6 +216,13 @@ func (r *Recorder) take(spare []Record) []Record {
 	b := r.buf
 	r.buf = spare[:0]
 	return b
+}
+
+// pending returns how many records the memory buffer holds.
+func (r *Recorder) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.buf)
 }
 
 // Stats returns the recorder's counters.
@@ -283,7 +308,7 @@ func (r *Recorder) flushLoop() {
 			rest, err := r.write(context.Background(), batch)
 			r.toSpool(rest) // what was not written (nothing when err is nil)
 			tried := len(batch) > 0
-			if err == nil {
+			if err == nil && r.pending() < r.o.MaxBatch { // the live stream first
 				var replayed bool
 				replayed, err = r.replayOne()
 				tried = tried || replayed

@@ -47,6 +47,15 @@ func (f *fakeUsage) count() int {
 	return len(f.recs)
 }
 
+func waitFor(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newRecorder(t testing.TB, u store.Usage, o store.RecorderOptions) *store.Recorder {
@@ -82,11 +91,13 @@ func TestRecorderOutageLosesNothing(t *testing.T) {
 			u.down.Store(false)
 		}
 		r.Record(rec(i))
-		if i%100 == 0 {
-			time.Sleep(time.Millisecond) // let the flusher run: this is a stream, not a burst
+		if i%20 == 0 {
+			time.Sleep(time.Millisecond) // a stream, not a burst
 		}
 	}
-	testutil.Eventually(t, 10*time.Second, func() bool { return u.count() == total }, "every record to be written")
+	if !waitFor(10*time.Second, func() bool { return u.count() == total }) {
+		t.Fatalf("%d of %d records written; stats %+v", u.count(), total, r.Stats())
+	}
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +154,12 @@ func TestRecorderClose(t *testing.T) {
 	}{{"database up: written", false}, {"database down: spooled, replayed by the next run", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := newFakeUsage()
+			u.down.Store(tc.down)
 			dir := t.TempDir()
 			r := newRecorder(t, u, store.RecorderOptions{QueueDir: dir, FlushInterval: time.Hour})
 			for i := range 10 {
 				r.Record(rec(i))
 			}
-			u.down.Store(tc.down)
 			if err := r.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -159,9 +159,10 @@ func TestRecorderAcrossRestart(t *testing.T) {
 		case 1000:
 			srv.Stop()
 		case 2000:
-			if st := r.Stats(); !st.Down || st.QueuedRecords == 0 {
-				t.Errorf("with the database stopped: stats %+v, want down with records on disk", st)
-			}
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				st := r.Stats()
+				return st.Down && st.QueuedRecords > 0
+			}, "the recorder to queue on disk while the database is stopped")
 			srv.Start()
 		}
 		r.Record(store.Record{ID: fmt.Sprintf("req-%d", i), Time: start.Add(time.Duration(i) * time.Second),

@@ -33,7 +33,7 @@ type Options struct {
 	BusyTimeout time.Duration
 	// ReadConns is the size of the read pool (default 4).
 	ReadConns int
-	// Log receives what the store reports (default: slog.Default()).
+	// Log receives the schema migrations (default: slog.Default()).
 	Log *slog.Logger
 }
 
@@ -176,6 +176,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migrate to %d: %w", v+1, err)
 		}
+		db.log.Info("sqlite: schema migrated", "version", v+1)
 	}
 	return nil
 }
