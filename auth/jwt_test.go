@@ -4,16 +4,14 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,52 +49,15 @@ func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// signJWT makes a compact JWS by hand: alg RS*, ES256, HS256 (key []byte)
-// or none (key nil).
+// signJWT makes a compact JWS by hand (see testutil.SignJWT).
 func signJWT(t testing.TB, alg, kid string, key any, claims map[string]any) string {
 	t.Helper()
-	hdr := map[string]any{"alg": alg, "typ": "JWT"}
-	if kid != "" {
-		hdr["kid"] = kid
-	}
-	return signWithHeader(t, hdr, key, claims)
+	return testutil.SignJWT(t, alg, kid, key, claims)
 }
 
 func signWithHeader(t testing.TB, hdr map[string]any, key any, claims map[string]any) string {
 	t.Helper()
-	hb, err := json.Marshal(hdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := b64(hb) + "." + b64(cb)
-	digest := sha256.Sum256([]byte(input))
-	var sig []byte
-	switch k := key.(type) {
-	case nil:
-	case *rsa.PrivateKey:
-		sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:])
-	case *ecdsa.PrivateKey:
-		var r, s *big.Int
-		if r, s, err = ecdsa.Sign(rand.Reader, k, digest[:]); err == nil {
-			sig = make([]byte, 64)
-			r.FillBytes(sig[:32])
-			s.FillBytes(sig[32:])
-		}
-	case []byte:
-		m := hmac.New(sha256.New, k)
-		m.Write([]byte(input))
-		sig = m.Sum(nil)
-	default:
-		t.Fatalf("signJWT: key %T", key)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + b64(sig)
+	return testutil.SignJWTHeader(t, hdr, key, claims)
 }
 
 // testKeys are the keys of the tests' JWKS.

@@ -90,6 +90,9 @@ func (a *Admission) Request(ctx context.Context, x *policies.Exchange) (policies
 		if c := a.dir.consumers[p.Consumer]; c != nil {
 			r.addSubject(c.own)
 			r.addSubject(c.team)
+		} else if p.Team != "" {
+			// A JWT's consumer need not be configured; its team's limits apply.
+			r.addSubject(a.dir.teams[p.Team])
 		}
 	}
 	for i := range a.limits {

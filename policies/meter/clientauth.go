@@ -52,7 +52,7 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 		return nil, a.fail("missing", "Missing credentials: send your API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.")
 	}
 	x.Credential = true
-	if a.jwt != nil && looksLikeJWT(token) {
+	if a.jwt != nil && (looksLikeJWT(token) || !a.apiKeys) {
 		p, err := a.jwt.Verify(ctx, token)
 		if errors.Is(err, auth.ErrKeysUnavailable) {
 			return nil, &policies.Denial{Status: 503, Type: "service_unavailable", Code: "auth_unavailable",
@@ -63,9 +63,6 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 		}
 		x.Principal = p
 		return nil, nil
-	}
-	if !a.apiKeys {
-		return nil, a.fail("invalid", "Invalid token: this route accepts JWTs only.")
 	}
 	p, reason := a.svc.lookupKey(a.dir, HashKey(token))
 	if p == nil {

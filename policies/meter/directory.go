@@ -65,6 +65,7 @@ type directory struct {
 	keys      map[string]*keyEntry // by hex SHA-256
 	keyOwn    map[string]*subject  // a configured key's own limits, by key id
 	consumers map[string]*consumerEntry
+	teams     map[string]*subject // teams with something to count
 	prices    map[string]config.Price
 	maxTokens int
 	prefix    string
@@ -92,6 +93,7 @@ func compileDirectory(a *config.Access) (*directory, error) {
 		}
 		teams[t.Name] = s
 	}
+	d.teams = teams
 	for _, c := range a.Consumers {
 		own, err := compileSubject("consumer", c.Name, c.Limits, c.Budgets)
 		if err != nil {
