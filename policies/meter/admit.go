@@ -220,23 +220,28 @@ func (r *reservation) estimate(x *policies.Exchange, svc *Service) {
 		}
 	}
 	r.reserved = r.reserved[:0]
+	est := usage{input: in, output: out}
 	for i, k := range r.kinds {
-		var n int64
-		switch k {
-		case chRequests:
-			n = 1
-		case chTokensTotal:
-			n = in + out
-		case chTokensInput:
-			n = in
-		case chTokensOutput:
-			n = out
-		case chMoney:
-			n, _ = r.dir.cost(x.Model, x.UpstreamModel, usage{input: in, output: out})
-		}
+		n := r.amount(k, x, est)
 		r.charges[i].Amount = n
 		r.reserved = append(r.reserved, n)
 	}
+}
+
+// amount is what usage u counts on a charge of kind k.
+func (r *reservation) amount(k chargeKind, x *policies.Exchange, u usage) int64 {
+	switch k {
+	case chRequests:
+		return 1
+	case chTokensTotal:
+		return u.input + u.output
+	case chTokensInput:
+		return u.input
+	case chTokensOutput:
+		return u.output
+	}
+	c, _ := r.dir.cost(x.Model, x.UpstreamModel, u)
+	return c
 }
 
 // Settle implements [policies.Reservation]: each counter is adjusted by
@@ -246,19 +251,7 @@ func (r *reservation) Settle(ctx context.Context, x *policies.Exchange, u schema
 	got := usageOf(u)
 	n := 0
 	for i, k := range r.kinds {
-		var real int64
-		switch k {
-		case chRequests:
-			real = 1
-		case chTokensTotal:
-			real = got.input + got.output
-		case chTokensInput:
-			real = got.input
-		case chTokensOutput:
-			real = got.output
-		case chMoney:
-			real, _ = r.dir.cost(x.Model, x.UpstreamModel, got)
-		}
+		real := r.amount(k, x, got)
 		if delta := real - r.reserved[i]; delta != 0 {
 			r.charges[n] = store.Charge{Counter: r.charges[i].Counter, Amount: delta}
 			n++
