@@ -67,7 +67,8 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 	if !a.apiKeys {
 		return nil, a.fail("invalid", "Invalid token: this route accepts JWTs only.")
 	}
-	p, reason := a.svc.lookupKey(a.dir, HashKey(token))
+	var buf [64]byte
+	p, reason := a.svc.lookupKey(a.dir, hashKey(&buf, token))
 	if p == nil {
 		return nil, a.fail(reason, keyMessage(reason))
 	}
@@ -106,9 +107,9 @@ func looksLikeJWT(s string) bool {
 
 // lookupKey finds the Principal of a key hash: configured keys first, then
 // run-time keys. reason says why there is none.
-func (s *Service) lookupKey(dir *directory, hash string) (*auth.Principal, string) {
+func (s *Service) lookupKey(dir *directory, hash []byte) (*auth.Principal, string) {
 	now := s.now()
-	if k := dir.keys[hash]; k != nil {
+	if k := dir.keys[string(hash)]; k != nil {
 		if !k.expires.IsZero() && !now.Before(k.expires) {
 			return nil, "expired"
 		}
