@@ -10,6 +10,38 @@ type Ports struct {
 	// AI is the port of the AI routes; HTTP the port of the plain-HTTP route
 	// (a static backend); Upstream the fake upstream's.
 	AI, HTTP, Upstream int
+	// Redis is the port of the harness's redis-server (Gateway.Metering
+	// "redis" only).
+	Redis int
+}
+
+// MeterKey is the API key of the metering scenarios' one consumer; the
+// harness runs loadgen with -key MeterKey (keys are at least 16 characters,
+// so the SDK shape's own sk-loadtest would not do).
+const MeterKey = "sk-loadtest-metered-0001"
+
+// meteringAccess is the access block of the metering scenarios: one consumer
+// with the load generator's key, a token rate limit and a money budget far
+// above what a run can use (they are reserved and settled on every request
+// but never refuse one), and prices for the model.
+func meteringAccess(g Gateway, p Ports) (string, error) {
+	var b strings.Builder
+	b.WriteString("access:\n  prices:\n    gpt-4o-mini: {input: 0.15, output: 0.60}\n")
+	b.WriteString("  consumers:\n    - name: loadtest\n      keys: [{id: loadtest, value: " + MeterKey + "}]\n")
+	// 10^12 tokens a minute; $1,000,000 a day (10^18 picodollars: the
+	// counters are int64).
+	b.WriteString("      limits: [{tokens: 1000000000000, per: minute}]\n      budgets: [{usd: 1000000, period: day}]\n")
+	switch g.Metering {
+	case "memory":
+	case "redis":
+		if p.Redis == 0 {
+			return "", fmt.Errorf("harness: redis metering needs the redis port")
+		}
+		fmt.Fprintf(&b, "  store:\n    redis: {address: \"127.0.0.1:%d\"}\n", p.Redis)
+	default:
+		return "", fmt.Errorf("harness: unknown metering store %q", g.Metering)
+	}
+	return b.String(), nil
 }
 
 func modelName(i int) string { return fmt.Sprintf("model-%d", i) }
@@ -32,10 +64,16 @@ func GatewayConfig(g Gateway, p Ports) (string, error) {
 		fmt.Fprintf(&backends, "  - name: default/%s\n    ai: {provider: openai-compatible, baseURL: %q, maxConnections: 20000%s}\n",
 			name, up, extra)
 	}
+	if g.Metering != "" && g.Kind != "ai" {
+		return "", fmt.Errorf("harness: metering needs the ai gateway kind, not %q", g.Kind)
+	}
 	switch g.Kind {
 	case "ai":
-		routes.WriteString("  - name: default/ai\n    listeners: [ai]\n    rules:\n      - matches: [{path: {value: /v1}}]\n" +
-			"        backendRefs: [{name: default/fake}]\n")
+		routes.WriteString("  - name: default/ai\n    listeners: [ai]\n")
+		if g.Metering != "" {
+			routes.WriteString("    policies:\n      clientAuth: {apiKeys: {}}\n")
+		}
+		routes.WriteString("    rules:\n      - matches: [{path: {value: /v1}}]\n        backendRefs: [{name: default/fake}]\n")
 		aiBackend("fake", "")
 	case "policy":
 		routes.WriteString(`  - name: default/ai
@@ -82,5 +120,12 @@ func GatewayConfig(g Gateway, p Ports) (string, error) {
 	b.WriteString(routes.String())
 	b.WriteString("backends:\n")
 	b.WriteString(backends.String())
+	if g.Metering != "" {
+		acc, err := meteringAccess(g, p)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(acc)
+	}
 	return b.String(), nil
 }

@@ -25,10 +25,12 @@ func TestGatewayConfigValidates(t *testing.T) {
 		{name: "policy", g: Gateway{Kind: "policy"}},
 		{name: "bedrock", g: Gateway{Kind: "bedrock"}},
 		{name: "scale 100x100", g: Gateway{Kind: "scale", Routes: 100, Models: 100}},
+		{name: "metering in memory", g: Gateway{Kind: "ai", Metering: "memory"}},
+		{name: "metering in redis", g: Gateway{Kind: "ai", Metering: "redis"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := GatewayConfig(tt.g, Ports{AI: 18080, HTTP: 18081, Upstream: 18082})
+			cfg, err := GatewayConfig(tt.g, Ports{AI: 18080, HTTP: 18081, Upstream: 18082, Redis: 18083})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,6 +54,9 @@ func TestGatewayConfigErrors(t *testing.T) {
 	}{
 		{name: "unknown kind", g: Gateway{Kind: "nope"}, want: "unknown gateway kind"},
 		{name: "empty scale", g: Gateway{Kind: "scale"}, want: "at least one route"},
+		{name: "metering on another kind", g: Gateway{Kind: "policy", Metering: "memory"}, want: "metering needs the ai"},
+		{name: "unknown metering store", g: Gateway{Kind: "ai", Metering: "etcd"}, want: "unknown metering store"},
+		{name: "redis without a port", g: Gateway{Kind: "ai", Metering: "redis"}, want: "redis port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,9 @@ type Agg struct {
 	PeakRSS         float64 // MB
 	Errors, Dropped int64
 	HasServer       bool
+	// Records are the usage-record counts of each repetition (a
+	// Scenario.Records scenario's Switchyard runs).
+	Records []Records
 }
 
 // Aggregate groups samples by scenario and target, in the scenario order.
@@ -64,6 +67,9 @@ func Aggregate(scenarios []Scenario, samples []Sample) []Agg {
 			for _, s := range ss {
 				a.Errors += s.Result.Errors
 				a.Dropped += s.Result.Dropped
+				if s.Records != nil {
+					a.Records = append(a.Records, *s.Records)
+				}
 			}
 			out = append(out, a)
 		}
@@ -197,6 +203,7 @@ type Check struct {
 	Measured string
 	Pass     bool
 	Missing  bool // the figures needed were not measured
+	Report   bool // a figure reported without a limit
 }
 
 // Checks evaluates the targets of the issue against aggs.
@@ -258,6 +265,45 @@ func Checks(aggs []Agg) []Check {
 		add("memory per 1,000 streams ("+m+")", "≤ floor's", ok1 && ok2,
 			fmt.Sprintf("%.1f vs %.1f MB = %s", ms.MemPer1k, mf.MemPer1k, ratio(ms.MemPer1k, mf.MemPer1k)), ms.MemPer1k <= mf.MemPer1k)
 	}
+	// The metering chain (key auth, token limit, money budget, prices,
+	// usage records, metrics) on passthrough-real's exchange.
+	mf, ok1 := get("metering", TargetFloor)
+	ms, ok2 := get("metering", TargetSwitchyard)
+	add("metering chain CPU per request (counters in memory)", "≤ 1.5× floor", ok1 && ok2,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", ms.CPUPerReq, mf.CPUPerReq, ms.CPUPerReq/mf.CPUPerReq), ms.CPUPerReq <= 1.5*mf.CPUPerReq)
+	report := func(name, limit string, ok bool, measured string) {
+		add(name, limit, ok, measured, true)
+		if ok {
+			cs[len(cs)-1].Report = true
+		}
+	}
+	rf, ok1 := get("metering-redis", TargetFloor)
+	rs, ok2 := get("metering-redis", TargetSwitchyard)
+	report("metering chain CPU per request (counters in Redis)", "report only", ok1 && ok2,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f× (in memory: %.1f µs)", rs.CPUPerReq, rf.CPUPerReq, rs.CPUPerReq/rf.CPUPerReq, ms.CPUPerReq))
+	mc, ok1 := get("metering-c1", TargetSwitchyard)
+	rc, ok2 := get("metering-redis-c1", TargetSwitchyard)
+	fc, ok3 := get("metering-c1", TargetFloor)
+	report("Redis added latency at concurrency 1 (p50)", "report only", ok1 && ok2 && ok3,
+		fmt.Sprintf("%+.0f µs: p50 %.3f ms with Redis vs %.3f ms in memory (floor %.3f ms)", (rc.P50-mc.P50)*1000, rc.P50, mc.P50, fc.P50))
+	if r, ok := get("metering-records", TargetSwitchyard); !ok || len(r.Records) == 0 {
+		add("usage records at max rate (metering-records)", "written = served", false, "", false)
+	} else {
+		pass := true
+		var parts []string
+		for _, rec := range r.Records {
+			pass = pass && rec.OK()
+			p := fmt.Sprintf("%d written / %d served", rec.Written, rec.Served)
+			if rec.Answered != rec.Served {
+				p += fmt.Sprintf(" (%d answered)", rec.Answered)
+			}
+			if rec.RecorderDropped > 0 {
+				p += fmt.Sprintf(" (%d dropped)", rec.RecorderDropped)
+			}
+			parts = append(parts, p)
+		}
+		add("usage records at max rate (metering-records)", "written = served", true, strings.Join(parts, "; "), pass)
+	}
 	base, okB := get("scale-1", TargetSwitchyard)
 	for _, s := range []string{"scale-routes-10k", "scale-models-10k"} {
 		a, ok := get(s, TargetSwitchyard)
@@ -277,6 +323,8 @@ func WriteChecks(w io.Writer, cs []Check) {
 		switch {
 		case c.Missing:
 			r = "n/a"
+		case c.Report:
+			r = "report"
 		case c.Pass:
 			r = "PASS"
 		}
@@ -294,7 +342,9 @@ type ReportInfo struct {
 	Elapsed                time.Duration
 	Peer                   bool
 	PeerWhy                string
-	Err                    error
+	// Skipped lists the scenarios that could not run here, with why.
+	Skipped []string
+	Err     error
 }
 
 // WriteReport writes the whole markdown report.
@@ -315,6 +365,9 @@ func WriteReport(w io.Writer, info ReportInfo, scenarios []Scenario, aggs []Agg)
 		"(openai-compatible backend); switchyard-http = plain-HTTP route (static backend); peer = Portkey gateway 1.15.2 on Node.")
 	if !info.Peer {
 		fmt.Fprintf(w, "- Peer skipped: %s.\n", info.PeerWhy)
+	}
+	for _, s := range info.Skipped {
+		fmt.Fprintf(w, "- **Scenario skipped**: %s.\n", s)
 	}
 	fmt.Fprintln(w, "- Access log off except in passthrough-accesslog. CPU = utime+stime of the process over the window "+
 		"(/proc, 10 ms ticks) divided by the requests completed in it.")

@@ -44,6 +44,9 @@ type Sample struct {
 	Target   Target       `json:"target"`
 	Rep      int          `json:"rep"`
 	Result   *load.Result `json:"result"`
+	// Records, in a Scenario.Records scenario, compares the usage records
+	// the gateway wrote with the requests it served.
+	Records *Records `json:"records,omitempty"`
 }
 
 // Server returns the measured server process (the target), if any.
@@ -95,6 +98,10 @@ func Run(ctx context.Context, o Options, scenarios []Scenario) ([]Sample, error)
 	var out []Sample
 	var errs []error
 	for _, sc := range scenarios {
+		if why := sc.Unavailable(); why != "" {
+			fmt.Fprintf(o.Log, "bench: scenario %s skipped: %s\n", sc.Name, why)
+			continue
+		}
 		targets := sc.Targets
 		if !peerOK {
 			targets = slices.DeleteFunc(slices.Clone(targets), func(t Target) bool { return t == TargetPeer })
@@ -126,12 +133,13 @@ func Run(ctx context.Context, o Options, scenarios []Scenario) ([]Sample, error)
 
 // servers are the processes of one repetition.
 type servers struct {
-	up, floor, gw, peer *proc
-	ports               Ports
+	up, floor, gw, peer, redis *proc
+	ports                      Ports
+	admin                      string // the gateway's admin address
 }
 
 func (s *servers) stop() {
-	for _, p := range []*proc{s.peer, s.gw, s.floor, s.up} {
+	for _, p := range []*proc{s.peer, s.gw, s.floor, s.redis, s.up} {
 		p.stop()
 	}
 }
@@ -157,6 +165,11 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 	if slices.Contains(targets, TargetFloor) {
 		if s.floor, err = l.start(ctx, "floor", o.ServerCPUs, sc.serverEnv(), true, filepath.Join(o.Tools, "bareproxy"),
 			"-upstream", s.up.addr); err != nil {
+			return nil, err
+		}
+	}
+	if sc.Gateway.Metering == "redis" {
+		if err := startRedis(ctx, o, l, sc, &s); err != nil {
 			return nil, err
 		}
 	}
@@ -193,7 +206,18 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 		}
 		fmt.Fprintf(o.Log, "bench: %-22s %-16s rep %d: %9.0f req/s  p50 %7.3f ms  p99 %8.3f ms  errors %d  dropped %d\n",
 			sc.Name, t, rep+1, res.Throughput, res.Latency.P50, res.Latency.P99, res.Errors, res.Dropped)
-		out = append(out, Sample{Scenario: sc.Name, Target: t, Rep: rep + 1, Result: res})
+		smp := Sample{Scenario: sc.Name, Target: t, Rep: rep + 1, Result: res}
+		if sc.Records && t == TargetSwitchyard {
+			rec, err := countRecords(ctx, s.admin, res)
+			if err != nil {
+				return out, fmt.Errorf("%s: usage records: %w", t, err)
+			}
+			fmt.Fprintf(o.Log, "bench: %-22s %-16s rep %d: served %d (answered %d), usage records %d (recorder wrote %d, dropped %d) after %s\n",
+				sc.Name, t, rep+1, rec.Served, rec.Answered, rec.Written, rec.RecorderWritten, rec.RecorderDropped,
+				rec.Settled.Round(time.Millisecond))
+			smp.Records = rec
+		}
+		out = append(out, smp)
 	}
 	return out, nil
 }
@@ -251,8 +275,11 @@ func startGateway(ctx context.Context, o Options, l *launcher, sc Scenario, dir 
 		return fmt.Errorf("harness: write config: %w", err)
 	}
 	adminAddr := "127.0.0.1:" + strconv.Itoa(admin)
+	s.admin = adminAddr
+	// The metering store (SQLite file, usage spool) goes to the
+	// repetition's own directory: every run starts empty.
 	if s.gw, err = l.start(ctx, "switchyard", o.ServerCPUs, sc.serverEnv(), false, o.Switchyard, "run", "-c", file, "--admin", adminAddr,
-		"--log-level", "warn"); err != nil {
+		"--log-level", "warn", "--data-dir", filepath.Join(dir, "data")); err != nil {
 		return err
 	}
 	return waitHTTP(ctx, "http://"+adminAddr+"/readyz", 60*time.Second)
@@ -296,6 +323,9 @@ func runLoad(ctx context.Context, o Options, sc Scenario, t Target, s *servers, 
 		"-pid", "upstream=" + strconv.Itoa(s.up.pid())}
 	if ld.Shape != "" {
 		args = append(args, "-shape", ld.Shape)
+	}
+	if sc.Gateway.Metering != "" && t == TargetSwitchyard {
+		args = append(args, "-key", MeterKey)
 	}
 	if server != nil {
 		args = append(args, "-pid", "server="+strconv.Itoa(server.pid()))

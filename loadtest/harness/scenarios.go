@@ -28,6 +28,12 @@ type Gateway struct {
 	AccessLog bool
 	// Routes and Models size a "scale" configuration.
 	Routes, Models int
+	// Metering, on the "ai" kind, puts the metering chain on the route (API
+	// key auth, a token rate limit, a money budget, prices; usage records):
+	// "memory" keeps the counters in memory and records in the embedded
+	// SQLite store, "redis" the counters in a redis-server the harness
+	// starts ("" = no metering).
+	Metering string
 }
 
 // Upstream is the shape of the fake upstream's answers.
@@ -75,6 +81,10 @@ type Scenario struct {
 	// (pinned to one CPU they use one anyway; set it so that an unpinned run
 	// on a larger machine measures the same).
 	GOMAXPROCS int
+	// Records compares, after each Switchyard run, the usage records the
+	// gateway wrote (admin GET /usage, once flushed) with the 2xx responses
+	// the generator received over the whole run.
+	Records bool
 	// Reps, when above the run's repetitions (and the run has more than one),
 	// repeats this scenario more often: for figures whose run-to-run noise is
 	// large against the differences they judge (time to first token).
@@ -148,6 +158,27 @@ func Default() []Scenario {
 			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 1, Models: 100}},
 		{Name: "scale-models-10k", Title: "10,000 models (backends) on one route", Targets: []Target{TargetSwitchyard},
 			Load: Load{Conns: 64, BodySize: 1024}, Gateway: Gateway{Kind: "scale", Routes: 1, Models: 10000}},
+		// The metering chain (issue: token-metered access) on
+		// passthrough-real's exchange: API key auth, a token rate limit and
+		// a money budget reserved and settled per request (never refusing),
+		// prices, a usage record per request, metrics.
+		{Name: "metering", Title: "as passthrough-real through the metering chain: key auth, token rate limit, money budget, " +
+			"prices, usage records, metrics (counters in memory, records in the embedded SQLite store)",
+			Targets: []Target{TargetFloor, TargetSwitchyard}, Load: Load{Conns: 64, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai", Metering: "memory"}, GOMAXPROCS: 1},
+		{Name: "metering-redis", Title: "as metering, the counters in a local redis-server (on the generator's core)",
+			Targets: []Target{TargetFloor, TargetSwitchyard}, Load: Load{Conns: 64, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai", Metering: "redis"}, GOMAXPROCS: 1},
+		{Name: "metering-c1", Title: "as metering, one connection (the in-memory reference of metering-redis-c1)",
+			Targets: all, Load: Load{Conns: 1, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai", Metering: "memory"}, GOMAXPROCS: 1},
+		{Name: "metering-redis-c1", Title: "as metering-redis, one connection (Redis round trips on the request path)",
+			Targets: all, Load: Load{Conns: 1, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai", Metering: "redis"}, GOMAXPROCS: 1},
+		{Name: "metering-records", Title: "as metering at max rate for 5 s: usage records written (admin GET /usage once flushed) " +
+			"against 2xx responses received over the whole run",
+			Targets: []Target{TargetSwitchyard}, Load: Load{Conns: 64, Shape: "sdk", Duration: 5 * time.Second},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai", Metering: "memory"}, GOMAXPROCS: 1, Records: true},
 		{Name: "body-1k", Title: "1 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},
 			Load: Load{Conns: 64, BodySize: 1 << 10}, Gateway: Gateway{Kind: "ai"}},
 		{Name: "body-32k", Title: "32 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},

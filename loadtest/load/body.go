@@ -1,6 +1,7 @@
 package load
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,6 +50,20 @@ func SDKHeaders() [][2]string {
 		{"X-Stainless-Retry-Count", "0"},
 		{"X-Stainless-Read-Timeout", "600"},
 	}
+}
+
+// WithKey returns headers with Authorization set to "Bearer key": the SDK
+// headers' own Authorization (sk-loadtest) is replaced in place, or the
+// header is appended when there is none.
+func WithKey(headers [][2]string, key string) [][2]string {
+	out := slices.Clone(headers)
+	for i, h := range out {
+		if strings.EqualFold(h[0], "Authorization") {
+			out[i][1] = "Bearer " + key
+			return out
+		}
+	}
+	return append(out, [2]string{"Authorization", "Bearer " + key})
 }
 
 // Request shapes of loadgen's -shape flag.

@@ -58,3 +58,26 @@ func TestSDKHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestWithKey(t *testing.T) {
+	sdk := SDKHeaders()
+	got := WithKey(sdk, "sk-metered-0123456789")
+	if len(got) != len(sdk) {
+		t.Fatalf("%d headers, want %d", len(got), len(sdk))
+	}
+	n := 0
+	for i, h := range got {
+		if strings.EqualFold(h[0], "Authorization") {
+			n++
+			if h[1] != "Bearer sk-metered-0123456789" || sdk[i][1] != "Bearer sk-loadtest" {
+				t.Errorf("authorization %q (SDK headers now %q)", h[1], sdk[i][1])
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d authorization headers", n)
+	}
+	if got := WithKey(nil, "k"); len(got) != 1 || got[0] != [2]string{"Authorization", "Bearer k"} {
+		t.Errorf("no headers: %q", got)
+	}
+}

@@ -43,6 +43,10 @@ func (g *gen) do(ctx context.Context, r *recorder, t0 time.Time) bool {
 		return false
 	}
 	status := resp.StatusCode()
+	r.answeredAll++
+	if status >= 200 && status < 300 {
+		r.servedAll++
+	}
 	var s streamStats
 	if g.o.Stream {
 		s, err = readStream(ctx, resp, t0)

@@ -81,9 +81,15 @@ type Result struct {
 	Chunks      int64   `json:"chunks,omitempty"`
 	SpreadRatio float64 `json:"spread_ratio,omitempty"`
 	// Statuses counts the response statuses in the window.
-	Statuses  map[string]int64 `json:"statuses"`
-	LastError string           `json:"last_error,omitempty"`
-	Procs     []ProcResult     `json:"procs,omitempty"`
+	Statuses map[string]int64 `json:"statuses"`
+	// ServedAll counts the 2xx responses over the whole run, warm-up and
+	// requests that ended after the window included (every request is
+	// waited for before the run returns): what the server served, to
+	// compare with what it recorded. AnsweredAll counts every response.
+	ServedAll   int64        `json:"served_all"`
+	AnsweredAll int64        `json:"answered_all"`
+	LastError   string       `json:"last_error,omitempty"`
+	Procs       []ProcResult `json:"procs,omitempty"`
 }
 
 // window is the measured interval; samples completed outside it are dropped.
@@ -195,6 +201,7 @@ func (g *gen) result(all *recorder, procs []ProcResult) *Result {
 		Throughput: float64(all.ok) / o.Duration.Seconds(),
 		Latency:    Summarize(all.lat), TTFT: Summarize(all.ttft), ChunkGap: Summarize(all.gaps),
 		Chunks: all.chunks, Statuses: map[string]int64{}, LastError: all.lastErr, Procs: procs,
+		ServedAll: all.servedAll, AnsweredAll: all.answeredAll,
 	}
 	if o.Open {
 		res.Mode, res.Rate = "open", o.Rate

@@ -69,6 +69,9 @@ type recorder struct {
 	bytesIn  int64
 	lastErr  string
 	statuses map[int]int64
+	// servedAll and answeredAll count 2xx responses and all responses over
+	// the whole run (warm-up and requests that end after the window too).
+	servedAll, answeredAll int64
 }
 
 func newRecorder() *recorder { return &recorder{statuses: map[int]int64{}} }
@@ -83,6 +86,8 @@ func (r *recorder) merge(o *recorder) {
 	r.dropped += o.dropped
 	r.chunks += o.chunks
 	r.bytesIn += o.bytesIn
+	r.servedAll += o.servedAll
+	r.answeredAll += o.answeredAll
 	if o.lastErr != "" {
 		r.lastErr = o.lastErr
 	}

@@ -70,6 +70,7 @@ type reservation struct {
 	kinds    []chargeKind
 	reserved []int64
 	labels   []string        // each charge's limit or budget name, for messages
+	limits   []string        // each charge's limit as x-ratelimit-limit-* says it ("" for budgets)
 	owned    []store.Counter // route limit counters built for this request
 	reqTime  time.Time
 }
@@ -134,17 +135,17 @@ func (r *reservation) addSubject(s *subject) {
 		if b.money {
 			k = chMoney
 		}
-		r.add(b.counter, k, b.audit, b.name)
+		r.add(b.counter, k, b.audit, b.name, "")
 	}
 }
 
 // addLimit adds a limit's request and token counters.
 func (r *reservation) addLimit(l *limit, requests, tokens *store.Counter) {
 	if requests != nil {
-		r.add(requests, chRequests, l.audit, l.name)
+		r.add(requests, chRequests, l.audit, l.name, l.requestsText)
 	}
 	if tokens != nil {
-		r.add(tokens, chTokensTotal+chargeKind(l.tokenType), l.audit, l.name)
+		r.add(tokens, chTokensTotal+chargeKind(l.tokenType), l.audit, l.name, l.tokensText)
 	}
 }
 
@@ -192,10 +193,11 @@ func (r *reservation) addRouteLimit(l *routeLimit, route string, x *policies.Exc
 }
 
 // add appends one charge (its amount is set by estimate).
-func (r *reservation) add(c *store.Counter, k chargeKind, audit bool, label string) {
+func (r *reservation) add(c *store.Counter, k chargeKind, audit bool, label, limitText string) {
 	r.charges = append(r.charges, store.Charge{Counter: c, Audit: audit})
 	r.kinds = append(r.kinds, k)
 	r.labels = append(r.labels, label)
+	r.limits = append(r.limits, limitText)
 }
 
 // estimate sets each charge's amount from the request: one request, the
@@ -283,7 +285,9 @@ func (r *reservation) free() {
 	clear(r.owned)
 	clear(r.charges)
 	clear(r.labels)
+	clear(r.limits)
 	r.charges, r.kinds, r.reserved, r.owned, r.labels = r.charges[:0], r.kinds[:0], r.reserved[:0], r.owned[:0], r.labels[:0]
+	r.limits = r.limits[:0]
 	r.svc, r.dir = nil, nil
 	svc.resPool.Put(r)
 }
@@ -292,7 +296,7 @@ func (r *reservation) free() {
 func newReservationPool() *sync.Pool {
 	return &sync.Pool{New: func() any {
 		return &reservation{charges: make([]store.Charge, 0, 8), kinds: make([]chargeKind, 0, 8),
-			reserved: make([]int64, 0, 8), labels: make([]string, 0, 8), owned: make([]store.Counter, 0, 4)}
+			reserved: make([]int64, 0, 8), labels: make([]string, 0, 8), limits: make([]string, 0, 8), owned: make([]store.Counter, 0, 4)}
 	}}
 }
 

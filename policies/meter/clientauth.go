@@ -64,7 +64,8 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 		x.Principal = p
 		return nil, nil
 	}
-	p, reason := a.svc.lookupKey(a.dir, HashKey(token))
+	var buf [64]byte
+	p, reason := a.svc.lookupKey(a.dir, hashKey(&buf, token))
 	if p == nil {
 		return nil, a.fail(reason, keyMessage(reason))
 	}
@@ -103,9 +104,9 @@ func looksLikeJWT(s string) bool {
 
 // lookupKey finds the Principal of a key hash: configured keys first, then
 // run-time keys. reason says why there is none.
-func (s *Service) lookupKey(dir *directory, hash string) (*auth.Principal, string) {
+func (s *Service) lookupKey(dir *directory, hash []byte) (*auth.Principal, string) {
 	now := s.now()
-	if k := dir.keys[hash]; k != nil {
+	if k := dir.keys[string(hash)]; k != nil {
 		if !k.expires.IsZero() && !now.Before(k.expires) {
 			return nil, "expired"
 		}

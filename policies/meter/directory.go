@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ type limit struct {
 	tokens    *store.Counter // nil: no token limit
 	tokenType tokenType
 	audit     bool
+	// requestsText and tokensText are the limits as x-ratelimit-limit-*
+	// headers say them, formatted once.
+	requestsText, tokensText string
 }
 
 // budget is one compiled budget of a subject.
@@ -73,8 +77,16 @@ type directory struct {
 
 // HashKey returns the hex SHA-256 of an API key, the only form stored.
 func HashKey(key string) string {
+	var buf [sha256.Size * 2]byte
+	return string(hashKey(&buf, key))
+}
+
+// hashKey writes HashKey(key) into buf and returns it: the request path
+// looks keys up without allocating the hash.
+func hashKey(buf *[sha256.Size * 2]byte, key string) []byte {
 	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
+	hex.Encode(buf[:], sum[:])
+	return buf[:]
 }
 
 // compileDirectory compiles a (defaulted, validated) access block.
@@ -175,9 +187,11 @@ func compileLimit(base string, l config.Limit) (limit, error) {
 	}
 	if l.Requests > 0 {
 		out.requests = &store.Counter{Key: "rl|" + base + "|requests|" + w.String(), Algorithm: store.Bucket, Limit: l.Requests, Window: w}
+		out.requestsText = strconv.FormatInt(l.Requests, 10)
 	}
 	if l.Tokens > 0 {
 		out.tokens = &store.Counter{Key: "rl|" + base + "|tokens:" + l.TokenType + "|" + w.String(), Algorithm: store.Bucket, Limit: l.Tokens, Window: w}
+		out.tokensText = strconv.FormatInt(l.Tokens, 10)
 	}
 	return out, nil
 }

@@ -32,15 +32,24 @@ func (s *Service) headers(x *policies.Exchange, r *reservation, d store.Decision
 		}
 	}
 	if req >= 0 {
-		x.SetResponseHeader("x-ratelimit-limit-requests", strconv.FormatInt(r.charges[req].Counter.Limit, 10))
+		x.SetResponseHeader("x-ratelimit-limit-requests", limitText(r, req))
 		x.SetResponseHeader("x-ratelimit-remaining-requests", strconv.FormatInt(d.States[req].Remaining, 10))
 		x.SetResponseHeader("x-ratelimit-reset-requests", formatReset(d.States[req].Reset))
 	}
 	if tok >= 0 {
-		x.SetResponseHeader("x-ratelimit-limit-tokens", strconv.FormatInt(r.charges[tok].Counter.Limit, 10))
+		x.SetResponseHeader("x-ratelimit-limit-tokens", limitText(r, tok))
 		x.SetResponseHeader("x-ratelimit-remaining-tokens", strconv.FormatInt(d.States[tok].Remaining, 10))
 		x.SetResponseHeader("x-ratelimit-reset-tokens", formatReset(d.States[tok].Reset))
 	}
+}
+
+// limitText is charge i's limit as a header value: formatted when the limit
+// was compiled.
+func limitText(r *reservation, i int) string {
+	if i < len(r.limits) && r.limits[i] != "" {
+		return r.limits[i]
+	}
+	return strconv.FormatInt(r.charges[i].Counter.Limit, 10)
 }
 
 // formatReset writes a duration as OpenAI does in x-ratelimit-reset-*:

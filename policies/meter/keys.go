@@ -76,8 +76,8 @@ func (c *keyCache) reload(ctx context.Context) error {
 }
 
 // lookup returns the run-time key with hash h.
-func (c *keyCache) lookup(h string) (store.Key, bool) {
-	k, ok := (*c.byHash.Load())[h]
+func (c *keyCache) lookup(h []byte) (store.Key, bool) {
+	k, ok := (*c.byHash.Load())[string(h)]
 	return k, ok
 }
 

@@ -52,3 +52,36 @@ func BenchmarkCountChatNextTurn(b *testing.B) {
 		c.CountChat(req)
 	}
 }
+
+// BenchmarkCountChatSDK counts what an OpenAI SDK sends in the load tests: a
+// short system and user message (under 100 bytes in all), the same every time.
+func BenchmarkCountChatSDK(b *testing.B) {
+	c := New()
+	req := &schema.ChatRequest{Model: "gpt-4o-mini", Messages: []schema.Message{
+		{Role: "system", Content: schema.TextContent("You are a helpful assistant.")},
+		{Role: "user", Content: schema.TextContent("Explain in one sentence what an AI gateway does.")},
+	}}
+	c.CountChat(req)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.CountChat(req)
+	}
+}
+
+// BenchmarkCountChatSDKNewPrompt is BenchmarkCountChatSDK with a user message
+// never seen before (its count cannot come from the cache).
+func BenchmarkCountChatSDKNewPrompt(b *testing.B) {
+	c := New()
+	req := &schema.ChatRequest{Model: "gpt-4o-mini", Messages: []schema.Message{
+		{Role: "system", Content: schema.TextContent("You are a helpful assistant.")},
+		{Role: "user"},
+	}}
+	c.CountChat(req)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req.Messages[1].Content = schema.TextContent("Explain in one sentence what AI gateway " + strconv.Itoa(i) + " does.")
+		c.CountChat(req)
+	}
+}

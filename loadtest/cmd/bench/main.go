@@ -96,7 +96,7 @@ func run() error {
 	harness.WriteReport(&md, harness.ReportInfo{
 		Machine: harness.Machine(), Reps: o.Reps, Duration: o.Duration, Warmup: o.Warmup,
 		ServerCPUs: o.ServerCPUs, ClientCPUs: o.ClientCPUs, Elapsed: elapsed, Peer: peerOK, PeerWhy: why,
-		Err: runErr,
+		Skipped: harness.Skipped(scenarios), Err: runErr,
 	}, scenarios, aggs)
 	if err := os.WriteFile(filepath.Join(o.Out, "report.md"), md.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)

@@ -43,6 +43,7 @@ func run() error {
 	shape := flag.String("shape", load.ShapePadded, "generated request: padded (a chat body of -body-size bytes) or "+
 		"sdk (the short body and the headers of an OpenAI SDK call with max_tokens; -body-size is ignored)")
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	key := flag.String("key", "", "API key sent as 'Authorization: Bearer KEY' (replaces -shape sdk's sk-loadtest)")
 	mode := flag.String("mode", "closed", "closed (connections back to back) or open (fixed rate)")
 	flag.IntVar(&o.Conns, "c", 1, "connections (closed) or sending workers (open)")
 	flag.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second")
@@ -87,6 +88,9 @@ func run() error {
 			return fmt.Errorf("-H %q: want 'Name: value'", h)
 		}
 		o.Headers = append(o.Headers, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+	}
+	if *key != "" {
+		o.Headers = load.WithKey(o.Headers, *key)
 	}
 	for _, p := range pids {
 		name, id, ok := strings.Cut(p, "=")
