@@ -10,28 +10,46 @@ import (
 )
 
 // Write implements [store.Usage.Write]: one transaction, a record whose ID
-// is already stored is skipped.
+// is already stored is skipped. Records go in rowsPerInsert at a time, one
+// multi-row INSERT each: a statement per record cost more in database/sql
+// and the VDBE than the rows themselves.
 func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO usage (id, time, day, key_id, consumer, team,
-			route, backend, provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
-			cost_pico, status, latency_ns, ttft_ns, estimated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i := range batch {
-			r := &batch[i]
-			if _, err := st.ExecContext(ctx, r.ID, r.Time.UnixNano(), r.Time.UTC().Format(dayLayout),
-				r.KeyID, r.Consumer, r.Team, r.Route, r.Backend, r.Provider, r.Model,
-				r.InputTokens, r.OutputTokens, r.CachedTokens, r.ReasoningTokens, r.CostPico,
-				r.Status, int64(r.Latency), int64(r.TTFT), r.Estimated); err != nil {
-				return fmt.Errorf("record %s: %w", r.ID, err)
+		args := make([]any, 0, usageColumns*min(len(batch), rowsPerInsert))
+		var full *sql.Stmt
+		defer func() {
+			if full != nil {
+				full.Close()
 			}
+		}()
+		for len(batch) > 0 {
+			n := min(len(batch), rowsPerInsert)
+			args = args[:0]
+			for i := range batch[:n] {
+				r := &batch[i]
+				args = append(args, r.ID, r.Time.UnixNano(), r.Time.UTC().Format(dayLayout),
+					r.KeyID, r.Consumer, r.Team, r.Route, r.Backend, r.Provider, r.Model,
+					r.InputTokens, r.OutputTokens, r.CachedTokens, r.ReasoningTokens, r.CostPico,
+					r.Status, int64(r.Latency), int64(r.TTFT), r.Estimated)
+			}
+			var err error
+			if n == rowsPerInsert {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, insertUsageFull); err != nil {
+						return err
+					}
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertUsage(n), args...)
+			}
+			if err != nil {
+				return fmt.Errorf("records %s to %s: %w", batch[0].ID, batch[n-1].ID, err)
+			}
+			batch = batch[n:]
 		}
 		return nil
 	})
@@ -39,6 +57,33 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 		return fmt.Errorf("sqlite: write usage: %w", err)
 	}
 	return nil
+}
+
+// usageColumns is the number of columns Write sets per record;
+// rowsPerInsert the records per INSERT (19 × 64 = 1,216 parameters, far
+// below SQLite's limit of 32,766).
+const (
+	usageColumns  = 19
+	rowsPerInsert = 64
+)
+
+// insertUsageFull inserts rowsPerInsert records.
+var insertUsageFull = insertUsage(rowsPerInsert)
+
+// insertUsage returns the INSERT of n records.
+func insertUsage(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO usage (id, time, day, key_id, consumer, team,
+			route, backend, provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+			cost_pico, status, latency_ns, ttft_ns, estimated) VALUES `)
+	row := "(" + strings.Repeat("?, ", usageColumns-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
 }
 
 // dayLayout is how a "day" group reads: the record's UTC date.
