@@ -315,6 +315,10 @@ func (s *Service) unavailable(err error) (policies.Reservation, error) {
 // denial builds the 429 for a refused reservation.
 func (s *Service) denial(r *reservation, d store.Decision) *policies.Denial {
 	i := d.Denied
+	if i < 0 || i >= len(r.charges) || i >= len(d.States) {
+		// A store that refuses without saying which counter: still a 429, never a panic.
+		return &policies.Denial{Status: 429, Type: "requests", Code: "rate_limit_exceeded", Message: "Rate limit reached.", RetryAfter: 1}
+	}
 	c := r.charges[i].Counter
 	subj := describeSubject(c.Key)
 	kind := "rate_limit"
