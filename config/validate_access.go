@@ -23,6 +23,14 @@ const (
 // limitSubjects are the subjects a route's rate limit may count by.
 var limitSubjects = []string{"key", "consumer", "team", "model", "route"}
 
+// DefaultAccess returns an empty access block with its defaults, for a
+// configuration that meters routes but declares no access block.
+func DefaultAccess() *Access {
+	a := &Access{}
+	defaultAccess(a)
+	return a
+}
+
 // defaultAccess fills an access block's zero fields.
 func defaultAccess(a *Access) {
 	setDefault(&a.DefaultMaxTokens, 4096)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,7 +31,6 @@ type metering struct {
 	recorder *store.Recorder
 	closers  []func() error
 	log      *slog.Logger
-	redis    bool
 }
 
 // metered reports whether a configuration meters anything: an access
@@ -66,7 +64,7 @@ func metered(c *config.Config) bool {
 func openMetering(ctx context.Context, c *config.Config, dataDir string, log *slog.Logger, reg prometheus.Registerer) (m *metering, err error) {
 	a := c.Access
 	if a == nil {
-		a = &config.Access{}
+		a = config.DefaultAccess()
 	}
 	st := a.Store
 	m = &metering{log: log}
@@ -82,10 +80,7 @@ func openMetering(ctx context.Context, c *config.Config, dataDir string, log *sl
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dataDir, path)
 	}
-	flush := st.FlushInterval.D()
-	if flush <= 0 {
-		flush = time.Second
-	}
+	flush := st.FlushInterval.D() // defaulted to 1s
 	useRedis := st.Redis != nil && st.Redis.Address != ""
 	usePG := st.Postgres != nil && st.Postgres.URL != ""
 	var lite *sqlite.DB
@@ -101,7 +96,7 @@ func openMetering(ctx context.Context, c *config.Config, dataDir string, log *sl
 		if err != nil {
 			return nil, fmt.Errorf("metering: redis: %w", err)
 		}
-		m.counters, m.redis = rc, true
+		m.counters = rc
 	} else {
 		mc, err := memory.NewCounters(memory.Options{Spend: lite, FlushInterval: flush, Log: log})
 		if err != nil {

@@ -60,7 +60,6 @@ type keyEntry struct {
 type consumerEntry struct {
 	own  *subject
 	team *subject // nil: no team, or a team with nothing to count
-	name string
 	tm   string
 }
 
@@ -93,8 +92,7 @@ func hashKey(buf *[sha256.Size * 2]byte, key string) []byte {
 func compileDirectory(a *config.Access) (*directory, error) {
 	d := &directory{keys: map[string]*keyEntry{}, keyOwn: map[string]*subject{}, consumers: map[string]*consumerEntry{}}
 	if a == nil {
-		a = &config.Access{}
-		defaultAccess(a)
+		a = config.DefaultAccess()
 	}
 	d.prices, d.maxTokens, d.prefix = a.Prices, a.DefaultMaxTokens, a.KeyPrefix
 	teams := map[string]*subject{}
@@ -111,7 +109,7 @@ func compileDirectory(a *config.Access) (*directory, error) {
 		if err != nil {
 			return nil, err
 		}
-		ce := &consumerEntry{own: own, team: teams[c.Team], name: c.Name, tm: c.Team}
+		ce := &consumerEntry{own: own, team: teams[c.Team], tm: c.Team}
 		d.consumers[c.Name] = ce
 		for _, k := range c.Keys {
 			hash := HashKey(k.Value.Value())
@@ -137,12 +135,6 @@ func compileDirectory(a *config.Access) (*directory, error) {
 		}
 	}
 	return d, nil
-}
-
-// defaultAccess applies the access block's defaults to an empty block (a
-// configuration with metered routes but no access block).
-func defaultAccess(a *config.Access) {
-	a.DefaultMaxTokens, a.TimeZone, a.KeyPrefix = 4096, "UTC", "sk-sy-"
 }
 
 // compileSubject builds a subject's counters; nil when it has none.
