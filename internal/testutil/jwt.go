@@ -67,9 +67,6 @@ func SignJWTHeader(t testing.TB, hdr map[string]any, key any, claims map[string]
 // RSAJWKS is a JWKS of RSA public keys by kid.
 func RSAJWKS(t testing.TB, keys map[string]*rsa.PublicKey) []byte {
 	t.Helper()
-	type jwk struct {
-		Kty, Kid, Use, Alg, N, E string
-	}
 	var set struct {
 		Keys []map[string]string `json:"keys"`
 	}
