@@ -148,6 +148,7 @@ var migrations = []string{
 		state      BLOB NOT NULL,
 		updated_at INTEGER NOT NULL
 	);`,
+	`ALTER TABLE usage ADD COLUMN request_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema to the latest version, one transaction per step.

@@ -33,7 +33,7 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 				args = append(args, r.ID, r.Time.UnixNano(), r.Time.UTC().Format(dayLayout),
 					r.KeyID, r.Consumer, r.Team, r.Route, r.Backend, r.Provider, r.Model,
 					r.InputTokens, r.OutputTokens, r.CachedTokens, r.ReasoningTokens, r.CostPico,
-					r.Status, int64(r.Latency), int64(r.TTFT), r.Estimated)
+					r.Status, int64(r.Latency), int64(r.TTFT), r.Estimated, r.RequestID)
 			}
 			var err error
 			if n == rowsPerInsert {
@@ -60,10 +60,10 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 }
 
 // usageColumns is the number of columns Write sets per record;
-// rowsPerInsert the records per INSERT (19 × 64 = 1,216 parameters, far
+// rowsPerInsert the records per INSERT (20 × 64 = 1,280 parameters, far
 // below SQLite's limit of 32,766).
 const (
-	usageColumns  = 19
+	usageColumns  = 20
 	rowsPerInsert = 64
 )
 
@@ -75,7 +75,7 @@ func insertUsage(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR IGNORE INTO usage (id, time, day, key_id, consumer, team,
 			route, backend, provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
-			cost_pico, status, latency_ns, ttft_ns, estimated) VALUES `)
+			cost_pico, status, latency_ns, ttft_ns, estimated, request_id) VALUES `)
 	row := "(" + strings.Repeat("?, ", usageColumns-1) + "?)"
 	for i := range n {
 		if i > 0 {
