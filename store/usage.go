@@ -21,13 +21,13 @@ type Record struct {
 	// is not unique: a client may reuse it.
 	RequestID string    `json:"requestId,omitempty"`
 	Time      time.Time `json:"time"`
-	KeyID    string    `json:"key,omitempty"`
-	Consumer string    `json:"consumer,omitempty"`
-	Team     string    `json:"team,omitempty"`
-	Route    string    `json:"route,omitempty"`
-	Backend  string    `json:"backend,omitempty"`
-	Provider string    `json:"provider,omitempty"`
-	Model    string    `json:"model,omitempty"`
+	KeyID     string    `json:"key,omitempty"`
+	Consumer  string    `json:"consumer,omitempty"`
+	Team      string    `json:"team,omitempty"`
+	Route     string    `json:"route,omitempty"`
+	Backend   string    `json:"backend,omitempty"`
+	Provider  string    `json:"provider,omitempty"`
+	Model     string    `json:"model,omitempty"`
 	// Tokens.
 	InputTokens     int64 `json:"inputTokens"`
 	OutputTokens    int64 `json:"outputTokens"`
