@@ -21,8 +21,8 @@ type gatedCounters struct {
 	store.Counters
 	entered chan struct{} // a value each time Adjust starts waiting
 	gate    chan struct{}
-	mu   sync.Mutex
-	got  [][]store.Charge
+	mu      sync.Mutex
+	got     [][]store.Charge
 }
 
 func (g *gatedCounters) Adjust(ctx context.Context, now time.Time, charges []store.Charge) error {
