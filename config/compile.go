@@ -147,7 +147,7 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 		switch {
 		case b == nil:
 			r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "unknown backend %q", ref.Name)
-		case b.AI != nil:
+		case b.AI != nil || b.InferencePool != nil:
 			ai = append(ai, ref.Name)
 		case b.Static != nil:
 			static = append(static, ref.Name)

@@ -278,6 +278,8 @@ type Backend struct {
 	Name   string         `yaml:"name" json:"name"`
 	Static *StaticBackend `yaml:"static" json:"static,omitempty"`
 	AI     *AIBackend     `yaml:"ai" json:"ai,omitempty"`
+	// InferencePool is a set of model servers chosen by an endpoint picker.
+	InferencePool *InferencePool `yaml:"inferencePool" json:"inferencePool,omitempty"`
 	// Policies attach to every rule that routes to this backend and win over
 	// the rule's and the route's. A rule's backends must agree on them.
 	Policies *Policies `yaml:"policies" json:"policies,omitempty"`
