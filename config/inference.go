@@ -101,7 +101,9 @@ type BuiltinPicker struct {
 }
 
 // External reports whether the pool uses an external endpoint picker.
-func (p *InferencePool) External() bool { return p.EndpointPicker != nil && p.EndpointPicker.Address != "" }
+func (p *InferencePool) External() bool {
+	return p.EndpointPicker != nil && p.EndpointPicker.Address != ""
+}
 
 // FailureMode is the picker's failure mode with its default.
 func (p *InferencePool) FailureMode() string {
