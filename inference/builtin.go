@@ -24,6 +24,9 @@ const (
 	metricKVOld   = "vllm:gpu_cache_usage_perc"
 )
 
+// scrapeFailures is how many failed scrapes in a row take an endpoint out.
+const scrapeFailures = 3
+
 // maxMetricsBytes bounds one scraped /metrics page.
 const maxMetricsBytes = 4 << 20
 
@@ -87,14 +90,21 @@ func (b *builtin) scrapeLoop(ctx context.Context, i int, url string, interval ti
 	defer b.wg.Done()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	failures := 0
 	for {
 		if err := b.scrape(ctx, i, url); err != nil && ctx.Err() == nil {
-			st := &b.p.stats[i]
-			if st.scraped.Swap(false) {
-				b.p.log.Warn("inference: model server metrics unavailable", "pool", b.p.name, "endpoint", b.p.addrs[i], "err", err.Error())
+			// A server that does not answer its metrics scrapeFailures times
+			// in a row is avoided until it does: one slow answer is not a
+			// dead server.
+			if failures++; failures >= scrapeFailures {
+				st := &b.p.stats[i]
+				if st.scraped.Swap(false) || failures == scrapeFailures {
+					b.p.log.Warn("inference: model server metrics unavailable", "pool", b.p.name, "endpoint", b.p.addrs[i], "err", err.Error())
+				}
+				st.downUntil.Store(time.Now().Add(interval * 2).UnixNano())
 			}
-			// A server that does not answer its metrics is avoided until it does.
-			st.downUntil.Store(time.Now().Add(interval * 2).UnixNano())
+		} else {
+			failures = 0
 		}
 		select {
 		case <-ctx.Done():
@@ -133,7 +143,8 @@ func (b *builtin) scrape(ctx context.Context, i int, url string) error {
 }
 
 // parseLoad reads the queue depth, running requests and KV-cache use (0 to
-// 1) from a Prometheus text page, summed over label sets (models, adapters).
+// 1) from a Prometheus text page, summed over label sets (models, adapters);
+// absent series count as zero.
 func parseLoad(r io.Reader) (waiting, running, kv float64, err error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
@@ -151,14 +162,12 @@ func parseLoad(r io.Reader) (waiting, running, kv float64, err error) {
 		}
 		return s, true
 	}
-	waiting, okW := sum(metricWaiting)
+	// A server exports a model's series once it served it: none yet is no load.
+	waiting, _ = sum(metricWaiting)
 	running, _ = sum(metricRunning)
 	kv, okKV := sum(metricKV)
 	if !okKV {
 		kv, _ = sum(metricKVOld)
-	}
-	if !okW {
-		return 0, 0, 0, fmt.Errorf("metrics: no %s", metricWaiting)
 	}
 	return waiting, running, min(max(kv, 0), 1), nil
 }
