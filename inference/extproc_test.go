@@ -2,14 +2,7 @@ package inference
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"reflect"
 	"strings"
@@ -179,7 +172,7 @@ func TestPickerDown(t *testing.T) {
 // TestPickerTLS: a picker with a self-signed certificate is accepted with
 // insecureSkipVerify and refused without.
 func TestPickerTLS(t *testing.T) {
-	cert := selfSigned(t)
+	cert := eppfake.SelfSigned(t)
 	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Endpoints: poolEndpoints[:1]} }}
 	addr := eppfake.Start(t, fake, cert)
 	p := newTestPool(t, addr, config.FailClose, &config.PickerTLS{InsecureSkipVerify: true})
@@ -196,20 +189,4 @@ func TestPickerTLS(t *testing.T) {
 	if _, err := plain.Pick(context.Background(), chatRequest(`{"model":"m"}`)); err == nil {
 		t.Fatal("plaintext reached a TLS picker")
 	}
-}
-
-func selfSigned(t *testing.T) *tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "epp"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"epp"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

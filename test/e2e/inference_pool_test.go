@@ -253,3 +253,32 @@ func TestInferencePoolCloudFallback(t *testing.T) {
 		}
 	})
 }
+
+// TestInferencePoolExample runs examples/inference-pool.yaml as it is: with
+// a TLS picker (self-signed) at EPP_ADDRESS, then with the built-in picker.
+func TestInferencePoolExample(t *testing.T) {
+	a, b := startSim(t, "127.0.0.1", 0), startSim(t, "127.0.0.1", 0)
+	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Endpoints: []string{b, a}} }}
+	epp := eppfake.Start(t, fake, eppfake.SelfSigned(t))
+	for _, tt := range []struct {
+		name, epp string
+		want      []string
+	}{{"external picker over TLS", epp, []string{b}}, {"built-in picker", "", []string{a, b}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			port := testutil.FreePort(t)
+			g := runGateway(t, []string{"run", "-c", mustAbs(t, "../../examples/inference-pool.yaml")},
+				[]string{"PORT=" + strconv.Itoa(port), "POOL_ENDPOINTS=" + a + "," + b, "EPP_ADDRESS=" + tt.epp, "EPP_TLS=true"})
+			g.Port = port
+			t.Cleanup(func() { checkGatewayHealth(t, g) })
+			for i := range 4 {
+				status, served, _, body := poolChat(t, g, fmt.Sprint("hello ", i))
+				if status != 200 || !slices.Contains(tt.want, served) {
+					t.Fatalf("%d served by %q, want one of %v: %s", status, served, tt.want, body)
+				}
+			}
+		})
+	}
+	if len(fake.Served()) != 4 {
+		t.Errorf("the TLS picker was told of %d served requests, want 4", len(fake.Served()))
+	}
+}
