@@ -62,6 +62,8 @@ type Answer struct {
 type Picker struct {
 	// Choose decides; it must be safe for concurrent use.
 	Choose func(Seen) Answer
+	// NoRecord keeps no history of requests and served endpoints (load tests).
+	NoRecord bool
 
 	mu     sync.Mutex
 	seen   []Seen
@@ -149,7 +151,7 @@ func (p *Picker) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 				}
 			}
 		case *extprocv3.ProcessingRequest_ResponseHeaders:
-			if lb := req.GetMetadataContext().GetFilterMetadata()["envoy.lb"]; lb != nil {
+			if lb := req.GetMetadataContext().GetFilterMetadata()["envoy.lb"]; lb != nil && !p.NoRecord {
 				p.mu.Lock()
 				p.served = append(p.served, lb.GetFields()["x-gateway-destination-endpoint-served"].GetStringValue())
 				p.mu.Unlock()
@@ -176,9 +178,11 @@ func (p *Picker) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 
 // decide answers a complete request.
 func (p *Picker) decide(stream extprocv3.ExternalProcessor_ProcessServer, seen Seen) error {
-	p.mu.Lock()
-	p.seen = append(p.seen, seen)
-	p.mu.Unlock()
+	if !p.NoRecord {
+		p.mu.Lock()
+		p.seen = append(p.seen, seen)
+		p.mu.Unlock()
+	}
 	a := p.Choose(seen)
 	if a.Delay > 0 {
 		select {
