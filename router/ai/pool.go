@@ -144,12 +144,22 @@ func (s *exchange) sendPool(b *backend, tr providers.Translator, up *schema.Upst
 			continue
 		}
 		h := &s.ctx.Response.Header
-		for _, ph := range d.Served(s.ex.Context(), ep, status, string(resp.Header.ContentType())) {
+		set := d.Served(s.ex.Context(), ep, status, string(resp.Header.ContentType()))
+		for _, ph := range set {
 			h.Set(ph.Name, ph.Value)
 		}
 		h.Set(HeaderServed, ep)
 		s.x.Endpoint, s.ex.Access.Endpoint = ep, ep
-		return s.receive(b, tr, up, resp)
+		res := s.receive(b, tr, up, resp)
+		if res.err != nil && !res.streamed {
+			// The failure may fail over to another backend: its response
+			// must not carry this pool's headers.
+			for _, ph := range set {
+				h.Del(ph.Name)
+			}
+			h.Del(HeaderServed)
+		}
+		return res
 	}
 	return last
 }
