@@ -145,17 +145,27 @@ func (x *extPicker) close() { x.conns.put(x.conn) }
 
 // session is one request's open picker stream.
 type session struct {
-	stream  extprocv3.ExternalProcessor_ProcessClient
-	cancel  context.CancelFunc
-	timeout time.Duration
+	stream extprocv3.ExternalProcessor_ProcessClient
+	// cancel ends the stream and unlinks it from the request (the request's
+	// goroutine only); cancelStream only ends it (any goroutine).
+	cancel, cancelStream context.CancelFunc
+	timeout              time.Duration
 }
 
 // pick runs the request half of the protocol: request headers and body to
 // the picker, then its headers response (the endpoints) and its body (the
 // body to forward), all within the picker's timeout.
+//
+// The stream's context is not derived from ctx: it is cancelled from timer
+// goroutines (the timeout), and cancelling a child reads its parent's values,
+// which a request context may not allow once its request ended. ctx's end
+// still ends the stream (context.AfterFunc), and close, on the request's
+// goroutine, unlinks them.
 func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
-	sctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(x.timeout, cancel)
+	sctx, cancelStream := context.WithCancel(context.Background())
+	unlink := context.AfterFunc(ctx, cancelStream)
+	cancel := func() { unlink(); cancelStream() }
+	timer := time.AfterFunc(x.timeout, cancelStream)
 	d, err := x.exchange(sctx, r)
 	timedOut := !timer.Stop()
 	if err != nil {
@@ -166,7 +176,7 @@ func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
 		return nil, err
 	}
 	if d.session != nil {
-		d.session.cancel = cancel
+		d.session.cancel, d.session.cancelStream = cancel, cancelStream
 		d.session.timeout = x.timeout
 	} else {
 		cancel()
@@ -363,7 +373,7 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 	}
 	_ = s.stream.CloseSend()
 	// The stream's context ends with the request's; the timer bounds the wait.
-	t := time.AfterFunc(s.timeout, s.cancel)
+	t := time.AfterFunc(s.timeout, s.cancelStream)
 	resp, err := s.stream.Recv()
 	t.Stop()
 	if err != nil {

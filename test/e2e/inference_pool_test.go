@@ -138,6 +138,16 @@ func TestInferencePoolConformance(t *testing.T) {
 		})
 	}
 	listed = all[:1]
+	t.Run("stream", func(t *testing.T) {
+		res := collectStream(sdkClient(g, ""), callCtx(t), openai.ChatCompletionNewParams{Model: "llama",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("stream me")}})
+		if res.err != nil || !strings.Contains(res.text, "stream me") || res.finish == "" {
+			t.Fatalf("stream through the pool: %+v", res)
+		}
+		if got := fake.Served(); got[len(got)-1] != listed[0] {
+			t.Fatalf("served reported %v", got)
+		}
+	})
 	t.Run("body rewrite", func(t *testing.T) {
 		status, _, _, body := poolChat(t, g, "original", "x-gateway-inference-objective", "rewrite")
 		if status != 200 || !strings.Contains(body, "rewritten by the picker") || strings.Contains(body, "original") {
@@ -164,36 +174,43 @@ func TestInferencePoolConformance(t *testing.T) {
 	}
 }
 
-// TestInferencePoolFailureModes: with the picker down, FailOpen answers 200
-// from a pool endpoint and FailClose answers 500.
+// TestInferencePoolFailureModes: with the picker down, slow or answering
+// garbage, FailOpen answers 200 from a pool endpoint and FailClose 500.
 func TestInferencePoolFailureModes(t *testing.T) {
 	sim := startSim(t, "127.0.0.1", 0)
 	down := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-	for _, tt := range []struct {
-		mode   string
-		status int
-	}{{"FailOpen", 200}, {"FailClose", 500}} {
-		t.Run(tt.mode, func(t *testing.T) {
-			g := startAIGateway(t, poolYAML("{name: pool}", fmt.Sprintf(`
+	slow := eppfake.Start(t, &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer {
+		return eppfake.Answer{Endpoints: []string{sim}, Delay: 5 * time.Second}
+	}}, nil)
+	garbage := eppfake.Start(t, &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Garbage: true} }}, nil)
+	for _, picker := range []struct{ name, addr, reason string }{{"down", down, "connect"}, {"slow", slow, "timeout"}, {"garbage", garbage, "garbage"}} {
+		for _, tt := range []struct {
+			mode   string
+			status int
+		}{{"FailOpen", 200}, {"FailClose", 500}} {
+			t.Run(picker.name+" "+tt.mode, func(t *testing.T) {
+				t.Parallel()
+				g := startAIGateway(t, poolYAML("{name: pool}", fmt.Sprintf(`
   - name: pool
     inferencePool:
       endpoints: ["%s"]
-      endpointPicker: {address: "%s", failureMode: %s, timeout: 1s}
-`, sim, down, tt.mode)))
-			for range 3 {
-				status, served, _, body := poolChat(t, g, "hi")
-				if status != tt.status {
-					t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+      endpointPicker: {address: "%s", failureMode: %s, timeout: 500ms}
+`, sim, picker.addr, tt.mode)))
+				for range 2 {
+					status, served, _, body := poolChat(t, g, "hi")
+					if status != tt.status {
+						t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+					}
+					if tt.status == 200 && served != sim {
+						t.Fatalf("served by %q", served)
+					}
 				}
-				if tt.status == 200 && served != sim {
-					t.Fatalf("served by %q", served)
+				series := fmt.Sprintf(`switchyard_inference_picker_failures_total{mode="%s",pool="default/pool",reason="%s"}`, tt.mode, picker.reason)
+				if v := g.metric(series); v != 2 {
+					t.Errorf("%s = %v, want 2", series, v)
 				}
-			}
-			series := fmt.Sprintf(`switchyard_inference_picker_failures_total{mode="%s",pool="default/pool",reason="connect"}`, tt.mode)
-			if v := g.metric(series); v != 3 {
-				t.Errorf("%s = %v, want 3", series, v)
-			}
-		})
+			})
+		}
 	}
 }
 
