@@ -299,3 +299,29 @@ func TestInferencePoolExample(t *testing.T) {
 		t.Errorf("the TLS picker was told of %d served requests, want 4", len(fake.Served()))
 	}
 }
+
+// TestInferencePoolWalksListAndHints: the picker's list is walked in order
+// past an endpoint that refuses connections, and the next request's subset
+// hint leaves that endpoint out.
+func TestInferencePoolWalksListAndHints(t *testing.T) {
+	sim := startSim(t, "127.0.0.1", 0)
+	dead := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Endpoints: []string{dead, sim}} }}
+	epp := eppfake.Start(t, fake, nil)
+	g := startAIGateway(t, poolYAML("{name: pool}", fmt.Sprintf(`
+  - name: pool
+    inferencePool:
+      endpoints: ["%s", "%s"]
+      endpointPicker: {address: "%s"}
+`, dead, sim, epp)))
+	for i := range 2 {
+		status, served, _, body := poolChat(t, g, "hi")
+		if status != 200 || served != sim {
+			t.Fatalf("request %d: %d served by %q, want 200 from %s: %s", i, status, served, sim, body)
+		}
+	}
+	seen := fake.Seen()
+	if len(seen) != 2 || seen[0].Subset != nil || !slices.Equal(seen[1].Subset, []string{sim}) {
+		t.Fatalf("subset hints %v then %v, want none then [%s]", seen[0].Subset, seen[len(seen)-1].Subset, sim)
+	}
+}
