@@ -153,6 +153,11 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 			static = append(static, ref.Name)
 		}
 	}
+	for k, ref := range rule.BackendRefs {
+		if b := snap.Backends[ref.Name]; b != nil && len(ref.Endpoints) > 0 {
+			checkPoolSubset(b, ref.Endpoints, fmt.Sprintf("%s.backendRefs[%d].endpoints", p, k), r)
+		}
+	}
 	var first *Backend
 	for k, ref := range rule.BackendRefs {
 		b := snap.Backends[ref.Name]

@@ -226,3 +226,25 @@ func validateInferencePool(ip *InferencePool, p string, r *reporter) {
 		nonNegativeInt(r, bp+".prefixBytes", b.PrefixBytes)
 	}
 }
+
+// checkPoolSubset checks a backendRef's endpoints: only an inferencePool
+// takes them, and each must name some of the pool's endpoints.
+func checkPoolSubset(b *Backend, subset []string, p string, r *reporter) {
+	if b.InferencePool == nil {
+		r.add(p, "endpoints apply to an inferencePool backend only")
+		return
+	}
+	addrs := b.InferencePool.Addresses()
+	for i, e := range subset {
+		found := false
+		for _, a := range addrs {
+			if a == e || strings.HasPrefix(a, e+":") || strings.HasPrefix(a, "["+e+"]:") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			r.add(fmt.Sprintf("%s[%d]", p, i), "%q names none of the pool's endpoints", e)
+		}
+	}
+}

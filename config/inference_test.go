@@ -45,6 +45,16 @@ func TestInferencePoolErrors(t *testing.T) {
 			want: []string{`t.yaml:4: backends[0]: backend must set exactly one of static, ai or inferencePool, not several`},
 		},
 		{
+			name: "endpoints on a ref",
+			yaml: okListener + "routes:\n  - name: r\n    rules: [{backendRefs: [{name: pool, endpoints: [\"10.0.0.1\", \"10.0.0.9:1\"]}]}]\n" +
+				"  - name: s\n    rules: [{backendRefs: [{name: app, endpoints: [\"h:2\"]}]}]\n" +
+				"backends:\n  - name: pool\n    inferencePool: {endpoints: [\"10.0.0.1:8000\"]}\n  - name: app\n    static: {endpoints: [{host: h, port: 2}]}\n",
+			want: []string{
+				`t.yaml:5: routes[0].rules[0].backendRefs[0].endpoints[1]: "10.0.0.9:1" names none of the pool's endpoints`,
+				`t.yaml:7: routes[1].rules[0].backendRefs[0].endpoints: endpoints apply to an inferencePool backend only`,
+			},
+		},
+		{
 			name: "pool and static in one rule",
 			yaml: okListener + "routes:\n  - name: r\n    rules: [{backendRefs: [{name: pool}, {name: app}]}]\n" +
 				"backends:\n  - name: pool\n    inferencePool: {endpoints: [\"h:1\"]}\n  - name: app\n    static: {endpoints: [{host: h, port: 2}]}\n",

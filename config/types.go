@@ -231,6 +231,10 @@ type BackendRef struct {
 	Weight *int `yaml:"weight" json:"weight,omitempty"`
 	// Priority group for AI failover: lower is tried first (default 0).
 	Priority int `yaml:"priority" json:"priority,omitempty"`
+	// Endpoints, for an inferencePool backend, restricts the rule to these of
+	// the pool's endpoints (host:port, or a host for any port): the picker
+	// gets them as its subset hint.
+	Endpoints []string `yaml:"endpoints" json:"endpoints,omitempty"`
 }
 
 // Timeouts are HTTPRouteTimeouts.

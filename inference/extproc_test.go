@@ -190,3 +190,33 @@ func TestPickerTLS(t *testing.T) {
 		t.Fatal("plaintext reached a TLS picker")
 	}
 }
+
+func TestSubset(t *testing.T) {
+	p := newTestPool(t, "", "", nil)
+	tests := []struct {
+		name     string
+		down     []string
+		restrict []string
+		want     []string
+	}{
+		{name: "all up, no restriction", want: nil},
+		{name: "one down", down: poolEndpoints[:1], want: poolEndpoints[1:]},
+		{name: "restricted by host", restrict: []string{"10.0.0.2"}, want: poolEndpoints[1:2]},
+		{name: "restricted to all", restrict: poolEndpoints, want: nil},
+		{name: "restricted, one of them down", down: poolEndpoints[1:2], restrict: poolEndpoints[1:], want: poolEndpoints[2:]},
+		{name: "restricted, all of them down", down: poolEndpoints[1:], restrict: poolEndpoints[1:], want: poolEndpoints[1:]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := range p.stats {
+				p.stats[i].downUntil.Store(0)
+			}
+			for _, e := range tt.down {
+				p.markDown(e)
+			}
+			if got := p.Subset(tt.restrict); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Subset(%v) = %v, want %v", tt.restrict, got, tt.want)
+			}
+		})
+	}
+}

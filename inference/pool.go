@@ -276,20 +276,29 @@ func (p *Pool) markDown(endpoint string) {
 // up reports whether endpoint i may be chosen now.
 func (p *Pool) up(i int, now int64) bool { return p.stats[i].downUntil.Load() <= now }
 
-// Subset is the subset hint for a request: the endpoints that are up, when
-// some are not (nil when every endpoint may be chosen).
-func (p *Pool) Subset() []string {
+// Subset is the subset hint for a request of a rule that restricts the pool
+// to restrict (host:port or bare hosts; nil: the whole pool): the allowed
+// endpoints that are up, or every allowed one when none is up. It is nil
+// when every endpoint of the pool may be chosen.
+func (p *Pool) Subset(restrict []string) []string {
 	now := time.Now().UnixNano()
-	var out []string
-	for i := range p.addrs {
+	var up, allowed []string
+	for i, a := range p.addrs {
+		if restrict != nil && !inSubset(a, restrict) {
+			continue
+		}
+		allowed = append(allowed, a)
 		if p.up(i, now) {
-			out = append(out, p.addrs[i])
+			up = append(up, a)
 		}
 	}
-	if len(out) == len(p.addrs) || len(out) == 0 {
-		return nil
+	switch {
+	case len(up) > 0 && len(up) < len(p.addrs):
+		return up
+	case len(up) == 0 && restrict != nil:
+		return allowed
 	}
-	return out
+	return nil
 }
 
 // members keeps the endpoints of list that belong to the pool (and to

@@ -77,14 +77,15 @@ func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && equalFoldASCII(b[:len(prefix)], prefix)
 }
 
-// sendPool performs an attempt on an inference pool: the picker chooses
+// sendPool performs an attempt on an inference pool (its rule restricted to
+// the endpoints restrict, when set): the picker chooses
 // (and may rewrite the body, or answer for the pool), then the endpoints
 // are tried in the picker's order: the next after a connect failure, and
 // after a retryable status when the rule retries. The picker is told which
 // endpoint served.
-func (s *exchange) sendPool(b *backend, tr providers.Translator, up *schema.Upstream, timeout time.Duration) result {
+func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translator, up *schema.Upstream, timeout time.Duration) result {
 	path := strings.TrimPrefix(up.URL, poolBaseURL)
-	r := &inference.Request{Method: fasthttp.MethodPost, Path: path, Body: up.Body, Subset: b.pool.Subset()}
+	r := &inference.Request{Method: fasthttp.MethodPost, Path: path, Body: up.Body, Subset: b.pool.Subset(restrict)}
 	r.Headers = append(r.Headers, inference.Header{Name: "content-type", Value: "application/json"})
 	if s.x.RequestID != "" {
 		r.Headers = append(r.Headers, inference.Header{Name: "x-request-id", Value: s.x.RequestID})
@@ -216,7 +217,7 @@ var _ upstream.Selector = poolSelector{}
 func (ps poolSelector) Select(ctx context.Context, x *policies.Exchange, buf []int) []int {
 	out := buf[:0]
 	d, err := ps.p.Pick(ctx, &inference.Request{Method: fasthttp.MethodPost, Path: "/v1/chat/completions", Body: x.Body,
-		Subset: ps.p.Subset()})
+		Subset: ps.p.Subset(nil)})
 	if err != nil || d.Immediate != nil {
 		return out
 	}

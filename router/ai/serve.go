@@ -366,7 +366,7 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 		}
 	}
 	if b.pool != nil {
-		return s.sendPool(b, tr, up, timeout)
+		return s.sendPool(b, s.h.refs[c.i].Endpoints, tr, up, timeout)
 	}
 	return s.send(b, tr, up, timeout)
 }

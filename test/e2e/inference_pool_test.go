@@ -325,3 +325,28 @@ func TestInferencePoolWalksListAndHints(t *testing.T) {
 		t.Fatalf("subset hints %v then %v, want none then [%s]", seen[0].Subset, seen[len(seen)-1].Subset, sim)
 	}
 }
+
+// TestInferencePoolRouteSubset: a rule that restricts a pool to some of its
+// endpoints sends them as the subset hint, and only they serve.
+func TestInferencePoolRouteSubset(t *testing.T) {
+	a, b := startSim(t, "127.0.0.1", 0), startSim(t, "127.0.0.1", 0)
+	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Endpoints: []string{a, b}} }}
+	epp := eppfake.Start(t, fake, nil)
+	g := startAIGateway(t, poolYAML(fmt.Sprintf("{name: pool, endpoints: [%q]}", b), fmt.Sprintf(`
+  - name: pool
+    inferencePool:
+      endpoints: ["%s", "%s"]
+      endpointPicker: {address: "%s"}
+`, a, b, epp)))
+	for i := range 3 {
+		status, served, _, body := poolChat(t, g, "hi")
+		if status != 200 || served != b {
+			t.Fatalf("request %d: %d served by %q, want 200 from %s: %s", i, status, served, b, body)
+		}
+	}
+	for _, s := range fake.Seen() {
+		if !slices.Equal(s.Subset, []string{b}) {
+			t.Fatalf("subset hint %v, want [%s]", s.Subset, b)
+		}
+	}
+}
