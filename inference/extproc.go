@@ -3,11 +3,8 @@ package inference
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +66,7 @@ type sharedConn struct {
 // NewConns returns an empty connection set.
 func NewConns() *Conns { return &Conns{m: map[string]*sharedConn{}} }
 
-func (c *Conns) get(e *config.EndpointPicker) (*sharedConn, error) {
+func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, error) {
 	key := e.Address
 	if t := e.TLS; t.On() {
 		key += fmt.Sprintf("|tls|%v|%s|%s", t.InsecureSkipVerify, t.CAFile, t.ServerName)
@@ -80,11 +77,7 @@ func (c *Conns) get(e *config.EndpointPicker) (*sharedConn, error) {
 		sc.refs++
 		return sc, nil
 	}
-	creds, err := transportCredentials(e)
-	if err != nil {
-		return nil, err
-	}
-	cc, err := grpc.NewClient(e.Address, grpc.WithTransportCredentials(creds),
+	cc, err := grpc.NewClient(e.Address, grpc.WithTransportCredentials(transportCredentials(conf)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)))
 	if err != nil {
 		return nil, fmt.Errorf("inference: picker connection: %w", err)
@@ -104,37 +97,22 @@ func (c *Conns) put(sc *sharedConn) {
 	_ = sc.cc.Close()
 }
 
-// transportCredentials are plaintext, or TLS with the picker's settings.
-func transportCredentials(e *config.EndpointPicker) (credentials.TransportCredentials, error) {
-	t := e.TLS
-	if !t.On() {
-		return insecure.NewCredentials(), nil
+// transportCredentials are plaintext, or TLS with conf.
+func transportCredentials(conf *tls.Config) credentials.TransportCredentials {
+	if conf == nil {
+		return insecure.NewCredentials()
 	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify, ServerName: t.ServerName} //nolint:gosec // pickers ship self-signed certificates; the user chose
-	if conf.ServerName == "" {
-		if host, _, err := net.SplitHostPort(e.Address); err == nil {
-			conf.ServerName = host
-		}
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("inference: picker caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("inference: picker caFile %s holds no PEM certificate", t.CAFile)
-		}
-		conf.RootCAs = pool
-	}
-	return credentials.NewTLS(conf), nil
+	return credentials.NewTLS(conf)
 }
 
-func newExtPicker(p *Pool, e *config.EndpointPicker, conns *Conns) (*extPicker, error) {
+func newExtPicker(p *Pool, e *config.EndpointPicker, conf *tls.Config, conns *Conns) (*extPicker, error) {
 	if conns == nil {
 		conns = NewConns()
 	}
-	sc, err := conns.get(e)
+	if e.TLS.On() && conf == nil {
+		return nil, errors.New("inference: the endpoint picker's TLS settings were not built")
+	}
+	sc, err := conns.get(e, conf)
 	if err != nil {
 		return nil, err
 	}

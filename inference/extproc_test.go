@@ -2,6 +2,7 @@ package inference
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"reflect"
@@ -22,7 +23,11 @@ func newTestPool(t *testing.T, addr, mode string, tlsConf *config.PickerTLS) *Po
 	if addr != "" {
 		cfg.EndpointPicker = &config.EndpointPicker{Address: addr, FailureMode: mode, Timeout: config.Duration(300 * time.Millisecond), TLS: tlsConf}
 	}
-	p, err := New("default/pool", cfg, Options{})
+	var conf *tls.Config
+	if tlsConf.On() {
+		conf = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: tlsConf.InsecureSkipVerify, ServerName: "127.0.0.1"} //nolint:gosec // the test's self-signed picker
+	}
+	p, err := New("default/pool", cfg, Options{PickerTLS: conf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ package inference
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,6 +128,9 @@ type Options struct {
 	Metrics *Metrics
 	// Conns shares gRPC connections to pickers between pools (nil: the pool's own).
 	Conns *Conns
+	// PickerTLS is the TLS configuration to the external picker, required
+	// when its TLS is on (the router builds it as for any upstream).
+	PickerTLS *tls.Config
 }
 
 // Pool is one InferencePool of a snapshot: its endpoints and picker. It is
@@ -176,7 +180,7 @@ func New(name string, cfg *config.InferencePool, opts Options) (*Pool, error) {
 	p.stats = make([]endpointStats, len(p.addrs))
 	p.builtin = newBuiltin(p, cfg.Picker, !cfg.External())
 	if cfg.External() {
-		ext, err := newExtPicker(p, cfg.EndpointPicker, opts.Conns)
+		ext, err := newExtPicker(p, cfg.EndpointPicker, opts.PickerTLS, opts.Conns)
 		if err != nil {
 			p.builtin.stop()
 			return nil, err

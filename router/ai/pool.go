@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -46,7 +47,17 @@ func (fa *Factory) newPoolBackend(key string, ip *config.InferencePool, gen *ups
 	}
 	sum := sha256.Sum256(append(spec, upstream.CADigest(pickerCA(ip))...))
 	v, err := gen.Get("pool|"+key+"|"+hex.EncodeToString(sum[:]), func() (any, func(), error) {
-		p, err := inference.New(key, ip, inference.Options{Log: fa.log, Metrics: fa.opts.Inference, Conns: fa.conns})
+		opts := inference.Options{Log: fa.log, Metrics: fa.opts.Inference, Conns: fa.conns}
+		if e := ip.EndpointPicker; e != nil && e.TLS.On() {
+			host, _, _ := net.SplitHostPort(e.Address)
+			conf, err := upstream.ClientTLS(&config.BackendTLS{ServerName: e.TLS.ServerName,
+				InsecureSkipVerify: e.TLS.InsecureSkipVerify, CAFile: e.TLS.CAFile}, host)
+			if err != nil {
+				return nil, nil, fmt.Errorf("endpoint picker TLS: %w", err)
+			}
+			opts.PickerTLS = conf
+		}
+		p, err := inference.New(key, ip, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -174,18 +185,10 @@ func (s *exchange) doEndpoint(b *backend, up *schema.Upstream, d *inference.Deci
 	uri.SetScheme("http")
 	uri.SetHost(ep)
 	uri.SetPath(strings.TrimPrefix(up.URL, poolBaseURL))
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType("application/json")
-	for _, h := range up.Header {
-		req.Header.Set(h.Name, h.Value)
-	}
+	s.fillRequest(req, up, d.Body)
 	for _, h := range d.Headers {
 		req.Header.Set(h.Name, h.Value)
 	}
-	if s.x.RequestID != "" {
-		req.Header.Set("X-Request-Id", s.x.RequestID)
-	}
-	req.SetBodyRaw(d.Body)
 	resp.StreamBody = up.Stream
 	err := b.up.client.DoTimeout(req, resp, timeout)
 	fasthttp.ReleaseRequest(req)

@@ -376,6 +376,22 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	req.SetRequestURI(up.URL)
+	s.fillRequest(req, up, up.Body)
+	resp.StreamBody = up.Stream
+	err := b.up.client.DoTimeout(req, resp, timeout)
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		s.f.log.Warn("ai: upstream request failed", "rule", s.h.key, "backend", b.key,
+			"upstream", redactURL(up.URL), "err", err.Error())
+		return failure(transportError(err))
+	}
+	return s.receive(b, tr, up, resp)
+}
+
+// fillRequest sets an upstream request's method, content type, headers
+// (the translator's, then the request id) and body.
+func (s *exchange) fillRequest(req *fasthttp.Request, up *schema.Upstream, body []byte) {
 	if up.Method != "" {
 		req.Header.SetMethod(up.Method)
 	} else {
@@ -392,17 +408,7 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	if s.x.RequestID != "" {
 		req.Header.Set("X-Request-Id", s.x.RequestID)
 	}
-	req.SetBodyRaw(up.Body)
-	resp.StreamBody = up.Stream
-	err := b.up.client.DoTimeout(req, resp, timeout)
-	fasthttp.ReleaseRequest(req)
-	if err != nil {
-		fasthttp.ReleaseResponse(resp)
-		s.f.log.Warn("ai: upstream request failed", "rule", s.h.key, "backend", b.key,
-			"upstream", redactURL(up.URL), "err", err.Error())
-		return failure(transportError(err))
-	}
-	return s.receive(b, tr, up, resp)
+	req.SetBodyRaw(body)
 }
 
 // receive handles an upstream response of one attempt: a stream is relayed,
