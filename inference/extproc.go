@@ -78,7 +78,10 @@ func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, er
 		return sc, nil
 	}
 	cc, err := grpc.NewClient(e.Address, grpc.WithTransportCredentials(transportCredentials(conf)),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)),
+		// Fixed windows turn off grpc-go's bandwidth-delay probing (a PING
+		// per burst of data: system calls on every request of a busy pool).
+		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20))
 	if err != nil {
 		return nil, fmt.Errorf("inference: picker connection: %w", err)
 	}
@@ -333,10 +336,7 @@ func immediate(ir *extprocv3.ImmediateResponse) *Immediate {
 // answer and returns the headers it sets. The stream then ends: response
 // bodies are not sent to the picker (see docs/inference-pool.md).
 func (s *session) served(_ context.Context, endpoint string, status int, contentType string) []Header {
-	st, err := structpb.NewStruct(map[string]any{MetadataServed: endpoint})
-	if err != nil {
-		return nil
-	}
+	st := &structpb.Struct{Fields: map[string]*structpb.Value{MetadataServed: structpb.NewStringValue(endpoint)}}
 	hs := []*corev3.HeaderValue{{Key: ":status", RawValue: []byte(strconv.Itoa(status))}}
 	if contentType != "" {
 		hs = append(hs, &corev3.HeaderValue{Key: "content-type", RawValue: []byte(contentType)})
