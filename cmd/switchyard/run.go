@@ -242,6 +242,7 @@ func logServed(log *slog.Logger, snap *config.Snapshot) {
 		a := snap.Backends[k].AI
 		log.Info("serving models", "backend", k, "provider", a.Provider, "models", describeModels(a))
 	}
+	logPools(log, snap)
 }
 
 // describeModels says which client-facing models an AI backend serves, each
