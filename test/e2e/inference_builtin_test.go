@@ -184,3 +184,24 @@ access:
 		t.Fatalf("no key: %d", resp.StatusCode)
 	}
 }
+
+// TestInferencePoolReload: a hot reload that changes a pool's endpoints
+// sends the next requests to the new ones; one that keeps the pool keeps
+// serving through it.
+func TestInferencePoolReload(t *testing.T) {
+	a, b := startSim(t, "127.0.0.1", 0), startSim(t, "127.0.0.1", 0)
+	cfg := func(ep string) string {
+		return poolYAML("{name: pool}", fmt.Sprintf("  - name: pool\n    inferencePool: {endpoints: [%q]}\n", ep))
+	}
+	g := startAIGateway(t, cfg(a))
+	for _, step := range []struct{ ep, note string }{{a, "before"}, {b, "after the change"}, {b, "after a reload that keeps it"}} {
+		if step.note != "before" {
+			g.rewrite(cfg(step.ep) + "# " + step.note + "\n")
+		}
+		for range 3 {
+			if status, served, _, body := poolChat(t, g, "hi"); status != 200 || served != step.ep {
+				t.Fatalf("%s: %d served by %q, want %s: %s", step.note, status, served, step.ep, body)
+			}
+		}
+	}
+}
