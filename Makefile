@@ -30,6 +30,7 @@ node-deps: ## install the pinned npm clients the end-to-end tests drive (skipped
 llmd-sim: bin/llm-d-inference-sim ## build llm-d-inference-sim (the inference-pool tests' vLLM simulator) from tools/llmd, once
 
 bin/llm-d-inference-sim: tools/llmd/go.mod tools/llmd/go.sum
+	mkdir -p bin
 	cd tools/llmd && $(GO) build -o ../../bin/llm-d-inference-sim github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
 
 test-short: ## run the unit tests only (no end-to-end tests through the binary)
