@@ -205,3 +205,36 @@ func TestInferencePoolReload(t *testing.T) {
 		}
 	}
 }
+
+// TestInferencePoolPerRoute: different routes (here by hostname) reach
+// different pools.
+func TestInferencePoolPerRoute(t *testing.T) {
+	a, b := startSim(t, "127.0.0.1", 0), startSim(t, "127.0.0.1", 0)
+	g := startAIGateway(t, fmt.Sprintf(`
+listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
+routes:
+  - name: team-a
+    hostnames: [a.example]
+    rules: [{backendRefs: [{name: pool-a}]}]
+  - name: team-b
+    hostnames: [b.example]
+    rules: [{backendRefs: [{name: pool-b}]}]
+backends:
+  - name: pool-a
+    inferencePool: {endpoints: [%q]}
+  - name: pool-b
+    inferencePool: {endpoints: [%q]}
+`, a, b))
+	for _, tt := range []struct{ host, want string }{{"a.example", a}, {"b.example", b}, {"a.example", a}} {
+		req := newRequest(t, "POST", g.URL("/v1/chat/completions"), strings.NewReader(`{"model":"llama","messages":[{"role":"user","content":"hi"}]}`))
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := drain(resp)
+		if resp.StatusCode != 200 || resp.Header.Get("x-gateway-destination-endpoint-served") != tt.want {
+			t.Fatalf("%s: %d served by %q, want %s: %s", tt.host, resp.StatusCode, resp.Header.Get("x-gateway-destination-endpoint-served"), tt.want, body)
+		}
+	}
+}
