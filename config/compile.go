@@ -147,10 +147,15 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 		switch {
 		case b == nil:
 			r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "unknown backend %q", ref.Name)
-		case b.AI != nil:
+		case b.AI != nil || b.InferencePool != nil:
 			ai = append(ai, ref.Name)
 		case b.Static != nil:
 			static = append(static, ref.Name)
+		}
+	}
+	for k, ref := range rule.BackendRefs {
+		if b := snap.Backends[ref.Name]; b != nil && len(ref.Endpoints) > 0 {
+			checkPoolSubset(b, ref.Endpoints, fmt.Sprintf("%s.backendRefs[%d].endpoints", p, k), r)
 		}
 	}
 	var first *Backend

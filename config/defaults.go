@@ -206,6 +206,9 @@ func defaultBackend(b *Backend) {
 		setDefault(&p.MaxIdleTime, Duration(60*time.Second))
 		setDefault(&p.ConnectTimeout, Duration(5*time.Second))
 	}
+	if ip := b.InferencePool; ip != nil {
+		defaultInferencePool(ip)
+	}
 	if a := b.AI; a != nil {
 		defaultHealthCheck(a.HealthCheck)
 		setDefault(&a.Timeout, Duration(60*time.Second))

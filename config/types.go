@@ -231,6 +231,10 @@ type BackendRef struct {
 	Weight *int `yaml:"weight" json:"weight,omitempty"`
 	// Priority group for AI failover: lower is tried first (default 0).
 	Priority int `yaml:"priority" json:"priority,omitempty"`
+	// Endpoints, for an inferencePool backend, restricts the rule to these of
+	// the pool's endpoints (host:port, or a host for any port): the picker
+	// gets them as its subset hint.
+	Endpoints []string `yaml:"endpoints" json:"endpoints,omitempty"`
 }
 
 // Timeouts are HTTPRouteTimeouts.
@@ -278,6 +282,8 @@ type Backend struct {
 	Name   string         `yaml:"name" json:"name"`
 	Static *StaticBackend `yaml:"static" json:"static,omitempty"`
 	AI     *AIBackend     `yaml:"ai" json:"ai,omitempty"`
+	// InferencePool is a set of model servers chosen by an endpoint picker.
+	InferencePool *InferencePool `yaml:"inferencePool" json:"inferencePool,omitempty"`
 	// Policies attach to every rule that routes to this backend and win over
 	// the rule's and the route's. A rule's backends must agree on them.
 	Policies *Policies `yaml:"policies" json:"policies,omitempty"`

@@ -185,11 +185,19 @@ func validateBackends(bs []Backend, r *reporter) {
 		} else {
 			names[b.Name] = i
 		}
+		kinds := 0
+		for _, set := range []bool{b.Static != nil, b.AI != nil, b.InferencePool != nil} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case b.Static == nil && b.AI == nil:
-			r.add(p, "backend must set exactly one of static or ai")
-		case b.Static != nil && b.AI != nil:
-			r.add(p, "backend must set exactly one of static or ai, not both")
+		case kinds == 0:
+			r.add(p, "backend must set exactly one of static, ai or inferencePool")
+		case kinds > 1:
+			r.add(p, "backend must set exactly one of static, ai or inferencePool, not several")
+		case b.InferencePool != nil:
+			validateInferencePool(b.InferencePool, p+".inferencePool", r)
 		case b.Static != nil:
 			validateStatic(b.Static, p+".static", r)
 		default:

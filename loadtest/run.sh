@@ -19,7 +19,7 @@ GO=${GO:-go}
 
 echo "run.sh: building the load-test tools" >&2
 mkdir -p loadtest/bin loadtest/results
-$GO build -trimpath -o loadtest/bin/ ./loadtest/cmd/fakeupstream ./loadtest/cmd/bareproxy ./loadtest/cmd/loadgen ./loadtest/cmd/bench
+$GO build -trimpath -o loadtest/bin/ ./loadtest/cmd/fakeupstream ./loadtest/cmd/bareproxy ./loadtest/cmd/loadgen ./loadtest/cmd/bench ./loadtest/cmd/fakepicker
 
 # 10,000 concurrent streams need ~20,000 descriptors in a proxy (client +
 # upstream side): raise the soft limit to the hard one (Go does the same for

@@ -242,7 +242,7 @@ func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.Rout
 			w = max(*br.Weight, 0)
 		}
 		r.Backends = append(r.Backends, Ref{Name: key, Weight: w, Priority: br.Priority, Backend: b})
-		if b.AI == nil {
+		if b.AI == nil && b.InferencePool == nil {
 			kind = KindHTTP
 		}
 	}
