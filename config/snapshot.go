@@ -22,6 +22,11 @@ type Snapshot struct {
 	// Problems are route-level problems that did not stop the load: each disabled a route
 	// (see RouteInfo.Reason). `switchyard validate` fails on them; `run` serves the rest.
 	Problems Errors `json:"problems,omitempty"`
+	// TCPRoutes, TLSRoutes and GRPCRoutes are the other route kinds, in
+	// configuration order, with their keys and listeners.
+	TCPRoutes  []RouteStatus `json:"tcpRoutes,omitempty"`
+	TLSRoutes  []RouteStatus `json:"tlsRoutes,omitempty"`
+	GRPCRoutes []RouteStatus `json:"grpcRoutes,omitempty"`
 
 	// pos maps field paths to source lines (nil for a Config built in code).
 	pos *positions
