@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/l4"
 )
 
 // boundListener is one bound port serving one Bind.
@@ -24,6 +25,7 @@ type boundListener struct {
 	tls      bool
 	ln       net.Listener
 	srv      *fasthttp.Server
+	l4       *l4.Listener // a TCP or TLS port's proxy instead of srv
 	done     chan struct{}
 	serveErr error
 	once     sync.Once
@@ -179,6 +181,11 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 		return nil, fmt.Errorf("router: bind %s (%s): %w", b.Key, addr, err)
 	}
 	l := &boundListener{key: listenerKey(b), bind: b, lim: lim, port: b.Port, ln: wrapReadAhead(ln), done: make(chan struct{})}
+	if b.Protocol == config.ProtocolTCP || b.Protocol == config.ProtocolTLS {
+		l.ln = ln
+		l.l4 = g.l4.Listen(ln, b.Port)
+		return l, nil
+	}
 	if b.Protocol == config.ProtocolHTTPS {
 		l.tls = true
 		port := b.Port
@@ -196,7 +203,12 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 }
 
 func (l *boundListener) serve() {
-	err := l.srv.Serve(l.ln)
+	var err error
+	if l.l4 != nil {
+		err = l.l4.Serve()
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		l.serveErr = err
 	}
@@ -209,6 +221,10 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 		// Close the socket here: fasthttp's Shutdown does nothing when Serve
 		// has not registered the listener yet, and Serve would then run on.
 		_ = l.ln.Close()
+		if l.l4 != nil {
+			err = l.l4.Shutdown(ctx)
+			return
+		}
 		err = l.srv.ShutdownWithContext(ctx)
 		if errors.Is(err, net.ErrClosed) {
 			err = nil
@@ -277,7 +293,7 @@ func (g *Gateway) certificate(port int, hello *tls.ClientHelloInfo) (*tls.Certif
 func loadCertificates(snap *config.Snapshot) (map[int][]*tls.Certificate, error) {
 	out := map[int][]*tls.Certificate{}
 	for _, l := range snap.Config.Listeners {
-		if l.Protocol != config.ProtocolHTTPS || l.TLS == nil {
+		if l.TLS == nil || l.TLS.Mode != config.TLSModeTerminate || (l.Protocol != config.ProtocolHTTPS && l.Protocol != config.ProtocolTLS) {
 			continue
 		}
 		for _, c := range l.TLS.Certificates {
