@@ -201,3 +201,116 @@ backends:
 			g.metric(`switchyard_l4_connections_total{result="no_sni",route="none"}`) == 1
 	}, "unknown and missing SNI counted")
 }
+
+// startExample runs examples/<name> as it is, with PORT set to a free port
+// and env, and returns the gateway.
+func startExample(t *testing.T, name string, env ...string) *gateway {
+	t.Helper()
+	port := testutil.FreePort(t)
+	g := runGateway(t, []string{"run", "-c", mustAbs(t, "../../examples/"+name)}, append(env, fmt.Sprintf("PORT=%d", port)))
+	g.Port = port
+	return g
+}
+
+// TestExampleTCP runs examples/tcp.yaml over two echo servers.
+func TestExampleTCP(t *testing.T) {
+	a, b := echoServer(t, "A", nil), echoServer(t, "B", nil)
+	g := startExample(t, "tcp.yaml", "TCP_BACKENDS="+a+","+b)
+	seen := map[string]bool{}
+	for i := 0; i < 40 && len(seen) < 2; i++ {
+		c, err := net.Dial("tcp", g.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _, _ := strings.Cut(echoOnce(t, c, "x"), ":")
+		seen[name] = true
+		_ = c.Close()
+	}
+	if !seen["A"] || !seen["B"] {
+		t.Errorf("answered by %v; want both backends", seen)
+	}
+}
+
+// TestExampleTLSPassthrough runs examples/tls-passthrough.yaml.
+func TestExampleTLSPassthrough(t *testing.T) {
+	dir := t.TempDir()
+	roots := x509.NewCertPool()
+	backend := func(host string) string {
+		certFile, keyFile := writeCert(t, dir, host, "7")
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pem, _ := os.ReadFile(certFile)
+		roots.AppendCertsFromPEM(pem)
+		return echoServer(t, host, func(c net.Conn) net.Conn { return tls.Server(c, &tls.Config{Certificates: []tls.Certificate{pair}}) })
+	}
+	g := startExample(t, "tls-passthrough.yaml", "TLS_BACKEND_A="+backend("a.example.com"), "TLS_BACKEND_B="+backend("b.example.com"))
+	for _, host := range []string{"a.example.com", "b.example.com"} {
+		c, err := tls.Dial("tcp", g.Addr(), &tls.Config{ServerName: host, RootCAs: roots})
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		if got := echoOnce(t, c, "x"); got != host+":x" {
+			t.Errorf("%s: got %q", host, got)
+		}
+		_ = c.Close()
+	}
+	if c, err := tls.Dial("tcp", g.Addr(), &tls.Config{ServerName: "c.example.com", RootCAs: roots}); err == nil {
+		_ = c.Close()
+		t.Error("c.example.com was not refused")
+	}
+}
+
+// TestTCPReloadDrains removes a TCP route by a hot reload: the connection
+// open on it keeps working for the drain time and is closed after it; a
+// new connection finds no route.
+func TestTCPReloadDrains(t *testing.T) {
+	a := echoServer(t, "A", nil)
+	cfg := `
+server: {drainTimeout: 2s}
+listeners:
+  - {name: raw, port: {{PORT}}, protocol: TCP}
+%s
+backends:
+  - {name: echo, static: {endpoints: ['` + a + `']}}
+`
+	g := startGateway(t, fmt.Sprintf(cfg, "tcpRoutes: [{name: echo, rules: [{backendRefs: [{name: echo}]}]}]"))
+	c, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	ask := func() (string, error) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintf(c, "ping\n"); err != nil {
+			return "", err
+		}
+		return r.ReadString('\n')
+	}
+	if got, err := ask(); err != nil || got != "A:ping\n" {
+		t.Fatalf("before reload: %q %v", got, err)
+	}
+	g.rewrite(fmt.Sprintf(cfg, ""))
+	reloaded := time.Now()
+	if got, err := ask(); err != nil || got != "A:ping\n" {
+		t.Fatalf("open connection during the drain: %q %v", got, err)
+	}
+	n, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = n.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := n.Read(make([]byte, 1)); err == nil {
+		t.Error("a new connection was served after its route was removed")
+	}
+	_ = n.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := r.ReadString('\n'); err == nil {
+		t.Fatal("the drained connection got data")
+	}
+	if d := time.Since(reloaded); d < 1500*time.Millisecond || d > 6*time.Second {
+		t.Errorf("the open connection was closed %v after the reload; want about the 2s drain", d)
+	}
+}
