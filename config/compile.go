@@ -67,6 +67,7 @@ func build(name string, cfg *Config) *Snapshot {
 			})
 		}
 		key := listenerKey(l)
+		snap.Binds[bi].H2C = snap.Binds[bi].H2C || l.H2C
 		snap.Binds[bi].Listeners = append(snap.Binds[bi].Listeners, key)
 		snap.Listeners = append(snap.Listeners, ListenerInfo{Key: key, BindKey: snap.Binds[bi].Key, Listener: l})
 	}

@@ -48,6 +48,8 @@ type Bind struct {
 	Port      int      `json:"port"`
 	Protocol  string   `json:"protocol"`
 	Listeners []string `json:"listeners"`
+	// H2C is true when a listener of an HTTP bind accepts h2c.
+	H2C bool `json:"h2c,omitempty"`
 }
 
 // ListenerInfo is a listener with its key namespace/gateway.listener.

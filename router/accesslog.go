@@ -21,6 +21,9 @@ type accessRecord struct {
 
 	// Filled from the request only when the access log is on.
 	requestID, method, path, client string
+	// proto is set for HTTP/2 requests; grpcStatus for gRPC calls (-1 or 0 otherwise: see logRecord).
+	proto      string
+	grpcStatus int
 }
 
 // fill copies what the log line needs from ctx, which a streamed response
@@ -58,6 +61,9 @@ func (g *Gateway) logRecord(rec *accessRecord) {
 	}
 	if rec.reason != "" {
 		attrs = append(attrs, slog.String("reason", rec.reason))
+	}
+	if rec.proto != "" {
+		attrs = append(attrs, slog.String("proto", rec.proto), slog.Int("grpc_status", rec.grpcStatus))
 	}
 	g.log.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs...)
 }

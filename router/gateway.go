@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/router/h2"
 	"github.com/switchyard-ai/switchyard/router/l4"
 	"github.com/switchyard-ai/switchyard/router/route"
 	"github.com/switchyard-ai/switchyard/router/upstream"
@@ -67,6 +68,8 @@ type state struct {
 	certs     map[int][]*tls.Certificate
 	hostnames []string // configured listener and route hostnames, lower-case
 	l4        *l4.Table // the TCP and TLS ports' routes
+	grpc      *h2.Table // the GRPCRoutes, served on HTTP/2
+	gen       *upstream.Generation
 }
 
 // Gateway serves the data plane for the current snapshot.
@@ -180,7 +183,7 @@ func (g *Gateway) compile(snap *config.Snapshot, gen *upstream.Generation) (*sta
 	if err != nil {
 		return nil, err
 	}
-	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs, hostnames: configuredHosts(snap)}
+	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs, hostnames: configuredHosts(snap), gen: gen}
 	st.accessLog = snap.Config.Server.AccessLog == nil || *snap.Config.Server.AccessLog
 	if st.kinds, err = g.kinds.compileKinds(snap, gen, table); err != nil {
 		return nil, err
@@ -196,6 +199,9 @@ func (g *Gateway) compile(snap *config.Snapshot, gen *upstream.Generation) (*sta
 			return nil, fmt.Errorf("router: compile policies: %w", err)
 		}
 		built = append(built, c)
+	}
+	if err := g.compileGRPC(st, built); err != nil {
+		return nil, fmt.Errorf("router: compile gRPC routes: %w", err)
 	}
 	table.Rules(func(rule *route.Rule) {
 		var perr error

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/h2"
 	"github.com/switchyard-ai/switchyard/router/l4"
 )
 
@@ -26,6 +27,7 @@ type boundListener struct {
 	ln       net.Listener
 	srv      *fasthttp.Server
 	l4       *l4.Listener // a TCP or TLS port's proxy instead of srv
+	h2       *h2.Server   // the HTTP/2 connections of an HTTPS or h2c port
 	done     chan struct{}
 	serveErr error
 	once     sync.Once
@@ -79,6 +81,9 @@ func (s *connSet) all() []net.Conn {
 }
 
 func listenerKey(b config.Bind) string {
+	if b.H2C {
+		return net.JoinHostPort(b.Address, strconv.Itoa(b.Port)) + "/" + b.Protocol + "+h2c"
+	}
 	return net.JoinHostPort(b.Address, strconv.Itoa(b.Port)) + "/" + b.Protocol
 }
 
@@ -186,16 +191,23 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 		l.l4 = g.l4.Listen(ln, b.Port)
 		return l, nil
 	}
-	if b.Protocol == config.ProtocolHTTPS {
-		l.tls = true
-		port := b.Port
-		l.ln = tls.NewListener(ln, &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			NextProtos: []string{"http/1.1"},
-			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-				return g.certificate(port, hello)
-			},
-		})
+	if b.Protocol == config.ProtocolHTTPS || b.H2C {
+		// HTTP/2 (h2 by ALPN, or h2c by its preface) goes to net/http; the
+		// rest to fasthttp, which accepts from the Dispatch.
+		l.h2 = h2.NewServer(lim, g.http2Handler(b.Port), g.log)
+		var conf *tls.Config
+		if b.Protocol == config.ProtocolHTTPS {
+			l.tls = true
+			port := b.Port
+			conf = &tls.Config{
+				MinVersion: tls.VersionTLS12,
+				NextProtos: []string{"h2", "http/1.1"},
+				GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+					return g.certificate(port, hello)
+				},
+			}
+		}
+		l.ln = h2.NewDispatch(l.ln, conf, b.H2C, lim.ReadTimeout.D(), l.h2)
 	}
 	l.srv = g.newServer(b.Port, lim)
 	l.srv.ConnState = l.track
@@ -225,10 +237,18 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 			err = l.l4.Shutdown(ctx)
 			return
 		}
+		var h2err error
+		var wg sync.WaitGroup
+		if l.h2 != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); h2err = l.h2.Shutdown(ctx) }()
+		}
 		err = l.srv.ShutdownWithContext(ctx)
 		if errors.Is(err, net.ErrClosed) {
 			err = nil
 		}
+		wg.Wait()
+		err = errors.Join(err, h2err)
 		if ctx.Err() != nil {
 			// The drain time is over: close what is still open (streams that
 			// outlived it), so that nothing is served by a closed listener.
