@@ -66,7 +66,7 @@ type state struct {
 	server    config.Server
 	accessLog bool
 	certs     map[int][]*tls.Certificate
-	hostnames []string // configured listener and route hostnames, lower-case
+	hostnames []string  // configured listener and route hostnames, lower-case
 	l4        *l4.Table // the TCP and TLS ports' routes
 	grpc      *h2.Table // the GRPCRoutes, served on HTTP/2
 	gen       *upstream.Generation

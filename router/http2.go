@@ -202,4 +202,3 @@ func (c *bridgeConn) RemoteAddr() net.Addr {
 	}
 	return &net.TCPAddr{}
 }
-
