@@ -11,6 +11,9 @@
 // (route matching, filters, policies, access log) on it.
 package h2
 
+//lint:file-ignore SA1019 net/http serves HTTP/2 only from its own listeners: a connection already sorted by
+// Dispatch (TLS done, preface peeked) and read through the reset guard needs x/net's http2.Server.ServeConn.
+
 import (
 	"context"
 	"crypto/tls"

@@ -17,8 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/router/upstream"
@@ -91,7 +89,7 @@ type member struct {
 // health, kept across reloads by identity.
 type endpoint struct {
 	addr      string
-	transport *http2.Transport
+	transport *http.Transport
 	healthy   atomic.Bool
 	upstream.Ejection
 }
@@ -384,25 +382,29 @@ func derefTLS(t *config.BackendTLS) any {
 	return *t
 }
 
-// transport is an HTTP/2 client for one endpoint: h2c, or TLS with ALPN h2.
-func transport(addr string, s *config.StaticBackend) (*http2.Transport, error) {
+// transport is an HTTP/2 client for one endpoint: h2c (prior knowledge),
+// or TLS with ALPN h2; never HTTP/1.1 (gRPC needs trailers).
+func transport(addr string, s *config.StaticBackend) (*http.Transport, error) {
 	connect := s.ConnectionPool.ConnectTimeout.D()
 	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	tr := &http2.Transport{
-		ReadIdleTimeout:            30 * time.Second,
-		PingTimeout:                10 * time.Second,
-		IdleConnTimeout:            s.ConnectionPool.MaxIdleTime.D(),
-		StrictMaxConcurrentStreams: false,
+	var protos http.Protocols
+	tr := &http.Transport{
+		IdleConnTimeout: s.ConnectionPool.MaxIdleTime.D(),
+		HTTP2:           &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second},
+		// Every call to the endpoint goes to addr, whatever its :authority.
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		},
 	}
 	if s.TLS == nil {
-		tr.AllowHTTP = true
-		tr.DialTLSContext = func(ctx context.Context, network, _ string, _ *tls.Config) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		}
+		protos.SetUnencryptedHTTP2(true)
+		tr.Protocols = &protos
 		return tr, nil
 	}
+	protos.SetHTTP2(true)
+	tr.Protocols = &protos
 	host, _, _ := net.SplitHostPort(addr)
-	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, NextProtos: []string{http2.NextProtoTLS}}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	if s.TLS.ServerName != "" {
 		conf.ServerName = s.TLS.ServerName
 	}
@@ -419,17 +421,5 @@ func transport(addr string, s *config.StaticBackend) (*http2.Transport, error) {
 		conf.RootCAs = pool
 	}
 	tr.TLSClientConfig = conf
-	tr.DialTLSContext = func(ctx context.Context, network, _ string, cfg *tls.Config) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		tc := tls.Client(c, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = c.Close()
-			return nil, err
-		}
-		return tc, nil
-	}
 	return tr, nil
 }

@@ -66,18 +66,3 @@ func (r *recordingConn) Read(p []byte) (int, error) {
 }
 
 func (r *recordingConn) Write(p []byte) (int, error) { return len(p), nil }
-
-// prefixConn reads prefix before the connection's own bytes.
-type prefixConn struct {
-	net.Conn
-	prefix []byte
-}
-
-func (p *prefixConn) Read(b []byte) (int, error) {
-	if len(p.prefix) > 0 {
-		n := copy(b, p.prefix)
-		p.prefix = p.prefix[n:]
-		return n, nil
-	}
-	return p.Conn.Read(b)
-}

@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/interop"
-	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -63,7 +62,7 @@ func grpcBackend(t *testing.T, creds credentials.TransportCredentials, failFirst
 		opts = append(opts, grpc.Creds(creds))
 	}
 	s := grpc.NewServer(opts...)
-	testgrpc.RegisterTestServiceServer(s, interop.NewTestServer())
+	testpb.RegisterTestServiceServer(s, interop.NewTestServer())
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
@@ -71,7 +70,7 @@ func grpcBackend(t *testing.T, creds credentials.TransportCredentials, failFirst
 }
 
 // dialGRPC connects a grpc-go client to the gateway.
-func dialGRPC(t *testing.T, addr string, creds credentials.TransportCredentials) testgrpc.TestServiceClient {
+func dialGRPC(t *testing.T, addr string, creds credentials.TransportCredentials) testpb.TestServiceClient {
 	t.Helper()
 	if creds == nil {
 		creds = insecure.NewCredentials()
@@ -81,12 +80,12 @@ func dialGRPC(t *testing.T, addr string, creds credentials.TransportCredentials)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cc.Close() })
-	return testgrpc.NewTestServiceClient(cc)
+	return testpb.NewTestServiceClient(cc)
 }
 
 // exerciseGRPC makes the four kinds of call through client and checks
 // messages, headers and trailers arrive as the backend sent them.
-func exerciseGRPC(t *testing.T, client testgrpc.TestServiceClient) {
+func exerciseGRPC(t *testing.T, client testpb.TestServiceClient) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -20,13 +18,9 @@ import (
 
 // h2cClient is an HTTP client speaking h2c with prior knowledge.
 func h2cClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: &p}}
 }
 
 // rawH2 opens an h2c connection and sends the preface and SETTINGS.
