@@ -96,6 +96,9 @@ type endpoint struct {
 
 // Compile builds the GRPCRoutes of snap. chain builds each rule's policies.
 func Compile(snap *config.Snapshot, gen *upstream.Generation, chain ChainFunc, log *slog.Logger) (*Table, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	t := &Table{ports: map[int][]*entry{}, MaxMessageBytes: snap.Config.Server.MaxBodyBytes}
 	ports := map[string]int{}
 	for _, l := range snap.Listeners {
