@@ -19,6 +19,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // shut down their write side still get their answer. It returns the bytes
 // read from the client (in) and written to it (out).
 func relay(client, backend net.Conn, idle time.Duration, in, out *atomic.Int64) error {
+	if err, ok := relayTCP(client, backend, idle, in, out); ok {
+		return err
+	}
 	var last atomic.Int64 // unix nanos of the last byte either way
 	last.Store(time.Now().UnixNano())
 	errc := make(chan error, 2)
