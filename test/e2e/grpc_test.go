@@ -25,6 +25,8 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
 
 // grpcBackend runs grpc-go's interop TestService and the health service;
@@ -194,9 +196,8 @@ func TestExampleGRPC(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || resp.Proto != "HTTP/1.1" {
 		t.Errorf("HTTP/1.1 on the h2c port: %s %d", resp.Proto, resp.StatusCode)
 	}
-	if !strings.Contains(g.Logs(), `"grpc_status":0`) {
-		t.Errorf("no gRPC access log line:\n%s", tail(g.Logs(), 5))
-	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return strings.Contains(g.Logs(), `"grpc_status":0`) },
+		"a gRPC access log line")
 }
 
 // TestGRPCRouteMatchingRetryAndLimits: service/method matching (exact and

@@ -120,18 +120,18 @@ backends:
 	if failed != 0 {
 		t.Errorf("%d connections ended on the dead endpoint", failed)
 	}
-	if !strings.Contains(g.Logs(), "endpoint ejected after connect failures") {
-		t.Error("the dead endpoint was not ejected")
-	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(g.Logs(), "endpoint ejected after connect failures")
+	}, "the dead endpoint ejected")
 	if retried := strings.Count(g.Logs(), `"attempts":2`); retried > 1 {
 		t.Errorf("%d connections needed a second attempt; the dead endpoint should be ejected after the first", retried)
 	}
 	if in := g.metric(`switchyard_l4_bytes_total{direction="in",route="default.echo.0.0"}`); in < float64(n*len("hello 0\n")) {
 		t.Errorf("bytes in = %v", in)
 	}
-	if !strings.Contains(g.Logs(), `"kind":"tcp"`) || !strings.Contains(g.Logs(), `"bytes_out":`) {
-		t.Errorf("no TCP access log line with byte counts:\n%s", tail(g.Logs(), 5))
-	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(g.Logs(), `"kind":"tcp"`) && strings.Contains(g.Logs(), `"bytes_out":`)
+	}, "a TCP access log line with byte counts")
 }
 
 // TestTLSPassthroughBySNI routes TLS connections by SNI to two backends
