@@ -146,11 +146,9 @@ func (c *call) forward(ctx context.Context, rule *Rule, b *body) {
 		}
 		tried[ep] = true
 		c.rec.Attempts, c.rec.Backend, c.rec.Endpoint = attempt, b2.name, ep.addr
-		code, retry := c.attempt(ctx, rule, b2, ep, b, attempt <= rule.attempts)
-		if !retry {
+		if !c.attempt(ctx, rule, b2, ep, b, attempt <= rule.attempts) {
 			return
 		}
-		_ = code
 		if !upstream.Wait(ctx, backoff(rule.backoff, attempt)) {
 			c.fail(codeDeadlineExceeded, "timeout", "deadline exceeded while waiting to retry")
 			return
@@ -166,10 +164,10 @@ func backoff(base time.Duration, attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// attempt makes one upstream call. It returns retry true when the call
+// attempt makes one upstream call. It returns true when the call
 // failed with a retried status before anything reached the client and the
 // request stream can be sent again (and mayRetry).
-func (c *call) attempt(ctx context.Context, rule *Rule, be *backend, ep *endpoint, b *body, mayRetry bool) (int, bool) {
+func (c *call) attempt(ctx context.Context, rule *Rule, be *backend, ep *endpoint, b *body, mayRetry bool) (retry bool) {
 	actx := ctx
 	if rule.perTry > 0 {
 		var cancel context.CancelFunc
@@ -187,23 +185,23 @@ func (c *call) attempt(ctx context.Context, rule *Rule, be *backend, ep *endpoin
 		switch {
 		case b.tooLarge.Load():
 			c.fail(codeResourceExhausted, "message_too_large", fmt.Sprintf("request message larger than the gateway's limit of %d bytes", b.limit))
-			return codeResourceExhausted, false
+			return false
 		case deadlineNear(actx):
 			// The backend, told the remaining time in grpc-timeout, may
 			// give up (RST_STREAM) a moment before the gateway does.
 			c.fail(codeDeadlineExceeded, "timeout", "upstream call timed out")
-			return codeDeadlineExceeded, false
+			return false
 		case errors.Is(c.r.Context().Err(), context.Canceled):
 			c.rec.GRPCStatus, c.rec.Reason = codeCancelled, "client_gone"
-			return codeCancelled, false
+			return false
 		}
 		be.failed(ep)
 		c.h.Log.Warn("h2: upstream call failed", "route", c.rec.Route, "endpoint", ep.addr, "err", err.Error())
 		if mayRetry && rule.retry[codeUnavailable] && b.replayable() {
-			return codeUnavailable, true
+			return true
 		}
 		c.fail(codeUnavailable, "upstream_unavailable", "upstream connection failed")
-		return codeUnavailable, false
+		return false
 	}
 	defer resp.Body.Close()
 	if code := statusOf(resp.Header); code >= 0 {
@@ -215,13 +213,13 @@ func (c *call) attempt(ctx context.Context, rule *Rule, be *backend, ep *endpoin
 		}
 		if code != codeOK && mayRetry && rule.retry[code] && b.replayable() {
 			_ = out.Body.Close()
-			return code, true
+			return true
 		}
 	} else {
 		ep.Succeeded()
 	}
 	c.relay(actx, rule, resp, b)
-	return c.rec.GRPCStatus, false
+	return false
 }
 
 // outgoing builds the upstream request of one attempt.
@@ -404,24 +402,14 @@ func (r *Rule) endpoints() int {
 // failed records an upstream failure, ejecting per the backend's outlier
 // detection (never its last endpoint).
 func (b *backend) failed(ep *endpoint) {
-	od := b.outlier
 	now := upstream.Now()
-	if od != nil {
-		ejected := 0
-		for _, m := range b.members {
-			if m.ep.Ejected(now) {
-				ejected++
-			}
-		}
-		pct := od.MaxEjectionPercent
-		if pct <= 0 {
-			pct = 50
-		}
-		if n := len(b.members); ejected+1 >= n || (ejected+1)*100 > pct*n {
-			od = nil
+	ejected := 0
+	for _, m := range b.members {
+		if m.ep.Ejected(now) {
+			ejected++
 		}
 	}
-	ep.Failed(now, od, 0)
+	ep.FailedAmong(now, b.outlier, len(b.members), ejected)
 }
 
 // requestID keeps a sane client x-request-id or makes one.

@@ -120,7 +120,7 @@ func Compile(snap *config.Snapshot, gen *upstream.Generation, chain ChainFunc, l
 				k += len(rt.Rules[ri].Matches)
 				continue
 			}
-			for mi, m := range rt.Rules[ri].Matches {
+			for _, m := range rt.Rules[ri].Matches {
 				base := entry{match: m, rule: rule, key: st.RuleKeys[k], order: order}
 				k++
 				order++
@@ -143,7 +143,6 @@ func Compile(snap *config.Snapshot, gen *upstream.Generation, chain ChainFunc, l
 						t.ports[p] = append(t.ports[p], &ee)
 					}
 				}
-				_ = mi
 			}
 		}
 	}

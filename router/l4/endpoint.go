@@ -194,29 +194,19 @@ func (b *backend) shuffled() []member {
 }
 
 // failed records a connect failure; with outlier detection, enough in a row
-// eject the endpoint, never the last available one of its backend and at
-// most maxEjectionPercent of it at once.
+// eject the endpoint (never the last of its backend, at most
+// maxEjectionPercent of it).
 func (b *backend) failed(ep *endpoint) bool {
-	od := b.outlier
 	now := upstream.Now()
-	if od != nil {
-		b.ejectMu.Lock()
-		defer b.ejectMu.Unlock()
-		ejected := 0
-		for _, m := range b.members {
-			if m.ep.Ejected(now) {
-				ejected++
-			}
-		}
-		n, pct := len(b.members), od.MaxEjectionPercent
-		if pct <= 0 {
-			pct = 50
-		}
-		if ejected+1 >= n || (ejected+1)*100 > pct*n {
-			od = nil
+	b.ejectMu.Lock()
+	defer b.ejectMu.Unlock()
+	ejected := 0
+	for _, m := range b.members {
+		if m.ep.Ejected(now) {
+			ejected++
 		}
 	}
-	return ep.Failed(now, od, 0)
+	return ep.FailedAmong(now, b.outlier, len(b.members), ejected)
 }
 
 // dial connects to the first candidate that answers within the route's

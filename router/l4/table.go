@@ -213,15 +213,6 @@ func (t *Table) keeps(key, identity string) bool {
 	return t != nil && t.routes[key] == identity
 }
 
-// Ports lists the TCP and TLS ports t serves.
-func (t *Table) Ports() []int {
-	out := make([]int, 0, len(t.ports))
-	for p := range t.ports {
-		out = append(out, p)
-	}
-	return out
-}
-
 // addrOf formats host:port.
 func addrOf(e config.Endpoint) string {
 	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
