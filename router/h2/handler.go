@@ -341,14 +341,14 @@ func (r *Rule) pick(tried map[*endpoint]bool) (*backend, *endpoint) {
 	for _, b := range order {
 		total := 0
 		for _, m := range b.members {
-			if !tried[m.ep] && m.ep.Available(now) {
+			if !tried[m.ep] && m.ep.Available(now) && m.ep.healthy.Load() {
 				total += m.weight
 			}
 		}
 		if total > 0 {
 			n := rand.IntN(total)
 			for _, m := range b.members {
-				if tried[m.ep] || !m.ep.Available(now) {
+				if tried[m.ep] || !m.ep.Available(now) || !m.ep.healthy.Load() {
 					continue
 				}
 				if n < m.weight {
@@ -358,8 +358,8 @@ func (r *Rule) pick(tried map[*endpoint]bool) (*backend, *endpoint) {
 			}
 		}
 		for _, m := range b.members {
-			if !tried[m.ep] && fallback == nil {
-				fb, fallback = b, m.ep
+			if !tried[m.ep] && fallback == nil && m.ep.healthy.Load() {
+				fb, fallback = b, m.ep // ejected, but healthy: a last resort
 			}
 		}
 	}

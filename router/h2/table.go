@@ -91,6 +91,7 @@ type endpoint struct {
 	addr      string
 	transport *http.Transport
 	healthy   atomic.Bool
+	checker   *upstream.Checker
 	upstream.Ejection
 }
 
@@ -361,7 +362,11 @@ func compileRule(snap *config.Snapshot, gen *upstream.Generation, rt *config.GRP
 // endpointOf takes an endpoint's state and client from gen.
 func endpointOf(gen *upstream.Generation, backend string, e config.Endpoint, s *config.StaticBackend) (*endpoint, error) {
 	addr := net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
-	id := fmt.Sprintf("grpc|%s|%s|%+v|%+v|%s", backend, addr, s.ConnectionPool, derefTLS(s.TLS), upstream.CADigest(s.TLS))
+	var hc any
+	if s.HealthCheck != nil {
+		hc = *s.HealthCheck
+	}
+	id := fmt.Sprintf("grpc|%s|%s|%+v|%+v|%s|%+v", backend, addr, s.ConnectionPool, derefTLS(s.TLS), upstream.CADigest(s.TLS), hc)
 	v, err := gen.Get(id, func() (any, func(), error) {
 		tr, err := transport(addr, s)
 		if err != nil {
@@ -369,7 +374,20 @@ func endpointOf(gen *upstream.Generation, backend string, e config.Endpoint, s *
 		}
 		ep := &endpoint{addr: addr, transport: tr}
 		ep.healthy.Store(true)
-		return ep, tr.CloseIdleConnections, nil
+		if hc := s.HealthCheck; hc != nil {
+			// A connect probe, as for TCP routes: the gRPC health service
+			// is the backend's to expose, not every server has it.
+			ep.checker = upstream.StartChecker(hc, addr, &ep.healthy, func(ctx context.Context, to time.Duration) bool {
+				d := net.Dialer{Timeout: to}
+				c, err := d.DialContext(ctx, "tcp", addr)
+				if err != nil {
+					return false
+				}
+				_ = c.Close()
+				return true
+			}, slog.New(slog.DiscardHandler))
+		}
+		return ep, func() { ep.checker.Stop(); tr.CloseIdleConnections() }, nil
 	})
 	if err != nil {
 		return nil, err
