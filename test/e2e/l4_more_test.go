@@ -21,6 +21,8 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
 
 // proxyEcho answers each connection with its first line (the PROXY header) and closes.
@@ -165,5 +167,47 @@ access:
 	}
 	if strings.Contains(g.Logs(), key) {
 		t.Error("the key is in the logs")
+	}
+}
+
+// TestTCPHealthCheck: an endpoint whose connect probe fails is taken out
+// by the active check alone (no outlier detection): later connections are
+// never dialed to it.
+func TestTCPHealthCheck(t *testing.T) {
+	a := echoServer(t, "A", nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ln.Addr().String()
+	_ = ln.Close() // B goes away before the gateway starts: its probes fail
+	g := startGateway(t, fmt.Sprintf(`
+listeners: [{name: raw, port: {{PORT}}, protocol: TCP}]
+tcpRoutes: [{name: echo, rules: [{backendRefs: [{name: echo}]}]}]
+backends:
+  - name: echo
+    static:
+      endpoints: ['%s', '%s']
+      healthCheck: {interval: 100ms, timeout: 200ms, unhealthyThreshold: 1}
+`, a, b))
+	time.Sleep(500 * time.Millisecond) // a few probes
+	for i := range 20 {
+		c, err := net.Dial("tcp", g.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := echoOnce(t, c, "x"); got != "A:x" {
+			t.Fatalf("connection %d: %q", i, got)
+		}
+		_ = c.Close()
+	}
+	if n := g.metric(`switchyard_l4_connections_total{result="ok",route="default.echo.0.0"}`); n != 20 {
+		testutil.Eventually(t, 5*time.Second, func() bool {
+			return g.metric(`switchyard_l4_connections_total{result="ok",route="default.echo.0.0"}`) == 20
+		}, "20 connections counted")
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return strings.Count(g.Logs(), `"kind":"tcp"`) == 20 }, "20 access lines")
+	if strings.Contains(g.Logs(), `"attempts":2`) {
+		t.Error("a connection dialed the endpoint the health check took out")
 	}
 }
