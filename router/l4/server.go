@@ -59,18 +59,23 @@ func (c *conn) close() {
 	}
 }
 
-// Listen wraps a bound socket; Serve accepts on it.
+// Listen wraps a bound socket; Serve accepts on it (and makes its
+// connections visible to Retire while it does).
 func (p *Proxy) Listen(ln net.Listener, port int) *Listener {
-	l := &Listener{p: p, ln: ln, port: port, conns: map[*conn]struct{}{}, done: make(chan struct{})}
-	p.mu.Lock()
-	p.listeners[l] = struct{}{}
-	p.mu.Unlock()
-	return l
+	return &Listener{p: p, ln: ln, port: port, conns: map[*conn]struct{}{}, done: make(chan struct{})}
 }
 
 // Serve accepts connections until the listener is closed.
 func (l *Listener) Serve() error {
 	defer close(l.done)
+	l.p.mu.Lock()
+	l.p.listeners[l] = struct{}{}
+	l.p.mu.Unlock()
+	defer func() {
+		l.p.mu.Lock()
+		delete(l.p.listeners, l)
+		l.p.mu.Unlock()
+	}()
 	var delay time.Duration
 	for {
 		c, err := l.ln.Accept()
@@ -103,9 +108,6 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	var err error
 	l.once.Do(func() {
 		_ = l.ln.Close()
-		l.p.mu.Lock()
-		delete(l.p.listeners, l)
-		l.p.mu.Unlock()
 		idle := make(chan struct{})
 		go func() { l.wg.Wait(); close(idle) }()
 		select {
