@@ -20,7 +20,7 @@ GO=${GO:-go}
 echo "run.sh: building the load-test tools" >&2
 mkdir -p loadtest/bin loadtest/results
 $GO build -trimpath -o loadtest/bin/ ./loadtest/cmd/fakeupstream ./loadtest/cmd/bareproxy ./loadtest/cmd/loadgen ./loadtest/cmd/bench \
-  ./loadtest/cmd/tcprelay ./loadtest/cmd/l4bench
+  ./loadtest/cmd/tcprelay ./loadtest/cmd/h2relay ./loadtest/cmd/l4bench
 
 # 10,000 concurrent streams need ~20,000 descriptors in a proxy (client +
 # upstream side): raise the soft limit to the hard one (Go does the same for
@@ -56,7 +56,7 @@ fi
 # Skipped with BENCH_ONLY unless it names l4.
 if [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY}," == *",l4,"* ]]; then
   ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} loadtest/bin/l4bench -switchyard "$ROOT/bin/switchyard" \
-    -relay "$ROOT/loadtest/bin/tcprelay" -server-cpus "$SERVER_CPUS" -out "$ROOT/loadtest/results/l4.md" \
+    -relay "$ROOT/loadtest/bin/tcprelay" -h2relay "$ROOT/loadtest/bin/h2relay" -server-cpus "$SERVER_CPUS" -out "$ROOT/loadtest/results/l4.md" \
     -d "${BENCH_DURATION:-2500ms}" 2>/dev/null
   [ "${BENCH_ONLY:-}" = l4 ] && exit 0
 fi

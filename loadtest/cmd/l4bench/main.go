@@ -2,7 +2,8 @@
 // relayed through a TCPRoute against a bare TCP relay (cmd/tcprelay) and a
 // direct connection (throughput, and server CPU per MiB relayed), and gRPC
 // unary calls through a GRPCRoute over h2c against calling the backend
-// directly (calls per second, latency, gateway CPU per call). The upstreams
+// directly and through a bare net/http reverse proxy (cmd/h2relay): calls
+// per second, latency, proxy CPU per call. The upstreams
 // (a TCP echo server, grpc-go's interop TestService) and the load run in
 // this process; pin it away from the servers under test (run.sh does).
 package main
@@ -34,6 +35,7 @@ import (
 func main() {
 	sy := flag.String("switchyard", "bin/switchyard", "the gateway binary")
 	relay := flag.String("relay", "loadtest/bin/tcprelay", "the bare TCP relay binary")
+	h2relay := flag.String("h2relay", "loadtest/bin/h2relay", "the bare HTTP/2 reverse proxy binary")
 	out := flag.String("out", "loadtest/results/l4.md", "report file (markdown)")
 	conns := flag.Int("c", 16, "concurrent TCP connections / gRPC callers")
 	dur := flag.Duration("d", 3*time.Second, "measured window per target")
@@ -62,6 +64,9 @@ backends: [{name: echo, static: {endpoints: ['%s']}}]
 	rows = append(rows, "", "## gRPC unary (interop UnaryCall, 100-byte response), "+fmt.Sprint(*conns)+" callers on one connection", "",
 		"| target | calls/s | p50 ms | p99 ms | gateway CPU µs per call |", "| --- | ---: | ---: | ---: | ---: |")
 	rows = append(rows, grpcRow("direct", grpcAddr, 0, *conns, *dur))
+	hp, haddr := start(*cpus, *h2relay, []string{"-to", grpcAddr}, "")
+	rows = append(rows, grpcRow("bare h2c proxy (httputil.ReverseProxy)", haddr, hp.Process.Pid, *conns, *dur))
+	stop(hp)
 	gp, gaddr = startGateway(*cpus, *sy, fmt.Sprintf(`
 server: {accessLog: false}
 listeners: [{name: web, port: PORT, h2c: true}]
