@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -109,7 +110,12 @@ func (g *Gateway) serveBridged(w http.ResponseWriter, r *http.Request, port int)
 	}
 	ctx := ctxPool.Get().(*fasthttp.RequestCtx)
 	defer ctxPool.Put(ctx)
-	ctx.Init2(&bridgeConn{remote: r.RemoteAddr, done: r.Context().Done()}, fasthttpLogger{g.log}, true)
+	var conn net.Conn = &bridgeConn{remote: r.RemoteAddr, done: r.Context().Done()}
+	if r.TLS != nil {
+		// fasthttp's IsTLS (X-Forwarded-Proto, redirects) asks the conn.
+		conn = &tlsBridgeConn{bridgeConn: conn.(*bridgeConn), state: r.TLS}
+	}
+	ctx.Init2(conn, fasthttpLogger{g.log}, true)
 	req := &ctx.Request
 	req.Reset()
 	ctx.Response.Reset()
@@ -202,3 +208,15 @@ func (c *bridgeConn) RemoteAddr() net.Addr {
 	}
 	return &net.TCPAddr{}
 }
+
+// tlsBridgeConn is the bridge conn of a request that came over TLS (h2).
+type tlsBridgeConn struct {
+	*bridgeConn
+	state *tls.ConnectionState
+}
+
+// Handshake implements fasthttp's TLS conn check: the handshake is done.
+func (c *tlsBridgeConn) Handshake() error { return nil }
+
+// ConnectionState is the client connection's TLS state.
+func (c *tlsBridgeConn) ConnectionState() tls.ConnectionState { return *c.state }

@@ -91,8 +91,12 @@ func (s *Server) ServeConn(c net.Conn) {
 		s.mu.Unlock()
 		_ = c.Close()
 	}()
-	guard := &resetGuard{Conn: c, s: s}
-	s.h2.ServeConn(guard, &http2.ServeConnOpts{
+	var guarded net.Conn = &resetGuard{Conn: c, s: s}
+	if tc, ok := c.(*tls.Conn); ok {
+		// The HTTP/2 server takes r.TLS (and its TLS checks) from the conn.
+		guarded = &tlsResetGuard{resetGuard: guarded.(*resetGuard), tc: tc}
+	}
+	s.h2.ServeConn(guarded, &http2.ServeConnOpts{
 		Context:    context.Background(),
 		BaseConfig: s.hs,
 		Handler:    s.hs.Handler,
@@ -147,6 +151,15 @@ func (g *resetGuard) Read(p []byte) (int, error) {
 }
 
 var errTooManyResets = errors.New("h2: too many stream resets")
+
+// tlsResetGuard is the reset guard of a TLS connection: it tells its TLS state.
+type tlsResetGuard struct {
+	*resetGuard
+	tc *tls.Conn
+}
+
+// ConnectionState is the TLS connection's state.
+func (g *tlsResetGuard) ConnectionState() tls.ConnectionState { return g.tc.ConnectionState() }
 
 // scan follows the frame boundaries in b.
 func (g *resetGuard) scan(b []byte) {

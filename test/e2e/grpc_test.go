@@ -315,6 +315,9 @@ backends:
 		if resp.Proto != tc.proto || resp.StatusCode != 200 || string(body) != "POST /echo?x=1 ping" {
 			t.Errorf("%s: %s %d %q", tc.name, resp.Proto, resp.StatusCode, body)
 		}
+		if p := resp.Header.Get("X-Seen-Proto"); p != "https" {
+			t.Errorf("%s: the backend saw X-Forwarded-Proto %q, want https", tc.name, p)
+		}
 		tr.CloseIdleConnections()
 	}
 }
@@ -328,6 +331,9 @@ func httpBackend(t *testing.T) string {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+			w.Header().Set("X-Seen-Proto", p)
+		}
 		fmt.Fprintf(w, "%s %s %s", r.Method, r.RequestURI, b)
 	})}
 	go func() { _ = srv.Serve(ln) }()
