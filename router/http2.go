@@ -47,7 +47,7 @@ func (g *Gateway) observeGRPC(r *h2.Record) {
 	defer g.inflight.Done()
 	rec := accessRecord{start: r.Start, port: r.Port, route: r.Route, backend: r.Backend, endpoint: r.Endpoint,
 		attempts: r.Attempts, status: r.Status, reason: r.Reason, requestID: r.RequestID, method: "POST", path: r.Path,
-		client: clientIP(r.Client), grpcStatus: r.GRPCStatus, proto: "HTTP/2"}
+		client: clientIP(r.Client), grpc: true, grpcStatus: r.GRPCStatus, proto: "HTTP/2"}
 	g.metrics.observe(&rec, time.Since(r.Start))
 	if st := g.cur.Load(); st != nil && st.accessLog {
 		g.logRecord(&rec)
@@ -207,6 +207,15 @@ func (c *bridgeConn) RemoteAddr() net.Addr {
 		return ap
 	}
 	return &net.TCPAddr{}
+}
+
+// bridged reports whether c is the conn of a request bridged from HTTP/2.
+func bridged(c net.Conn) bool {
+	switch c.(type) {
+	case *bridgeConn, *tlsBridgeConn:
+		return true
+	}
+	return false
 }
 
 // tlsBridgeConn is the bridge conn of a request that came over TLS (h2).

@@ -106,6 +106,9 @@ backends:
 		}
 	}
 	check("before the floods")
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(g.Logs(), `"path":"/ok"`) && strings.Contains(g.Logs(), `"proto":"HTTP/2"`)
+	}, "the HTTP/2 request in the access log, with its protocol")
 
 	t.Run("rapid reset", func(t *testing.T) {
 		c, fr := rawH2(t, g.Addr())
