@@ -211,3 +211,39 @@ backends:
 		t.Error("a connection dialed the endpoint the health check took out")
 	}
 }
+
+// TestGRPCRouteReload: a reload that removes a GRPCRoute makes new calls
+// UNIMPLEMENTED on the same connection; one that adds it back serves them.
+func TestGRPCRouteReload(t *testing.T) {
+	backend, _ := grpcBackend(t, nil, 0)
+	cfg := `
+listeners: [{name: web, port: {{PORT}}, h2c: true}]
+%s
+backends: [{name: grpc, static: {endpoints: ['` + backend + `']}}]
+`
+	route := "grpcRoutes: [{name: test, rules: [{backendRefs: [{name: grpc}]}]}]"
+	g := startGateway(t, fmt.Sprintf(cfg, route))
+	cc, err := grpc.NewClient(g.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := testpb.NewTestServiceClient(cc)
+	call := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{ResponseSize: 1})
+		return err
+	}
+	if err := call(); err != nil {
+		t.Fatalf("before the reload: %v", err)
+	}
+	g.rewrite(fmt.Sprintf(cfg, ""))
+	if err := call(); status.Code(err) != codes.Unimplemented {
+		t.Errorf("after removing the route: %v, want UNIMPLEMENTED", err)
+	}
+	g.rewrite(fmt.Sprintf(cfg, route))
+	if err := call(); err != nil {
+		t.Errorf("after adding it back: %v", err)
+	}
+}
