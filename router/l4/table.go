@@ -36,12 +36,13 @@ type Table struct {
 
 // port is what one bound TCP or TLS port serves.
 type port struct {
-	protocol  string // config.ProtocolTCP or config.ProtocolTLS
-	terminate *tls.Config
-	tcp       *Route            // a TCP port's route (nil: none attached)
-	exact     map[string]*Route // TLS: SNI (lower case) -> route
-	wildcards []wildcard        // TLS: longest suffix first
-	handshake time.Duration     // TLS: the ClientHello deadline
+	protocol     string // config.ProtocolTCP or config.ProtocolTLS
+	terminate    *tls.Config
+	tcp          *Route            // a TCP port's route (nil: none attached)
+	exact        map[string]*Route // TLS: SNI (lower case) -> route
+	wildcards    []wildcard        // TLS: longest suffix first
+	handshake    time.Duration     // TLS: the ClientHello deadline
+	handshakeSet bool              // a route set handshake
 }
 
 type wildcard struct {
@@ -118,8 +119,10 @@ func Compile(snap *config.Snapshot, gen *upstream.Generation, certs map[int][]*t
 			if p == nil {
 				continue
 			}
-			if h := rt.Rules[0].Timeouts.Handshake.D(); h > 0 {
-				p.handshake = h
+			// A port reads the ClientHello before it knows the route: it
+			// takes the shortest handshake timeout of its routes.
+			if h := rt.Rules[0].Timeouts.Handshake.D(); h > 0 && (!p.handshakeSet || h < p.handshake) {
+				p.handshake, p.handshakeSet = h, true
 			}
 			for _, h := range rt.Hostnames {
 				h = strings.ToLower(h)

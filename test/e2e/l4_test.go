@@ -200,6 +200,36 @@ backends:
 		return g.metric(`switchyard_l4_connections_total{result="unknown_sni",route="none"}`) == 1 &&
 			g.metric(`switchyard_l4_connections_total{result="no_sni",route="none"}`) == 1
 	}, "unknown and missing SNI counted")
+
+	// Hostile input: garbage instead of TLS is closed at once; a ClientHello
+	// that never completes is cut off by the handshake timeout (1s here).
+	for _, tc := range []struct {
+		name, result string
+		send         []byte
+		max          time.Duration
+	}{
+		{"garbage", "bad_client_hello", []byte("GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n"), 2 * time.Second},
+		{"incomplete hello", "handshake_timeout", []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}, 4 * time.Second},
+	} {
+		c, err := net.Dial("tcp", g.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, _ = c.Write(tc.send)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(make([]byte, 64))
+		if err == nil || n > 0 {
+			t.Errorf("%s: the gateway answered %d bytes", tc.name, n)
+		}
+		if d := time.Since(start); d > tc.max {
+			t.Errorf("%s: closed after %v", tc.name, d)
+		}
+		_ = c.Close()
+		testutil.Eventually(t, 5*time.Second, func() bool {
+			return g.metric(`switchyard_l4_connections_total{result="`+tc.result+`",route="none"}`) == 1
+		}, tc.name+" counted as "+tc.result)
+	}
 }
 
 // startExample runs examples/<name> as it is, with PORT set to a free port
