@@ -82,6 +82,15 @@ func applyDefaults(c *Config) {
 	if c.Access != nil {
 		defaultAccess(c.Access)
 	}
+	for i := range c.TCPRoutes {
+		defaultL4(&c.TCPRoutes[i].Name, c.TCPRoutes[i].Rules)
+	}
+	for i := range c.TLSRoutes {
+		defaultL4(&c.TLSRoutes[i].Name, c.TLSRoutes[i].Rules)
+	}
+	for i := range c.GRPCRoutes {
+		defaultGRPCRoute(&c.GRPCRoutes[i])
+	}
 }
 
 // TLS modes of a listener.

@@ -18,6 +18,10 @@ type Config struct {
 	Backends []Backend `yaml:"backends" json:"backends"`
 	// Access declares consumers, keys, limits, budgets and prices (nil: none).
 	Access *Access `yaml:"access" json:"access,omitempty"`
+	// TCPRoutes, TLSRoutes and GRPCRoutes are the other Gateway API route kinds (config/tcp.go, config/grpc.go).
+	TCPRoutes  []TCPRoute  `yaml:"tcpRoutes" json:"tcpRoutes,omitempty"`
+	TLSRoutes  []TLSRoute  `yaml:"tlsRoutes" json:"tlsRoutes,omitempty"`
+	GRPCRoutes []GRPCRoute `yaml:"grpcRoutes" json:"grpcRoutes,omitempty"`
 }
 
 // Server holds process-wide limits. Zero values take the defaults of [DefaultServer].
@@ -61,6 +65,9 @@ type Listener struct {
 	Hostname string `yaml:"hostname" json:"hostname,omitempty"`
 	// TLS configures HTTPS and TLS listeners.
 	TLS *ListenerTLS `yaml:"tls" json:"tls,omitempty"`
+	// H2C makes an HTTP listener also accept HTTP/2 without TLS (prior
+	// knowledge), for gRPC clients. HTTPS listeners offer h2 by ALPN always.
+	H2C bool `yaml:"h2c" json:"h2c,omitempty"`
 }
 
 // Protocols a listener may speak.
