@@ -1,0 +1,71 @@
+package translate
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Render prints an Output as YAML for people and golden files: secrets
+// redacted (config.Secret marshals as "<redacted>"), and the configuration's
+// empty fields (zero values the defaults fill in) left out.
+func Render(out *Output) ([]byte, error) {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("translate: render: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("translate: render: %w", err)
+	}
+	if c, ok := m["config"]; ok {
+		m["config"] = prune(c, true)
+	}
+	if s, ok := m["status"]; ok {
+		m["status"] = prune(s, false)
+	}
+	return yaml.Marshal(m)
+}
+
+// prune drops nulls and empty strings, and with zeros also 0, false, "0s"
+// and empty maps and lists.
+func prune(v any, zeros bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			e = prune(e, zeros)
+			if empty(e, zeros) && k != "apiKeys" { // apiKeys: {} turns key auth on
+
+				delete(x, k)
+			} else {
+				x[k] = e
+			}
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = prune(x[i], zeros)
+		}
+		return x
+	}
+	return v
+}
+
+func empty(v any, zeros bool) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == "" || zeros && x == "0s"
+	case float64:
+		return zeros && x == 0
+	case bool:
+		return zeros && !x
+	case map[string]any:
+		return zeros && len(x) == 0
+	case []any:
+		return zeros && len(x) == 0
+	}
+	return false
+}
