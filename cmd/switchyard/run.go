@@ -37,6 +37,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		"directory of the embedded store (keys, spend, usage records) when the configuration meters access; SWITCHYARD_DATA_DIR sets the default")
 	profiling := fs.Bool("pprof", os.Getenv("SWITCHYARD_PPROF") == "1",
 		"serve Go's profiles under /debug/pprof/ on the admin server; SWITCHYARD_PPROF=1 sets the default")
+	kf := addKubeFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -49,8 +50,11 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: lvl}))
 
 	var snap *config.Snapshot
+	var kubeBase *config.Config
 	var err error
-	if *file == "" {
+	if *kf.enabled {
+		snap, kubeBase, err = kubeSnapshot(*file)
+	} else if *file == "" {
 		snap, err = defaultSnapshot(ctx, log)
 	} else {
 		snap, err = config.Load(*file)
@@ -122,7 +126,9 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if *admin != "" {
 		go func() { errc <- adminError(gw.ServeAdmin(runCtx, *admin)) }()
 	}
-	if *file != "" {
+	if *kf.enabled {
+		go func() { errc <- runKubernetes(runCtx, kf, kubeBase, gw, log) }()
+	} else if *file != "" {
 		go func() { errc <- gw.Watch(runCtx, *file) }()
 	}
 	select {

@@ -179,3 +179,13 @@ func copyClientAuth(a *config.ClientAuth) *config.ClientAuth {
 	}
 	return &c
 }
+
+// DeepCopy returns a copy of s.
+func (s *Status) DeepCopy() *Status {
+	if s == nil {
+		return nil
+	}
+	out := &Status{}
+	s.DeepCopyInto(out)
+	return out
+}
