@@ -105,6 +105,8 @@ func translateCmd(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("f", "", "directory of Kubernetes manifests (.yaml, .yml, .json)")
 	file := fs.String("c", "", "base configuration (server limits, access store and prices)")
 	controllerName := fs.String("controller-name", translate.DefaultControllerName, "the GatewayClass controllerName served")
+	address := fs.String("bind-address", "", "the IP every listener binds (default 0.0.0.0)")
+	status := fs.Bool("status", false, "print the resources' status too (config:, status:, problems:)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func translateCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := translate.Options{ControllerName: *controllerName}
+	opts := translate.Options{ControllerName: *controllerName, Address: *address}
 	if *file != "" {
 		snap, err := config.Load(*file)
 		if err != nil {
@@ -125,7 +127,11 @@ func translateCmd(args []string, stdout, stderr io.Writer) error {
 		opts.Base = &config.Config{Server: snap.Config.Server, Access: snap.Config.Access}
 	}
 	out := translate.Translate(in, opts)
-	b, err := translate.Render(out)
+	render := translate.RenderConfig
+	if *status {
+		render = translate.Render
+	}
+	b, err := render(out)
 	if err != nil {
 		return err
 	}

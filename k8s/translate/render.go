@@ -7,6 +7,20 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// RenderConfig prints only the configuration of an Output, as Render does:
+// a configuration file `switchyard run -c` loads (but with secrets redacted).
+func RenderConfig(out *Output) ([]byte, error) {
+	b, err := Render(&Output{Config: out.Config})
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("translate: render: %w", err)
+	}
+	return yaml.Marshal(m["config"])
+}
+
 // Render prints an Output as YAML for people and golden files: secrets
 // redacted (config.Secret marshals as "<redacted>"), and the configuration's
 // empty fields (zero values the defaults fill in) left out.
