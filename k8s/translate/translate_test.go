@@ -124,3 +124,30 @@ func diff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestExample translates examples/kubernetes: every resource is served and
+// the configuration compiles.
+func TestExample(t *testing.T) {
+	in, err := LoadDir("../../examples/kubernetes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Translate(in, Options{})
+	// The echo Service has no EndpointSlice outside a cluster: it resolves
+	// (no problem), and its rule answers 500 until endpoints are ready.
+	if len(out.Problems) != 0 {
+		t.Errorf("problems: %v", out.Problems)
+	}
+	snap, err := config.Compile("example", out.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Routes) != 2 || snap.Binds[0].Key != "8080/default/my-gateway" {
+		t.Errorf("routes %d, binds %+v", len(snap.Routes), snap.Binds)
+	}
+	for k, conds := range out.Status.Resources {
+		if conds[0].Status != "True" {
+			t.Errorf("%s not accepted: %+v", k, conds)
+		}
+	}
+}
