@@ -42,6 +42,10 @@ func Render(out *Output) ([]byte, error) {
 	return yaml.Marshal(m)
 }
 
+// meaningful are the fields whose zero value says something (a pointer
+// set to 0, an empty block that turns something on): never pruned.
+var meaningful = map[string]bool{"weight": true, "percent": true, "apiKeys": true}
+
 // prune drops nulls and empty strings, and with zeros also 0, false, "0s"
 // and empty maps and lists.
 func prune(v any, zeros bool) any {
@@ -49,7 +53,7 @@ func prune(v any, zeros bool) any {
 	case map[string]any:
 		for k, e := range x {
 			e = prune(e, zeros)
-			if empty(e, zeros) && k != "apiKeys" { // apiKeys: {} turns key auth on
+			if empty(e, zeros) && !meaningful[k] {
 
 				delete(x, k)
 			} else {

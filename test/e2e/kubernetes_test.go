@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,4 +193,58 @@ func TestKubernetesManifestsServed(t *testing.T) {
 		}
 	})
 	_ = os.Remove(cfgFile)
+}
+
+// TestHTTPSCertificateFromPEM serves HTTPS from certificates given as PEM in
+// the configuration (as the Kubernetes controller delivers Secrets, in
+// memory), chosen by SNI.
+func TestHTTPSCertificateFromPEM(t *testing.T) {
+	dir := t.TempDir()
+	apiCert, apiKey := writeCert(t, dir, "api.example.com", "4004")
+	otherCert, otherKey := writeCert(t, dir, "other.example.com", "5005")
+	indent := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", "\n          ")
+	}
+	api := newEcho(t, "api")
+	g := startGateway(t, fmt.Sprintf(`
+listeners:
+  - name: https
+    address: 127.0.0.1
+    port: {{PORT}}
+    protocol: HTTPS
+    tls:
+      certificates:
+      - certPEM: |
+          %s
+        keyPEM: |
+          %s
+      - certPEM: |
+          %s
+        keyPEM: |
+          %s
+routes:
+  - {name: api, rules: [{backendRefs: [{name: api}]}]}
+backends:
+  - {name: api, static: {endpoints: [%s]}}
+`, indent(apiCert), indent(apiKey), indent(otherCert), indent(otherKey), api.endpointYAML(1)))
+	for sni, want := range map[string]string{"api.example.com": "4004", "other.example.com": "5005"} {
+		serial, body := servedCert(t, g.Addr(), sni)
+		if serial != want || !strings.Contains(body, `"upstream":"api"`) {
+			t.Fatalf("SNI %s: certificate %s (want %s), body %s", sni, serial, want, body)
+		}
+	}
+	// /config shows the PEM redacted.
+	resp, err := http.Get("http://" + g.Admin + "/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(b), "PRIVATE KEY") {
+		t.Fatal("/config shows a private key")
+	}
 }
