@@ -81,7 +81,7 @@ type watched struct {
 // Scheme returns a scheme with every type the controller reads.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gwv1.AddToScheme, v1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gwv1.Install, v1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("controller: scheme: %w", err)
 		}
@@ -124,7 +124,7 @@ func New(opts Options) (*Controller, error) {
 		return nil, fmt.Errorf("controller: manager: %w", err)
 	}
 	c := &Controller{opts: opts, mgr: mgr, log: opts.Log, kick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
-	gw := func(kind string) schema.GroupVersionKind { return gwv1.SchemeGroupVersion.WithKind(kind) }
+	gw := func(kind string) schema.GroupVersionKind { return schema.GroupVersion(gwv1.GroupVersion).WithKind(kind) }
 	sy := func(kind string) schema.GroupVersionKind { return v1alpha1.GroupVersion.WithKind(kind) }
 	core := func(kind string) schema.GroupVersionKind { return corev1.SchemeGroupVersion.WithKind(kind) }
 	c.kinds = []watched{
