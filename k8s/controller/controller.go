@@ -124,7 +124,9 @@ func New(opts Options) (*Controller, error) {
 		return nil, fmt.Errorf("controller: manager: %w", err)
 	}
 	c := &Controller{opts: opts, mgr: mgr, log: opts.Log, kick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
-	gw := func(kind string) schema.GroupVersionKind { return schema.GroupVersion(gwv1.GroupVersion).WithKind(kind) }
+	gw := func(kind string) schema.GroupVersionKind {
+		return schema.GroupVersion(gwv1.GroupVersion).WithKind(kind)
+	}
 	sy := func(kind string) schema.GroupVersionKind { return v1alpha1.GroupVersion.WithKind(kind) }
 	core := func(kind string) schema.GroupVersionKind { return corev1.SchemeGroupVersion.WithKind(kind) }
 	c.kinds = []watched{

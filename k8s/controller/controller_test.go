@@ -4,10 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,51 +15,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/k8s/api/v1alpha1"
+	"github.com/switchyard-ai/switchyard/k8s/kubetest"
 )
 
-// apiServer starts a real kube-apiserver and etcd (built from Go modules by
-// tools/kube-apiserver/build.sh into bin/kube, or found through
-// KUBEBUILDER_ASSETS) with the Gateway API standard CRDs and Switchyard's.
+// apiServer starts a real API server (see k8s/kubetest).
 func apiServer(t *testing.T) (*rest.Config, client.Client) {
 	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets, _ = filepath.Abs("../../bin/kube")
-	}
-	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
-			t.Skipf("no %s in %s: run tools/kube-apiserver/build.sh (.ci/run does)", b, assets)
-		}
-	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
-	if err != nil {
-		t.Fatalf("locate the Gateway API module: %v", err)
-	}
-	std := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
-	crds := []string{"../crds"}
-	for _, k := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants", "tcproutes", "tlsroutes"} {
-		crds = append(crds, filepath.Join(std, "gateway.networking.k8s.io_"+k+".yaml"))
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start the API server: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme, err := Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, cl
+	c := kubetest.Start(t)
+	return c.REST, c.Client
 }
 
 // replica is one running controller and the configurations it applied.
@@ -164,9 +127,6 @@ func seedObjects() []client.Object {
 // TestControllerFollowsTheCluster creates, updates and deletes resources in
 // a real API server and watches the applied configuration and the status follow.
 func TestControllerFollowsTheCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver and etcd")
-	}
 	cfg, cl := apiServer(t)
 	ctx := context.Background()
 	create(t, cl, seedObjects()...)
@@ -251,9 +211,6 @@ func TestControllerFollowsTheCluster(t *testing.T) {
 // TestCRDValidation checks that the API server refuses invalid Switchyard
 // resources by their CRDs' schemas and CEL rules.
 func TestCRDValidation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver and etcd")
-	}
 	_, cl := apiServer(t)
 	om := func(n string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: n, Namespace: "default"} }
 	cases := []struct {
@@ -295,9 +252,6 @@ func TestCRDValidation(t *testing.T) {
 // TestLeaderElection runs two replicas: both apply the configuration, one
 // holds the lease and writes status; when it stops, the other takes over.
 func TestLeaderElection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver and etcd")
-	}
 	cfg, cl := apiServer(t)
 	create(t, cl, seedObjects()...)
 	a := startReplica(t, cfg, true)
