@@ -132,6 +132,7 @@ func New(opts Options) (*Controller, error) {
 	c.kinds = []watched{
 		{&gwv1.GatewayClass{}, &gwv1.GatewayClassList{}, gw("GatewayClass"), false},
 		{&gwv1.Gateway{}, &gwv1.GatewayList{}, gw("Gateway"), false},
+		{&gwv1.ListenerSet{}, &gwv1.ListenerSetList{}, gw("ListenerSet"), true},
 		{&gwv1.HTTPRoute{}, &gwv1.HTTPRouteList{}, gw("HTTPRoute"), false},
 		{&gwv1.GRPCRoute{}, &gwv1.GRPCRouteList{}, gw("GRPCRoute"), true},
 		{&gwv1.TCPRoute{}, &gwv1.TCPRouteList{}, gw("TCPRoute"), true},
@@ -295,6 +296,8 @@ func (c *Controller) read(ctx context.Context) (*translate.Input, error) {
 			in.GatewayClasses = l.Items
 		case *gwv1.GatewayList:
 			in.Gateways = l.Items
+		case *gwv1.ListenerSetList:
+			in.ListenerSets = l.Items
 		case *gwv1.HTTPRouteList:
 			in.HTTPRoutes = l.Items
 		case *gwv1.GRPCRouteList:

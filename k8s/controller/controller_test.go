@@ -201,11 +201,34 @@ func TestControllerFollowsTheCluster(t *testing.T) {
 		return c2 != nil && c2.Status == metav1.ConditionFalse && c2.Reason == "BackendNotFound"
 	})
 
+	// A ListenerSet adds a listener once the Gateway allows it.
+	var g gwv1.Gateway
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "my-gateway"}, &g); err != nil {
+		t.Fatal(err)
+	}
+	same := gwv1.NamespacesFromSame
+	g.Spec.AllowedListeners = &gwv1.AllowedListeners{Namespaces: &gwv1.ListenerNamespaces{From: &same}}
+	if err := cl.Update(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	create(t, cl, &gwv1.ListenerSet{ObjectMeta: metav1.ObjectMeta{Name: "extra", Namespace: "default"}, Spec: gwv1.ListenerSetSpec{
+		ParentRef: gwv1.ParentGatewayReference{Name: "my-gateway"},
+		Listeners: []gwv1.ListenerEntry{{Name: "alt", Port: 9090, Protocol: gwv1.HTTPProtocolType}}}})
+	eventually(t, "the ListenerSet's listener applied and its status Programmed", func() bool {
+		c := r.last()
+		if len(c.Listeners) != 2 || c.Listeners[1].Gateway != "extra" || c.Listeners[1].Port != 9090 {
+			return false
+		}
+		var s gwv1.ListenerSet
+		return cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "extra"}, &s) == nil &&
+			meta.IsStatusConditionTrue(s.Status.Conditions, "Programmed") && len(s.Status.Listeners) == 1
+	})
+
 	// Delete the route: the configuration loses it.
 	if err := cl.Delete(ctx, &rt); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the route removed", func() bool { c := r.last(); return len(c.Routes) == 0 && len(c.Listeners) == 1 })
+	eventually(t, "the route removed", func() bool { c := r.last(); return len(c.Routes) == 0 && len(c.Listeners) == 2 })
 }
 
 // TestCRDValidation checks that the API server refuses invalid Switchyard

@@ -75,8 +75,26 @@ func (c *Controller) writeStatus(ctx context.Context, out *translate.Output) boo
 			}
 			before := g.Status.DeepCopy()
 			mergeGateway(&g.Status, &want)
+			g.Status.AttachedListenerSets = want.AttachedListenerSets
 			if !equality.Semantic.DeepEqual(before, &g.Status) {
 				update(g)
+			}
+		}
+	}
+	if c.watches("ListenerSet") {
+		var sets gwv1.ListenerSetList
+		if err := cl.List(ctx, &sets); err == nil {
+			for i := range sets.Items {
+				s := &sets.Items[i]
+				want, mine := out.Status.ListenerSets[s.Namespace+"/"+s.Name]
+				if !mine {
+					continue
+				}
+				before := s.Status.DeepCopy()
+				mergeListenerSet(&s.Status, &want)
+				if !equality.Semantic.DeepEqual(before, &s.Status) {
+					update(s)
+				}
 			}
 		}
 	}
@@ -193,6 +211,24 @@ func mergeGateway(have *gwv1.GatewayStatus, want *gwv1.GatewayStatus) {
 	var ls []gwv1.ListenerStatus
 	for _, w := range want.Listeners {
 		var cur gwv1.ListenerStatus
+		for _, h := range have.Listeners {
+			if h.Name == w.Name {
+				cur = *h.DeepCopy()
+			}
+		}
+		cur.Name, cur.SupportedKinds, cur.AttachedRoutes = w.Name, w.SupportedKinds, w.AttachedRoutes
+		mergeConditions(&cur.Conditions, w.Conditions)
+		ls = append(ls, cur)
+	}
+	have.Listeners = ls
+}
+
+// mergeListenerSet sets a ListenerSet's conditions and listener statuses.
+func mergeListenerSet(have *gwv1.ListenerSetStatus, want *gwv1.ListenerSetStatus) {
+	mergeConditions(&have.Conditions, want.Conditions)
+	var ls []gwv1.ListenerEntryStatus
+	for _, w := range want.Listeners {
+		var cur gwv1.ListenerEntryStatus
 		for _, h := range have.Listeners {
 			if h.Name == w.Name {
 				cur = *h.DeepCopy()

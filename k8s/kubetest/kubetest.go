@@ -59,7 +59,7 @@ func Start(t testing.TB) *Cluster {
 	}
 	std := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
 	crds := []string{filepath.Join(root(), "k8s", "crds")}
-	for _, k := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants", "tcproutes", "tlsroutes"} {
+	for _, k := range []string{"gatewayclasses", "gateways", "listenersets", "httproutes", "grpcroutes", "referencegrants", "tcproutes", "tlsroutes"} {
 		crds = append(crds, filepath.Join(std, "gateway.networking.k8s.io_"+k+".yaml"))
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true}

@@ -18,11 +18,21 @@ import (
 type gatewayState struct {
 	gw        *gwv1.Gateway
 	listeners []*listenerState
+	sets      []*listenerSetState
 }
 
-// listenerState is one Gateway listener and what its status will say.
+// listenerSetState is one ListenerSet attached to a served Gateway.
+type listenerSetState struct {
+	ls        *gwv1.ListenerSet
+	gw        *gatewayState
+	listeners []*listenerState
+	conds     []metav1.Condition // set when the whole set is refused
+}
+
+// listenerState is one listener of a Gateway or a ListenerSet and what its status will say.
 type listenerState struct {
-	gw       *gwv1.Gateway
+	gw       *gwv1.Gateway // the Gateway it belongs to (through its ListenerSet, if any)
+	ns       string        // the namespace of its owner (Gateway or ListenerSet)
 	l        *gwv1.Listener
 	key      string // config listener key namespace/gateway.name
 	ok       bool   // served: in the config
@@ -63,67 +73,77 @@ func (t *translator) translateGateways() {
 		}
 	}
 	slices.SortFunc(gws, func(a, b *gwv1.Gateway) int { return olderFirst(a, b) })
-	type portUse struct {
-		protocol gwv1.ProtocolType
-		hosts    map[string]string // hostname -> listener key
-	}
 	ports := map[int32]*portUse{}
 	for _, g := range gws {
 		gs := &gatewayState{gw: g}
 		t.gateways = append(t.gateways, gs)
 		for i := range g.Spec.Listeners {
 			l := &g.Spec.Listeners[i]
-			ls := &listenerState{gw: g, l: l, key: g.Namespace + "/" + g.Name + "." + string(l.Name)}
+			ls := &listenerState{gw: g, ns: g.Namespace, l: l, key: g.Namespace + "/" + g.Name + "." + string(l.Name)}
 			gs.listeners = append(gs.listeners, ls)
-			t.listeners[ls.key] = ls
-			gen := g.Generation
-			kinds, kindsOK := t.listenerKinds(l)
-			ls.kinds = kinds
-			if _, ok := servedKinds[l.Protocol]; !ok {
-				ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonUnsupportedProtocol),
-					fmt.Sprintf("protocol %s is not served by Switchyard yet", l.Protocol), noConflict(gen), resolved(gen))
-				continue
-			}
-			host := strings.ToLower(string(deref(l.Hostname, "")))
-			pu := ports[int32(l.Port)]
-			if pu != nil && pu.protocol != l.Protocol {
-				ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonPortUnavailable), "",
-					condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonProtocolConflict),
-						fmt.Sprintf("port %d is already used with protocol %s", l.Port, pu.protocol), gen), resolved(gen))
-				continue
-			}
-			if pu != nil && pu.hosts[host] != "" {
-				ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonAccepted), "",
-					condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonHostnameConflict),
-						fmt.Sprintf("listener %s already serves hostname %q on port %d", pu.hosts[host], host, l.Port), gen), resolved(gen))
-				continue
-			}
-			cl := config.Listener{Name: string(l.Name), Namespace: g.Namespace, Gateway: g.Name, Address: t.opts.Address,
-				Port: int(l.Port), Protocol: string(l.Protocol), Hostname: host}
-			refs := resolved(gen)
-			if !kindsOK {
-				refs = condition(string(gwv1.ListenerConditionResolvedRefs), false, string(gwv1.ListenerReasonInvalidRouteKinds),
-					"allowedRoutes.kinds names kinds Switchyard does not serve on this listener", gen)
-			}
-			if l.Protocol == gwv1.HTTPSProtocolType {
-				tlsCfg, cond := t.listenerTLS(g, l)
-				if cond != nil {
-					ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonAccepted), cond.Message, noConflict(gen), *cond)
-					ls.conds[1].Reason = string(gwv1.ListenerReasonInvalid)
-					continue
-				}
-				cl.TLS = tlsCfg
-			}
-			if pu == nil {
-				pu = &portUse{protocol: l.Protocol, hosts: map[string]string{}}
-				ports[int32(l.Port)] = pu
-			}
-			pu.hosts[host] = ls.key
-			ls.ok = true
-			ls.conds = listenerConds(gen, true, "", "", noConflict(gen), refs)
-			t.cfg.Listeners = append(t.cfg.Listeners, cl)
+			t.addListener(ls, "Gateway", g.Namespace, g.Name, g.Generation, ports)
 		}
+		t.translateListenerSets(gs, ports)
 	}
+}
+
+// portUse is what the listeners served so far do with a port.
+type portUse struct {
+	protocol gwv1.ProtocolType
+	hosts    map[string]string // hostname -> listener key
+}
+
+// addListener checks one listener (of a Gateway, or of a ListenerSet named
+// ownerNS/ownerName) against the ports in use and, when it can be served,
+// adds it to the configuration.
+func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerName string, gen int64, ports map[int32]*portUse) {
+	l := ls.l
+	t.listeners[ls.key] = ls
+	kinds, kindsOK := t.listenerKinds(l)
+	ls.kinds = kinds
+	if _, ok := servedKinds[l.Protocol]; !ok {
+		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonUnsupportedProtocol),
+			fmt.Sprintf("protocol %s is not served by Switchyard yet", l.Protocol), noConflict(gen), resolved(gen))
+		return
+	}
+	host := strings.ToLower(string(deref(l.Hostname, "")))
+	pu := ports[int32(l.Port)]
+	if pu != nil && pu.protocol != l.Protocol {
+		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonPortUnavailable), "",
+			condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonProtocolConflict),
+				fmt.Sprintf("port %d is already used with protocol %s", l.Port, pu.protocol), gen), resolved(gen))
+		return
+	}
+	if pu != nil && pu.hosts[host] != "" {
+		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonAccepted), "",
+			condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonHostnameConflict),
+				fmt.Sprintf("listener %s already serves hostname %q on port %d", pu.hosts[host], host, l.Port), gen), resolved(gen))
+		return
+	}
+	cl := config.Listener{Name: string(l.Name), Namespace: ownerNS, Gateway: ownerName, Address: t.opts.Address,
+		Port: int(l.Port), Protocol: string(l.Protocol), Hostname: host}
+	refs := resolved(gen)
+	if !kindsOK {
+		refs = condition(string(gwv1.ListenerConditionResolvedRefs), false, string(gwv1.ListenerReasonInvalidRouteKinds),
+			"allowedRoutes.kinds names kinds Switchyard does not serve on this listener", gen)
+	}
+	if l.Protocol == gwv1.HTTPSProtocolType {
+		tlsCfg, cond := t.listenerTLS(ownerKind, ownerNS, gen, l)
+		if cond != nil {
+			ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonAccepted), cond.Message, noConflict(gen), *cond)
+			ls.conds[1].Reason = string(gwv1.ListenerReasonInvalid)
+			return
+		}
+		cl.TLS = tlsCfg
+	}
+	if pu == nil {
+		pu = &portUse{protocol: l.Protocol, hosts: map[string]string{}}
+		ports[int32(l.Port)] = pu
+	}
+	pu.hosts[host] = ls.key
+	ls.ok = true
+	ls.conds = listenerConds(gen, true, "", "", noConflict(gen), refs)
+	t.cfg.Listeners = append(t.cfg.Listeners, cl)
 }
 
 // listenerConds is a listener's Accepted, Programmed, Conflicted and ResolvedRefs.
@@ -177,9 +197,9 @@ func (t *translator) listenerKinds(l *gwv1.Listener) ([]gwv1.RouteGroupKind, boo
 
 // listenerTLS resolves an HTTPS listener's certificateRefs to PEM in memory;
 // a non-nil condition is the ResolvedRefs failure.
-func (t *translator) listenerTLS(g *gwv1.Gateway, l *gwv1.Listener) (*config.ListenerTLS, *metav1.Condition) {
+func (t *translator) listenerTLS(ownerKind, ownerNS string, gen int64, l *gwv1.Listener) (*config.ListenerTLS, *metav1.Condition) {
 	fail := func(reason, format string, args ...any) (*config.ListenerTLS, *metav1.Condition) {
-		c := condition(string(gwv1.ListenerConditionResolvedRefs), false, reason, fmt.Sprintf(format, args...), g.Generation)
+		c := condition(string(gwv1.ListenerConditionResolvedRefs), false, reason, fmt.Sprintf(format, args...), gen)
 		return nil, &c
 	}
 	if l.TLS == nil || len(l.TLS.CertificateRefs) == 0 {
@@ -193,9 +213,9 @@ func (t *translator) listenerTLS(g *gwv1.Gateway, l *gwv1.Listener) (*config.Lis
 		if deref(ref.Group, "") != "" || deref(ref.Kind, "Secret") != "Secret" {
 			return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "certificateRef %s is not a core Secret", ref.Name)
 		}
-		ns := string(deref(ref.Namespace, gwv1.Namespace(g.Namespace)))
-		if ns != g.Namespace && !t.granted("Gateway", g.Namespace, "", "Secret", ns, string(ref.Name)) {
-			return fail(string(gwv1.ListenerReasonRefNotPermitted), "no ReferenceGrant in %s allows Gateways in %s to use Secret %s", ns, g.Namespace, ref.Name)
+		ns := string(deref(ref.Namespace, gwv1.Namespace(ownerNS)))
+		if ns != ownerNS && !t.granted(ownerKind, ownerNS, "", "Secret", ns, string(ref.Name)) {
+			return fail(string(gwv1.ListenerReasonRefNotPermitted), "no ReferenceGrant in %s allows %ss in %s to use Secret %s", ns, ownerKind, ownerNS, ref.Name)
 		}
 		s := t.secrets[key(ns, string(ref.Name))]
 		if s == nil {
@@ -230,7 +250,7 @@ func (t *translator) allowsNamespace(ls *listenerState, ns string) bool {
 		}
 		return sel.Matches(labels.Set(t.namespaces[ns]))
 	case gwv1.NamespacesFromSame:
-		return ns == ls.gw.Namespace
+		return ns == ls.ns
 	}
 	return false
 }
@@ -273,6 +293,9 @@ func (t *translator) finishGateways() {
 			st.Conditions = append(st.Conditions, condition(string(gwv1.GatewayConditionProgrammed), true, string(gwv1.GatewayReasonProgrammed), "", g.Generation))
 		} else {
 			st.Conditions = append(st.Conditions, condition(string(gwv1.GatewayConditionProgrammed), false, string(gwv1.GatewayReasonInvalid), "no listener is served", g.Generation))
+		}
+		if n := t.finishListenerSets(gs); n > 0 || g.Spec.AllowedListeners != nil {
+			st.AttachedListenerSets = &n
 		}
 		t.status.Gateways[key(g.Namespace, g.Name)] = st
 	}

@@ -38,7 +38,8 @@ func (t *translator) translateHTTPRoutes() {
 				}
 			}
 			if len(lks) > 0 {
-				gws = append(gws, t.listeners[lks[0]].gw.Namespace+"/"+t.listeners[lks[0]].gw.Name)
+				g := t.listeners[lks[0]].gw
+				gws = append(gws, g.Namespace+"/"+g.Name)
 			}
 		}
 		if len(parents) == 0 {
@@ -89,17 +90,27 @@ func (t *translator) translateHTTPRoutes() {
 // the route attaches to through it.
 func (t *translator) attachParent(kind, routeNS string, gen int64, hostnames []gwv1.Hostname, pr gwv1.ParentReference) (gwv1.RouteParentStatus, []string, bool) {
 	ps := gwv1.RouteParentStatus{ParentRef: pr, ControllerName: gwv1.GatewayController(t.opts.ControllerName)}
-	if string(deref(pr.Group, gwv1.GroupName)) != gwv1.GroupName || string(deref(pr.Kind, "Gateway")) != "Gateway" {
+	if string(deref(pr.Group, gwv1.GroupName)) != gwv1.GroupName {
 		return ps, nil, false
 	}
 	ns := string(deref(pr.Namespace, gwv1.Namespace(routeNS)))
-	var gs *gatewayState
+	var candidates []*listenerState
+	found := false
 	for _, g := range t.gateways {
-		if g.gw.Namespace == ns && g.gw.Name == string(pr.Name) {
-			gs = g
+		switch string(deref(pr.Kind, "Gateway")) {
+		case "Gateway":
+			if g.gw.Namespace == ns && g.gw.Name == string(pr.Name) {
+				candidates, found = g.listeners, true
+			}
+		case "ListenerSet":
+			for _, s := range g.sets {
+				if s.ls.Namespace == ns && s.ls.Name == string(pr.Name) {
+					candidates, found = s.listeners, true
+				}
+			}
 		}
 	}
-	if gs == nil {
+	if !found {
 		return ps, nil, false
 	}
 	accept := func(ok bool, reason, msg string) {
@@ -107,7 +118,7 @@ func (t *translator) attachParent(kind, routeNS string, gen int64, hostnames []g
 	}
 	var keys []string
 	matched, notAllowed, noHost := 0, 0, 0
-	for _, ls := range gs.listeners {
+	for _, ls := range candidates {
 		if pr.SectionName != nil && *pr.SectionName != ls.l.Name {
 			continue
 		}
@@ -131,7 +142,7 @@ func (t *translator) attachParent(kind, routeNS string, gen int64, hostnames []g
 	case len(keys) > 0:
 		accept(true, string(gwv1.RouteReasonAccepted), "")
 	case matched == 0:
-		accept(false, string(gwv1.RouteReasonNoMatchingParent), "no served listener of the Gateway matches the parentRef's sectionName and port")
+		accept(false, string(gwv1.RouteReasonNoMatchingParent), "no served listener of the parent matches the parentRef's sectionName and port")
 	case notAllowed > 0:
 		accept(false, string(gwv1.RouteReasonNotAllowedByListeners), fmt.Sprintf("the listeners' allowedRoutes do not admit %ss from namespace %s", kind, routeNS))
 	default:

@@ -135,6 +135,11 @@ func decodeDoc(in *Input, d []byte) error {
 		err := into(&o)
 		in.Gateways = append(in.Gateways, o)
 		return err
+	case gwv1.GroupName + "/ListenerSet":
+		var o gwv1.ListenerSet
+		err := into(&o)
+		in.ListenerSets = append(in.ListenerSets, o)
+		return err
 	case gwv1.GroupName + "/HTTPRoute":
 		var o gwv1.HTTPRoute
 		err := into(&o)

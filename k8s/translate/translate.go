@@ -38,6 +38,7 @@ const DefaultControllerName = "switchyard.dev/gateway-controller"
 type Input struct {
 	GatewayClasses  []gwv1.GatewayClass
 	Gateways        []gwv1.Gateway
+	ListenerSets    []gwv1.ListenerSet
 	HTTPRoutes      []gwv1.HTTPRoute
 	GRPCRoutes      []gwv1.GRPCRoute
 	TCPRoutes       []gwv1.TCPRoute
@@ -80,6 +81,8 @@ type Output struct {
 type Status struct {
 	GatewayClasses map[string][]metav1.Condition `json:"gatewayClasses,omitempty"`
 	Gateways       map[string]gwv1.GatewayStatus `json:"gateways,omitempty"`
+	// ListenerSets are the ListenerSets attached to served Gateways.
+	ListenerSets map[string]gwv1.ListenerSetStatus `json:"listenerSets,omitempty"`
 	// Routes are keyed "Kind/namespace/name" and hold only Switchyard's parent entries.
 	Routes map[string][]gwv1.RouteParentStatus `json:"routes,omitempty"`
 	// Resources are Switchyard's own resources, keyed "Kind/namespace/name".
@@ -147,7 +150,7 @@ func newTranslator(in *Input, opts Options, drop dropSet) *translator {
 		slices: map[string][]*discoveryv1.EndpointSlice{}, backends: map[string]*v1alpha1.Backend{},
 		listeners: map[string]*listenerState{}, usedBackends: map[string]bool{}, routeGateways: map[string][]string{},
 		cfg: &config.Config{},
-		status: Status{GatewayClasses: map[string][]metav1.Condition{}, Gateways: map[string]gwv1.GatewayStatus{},
+		status: Status{GatewayClasses: map[string][]metav1.Condition{}, Gateways: map[string]gwv1.GatewayStatus{}, ListenerSets: map[string]gwv1.ListenerSetStatus{},
 			Routes: map[string][]gwv1.RouteParentStatus{}, Resources: map[string][]metav1.Condition{}},
 	}
 	for i := range in.Namespaces {
