@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -67,7 +68,7 @@ func kubeSnapshot(file string) (*config.Snapshot, *config.Config, error) {
 
 // runKubernetes runs the controller until ctx ends, applying each
 // translation to gw.
-func runKubernetes(ctx context.Context, kf kubeFlags, base *config.Config, gw *router.Gateway, log *slog.Logger) error {
+func runKubernetes(ctx context.Context, kf kubeFlags, base *config.Config, gw *router.Gateway, synced *atomic.Bool, log *slog.Logger) error {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = *kf.kubeconfig
 	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
@@ -88,13 +89,31 @@ func runKubernetes(ctx context.Context, kf kubeFlags, base *config.Config, gw *r
 			for _, p := range snap.Problems {
 				log.Warn("route disabled", "problem", p.Error())
 			}
-			return gw.Apply(snap)
+			if err := gw.Apply(snap); err != nil {
+				return err
+			}
+			synced.Store(true)
+			return nil
 		},
 	})
 	if err != nil {
 		return err
 	}
 	return c.Run(ctx)
+}
+
+// kubeReady makes /readyz fail until the first translation of the cluster's
+// resources is served, then defers to prev (metering's health).
+func kubeReady(prev func() (bool, []string), synced *atomic.Bool) func() (bool, []string) {
+	return func() (bool, []string) {
+		if !synced.Load() {
+			return true, []string{"kubernetes: waiting for the first configuration from the cluster"}
+		}
+		if prev == nil {
+			return false, nil
+		}
+		return prev()
+	}
 }
 
 // translateCmd prints the configuration a directory of manifests yields;

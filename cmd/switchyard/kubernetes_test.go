@@ -101,6 +101,16 @@ func TestRunKubernetes(t *testing.T) {
 		return code == 200 && body == "echo /hello "
 	}, "the route served")
 
+	// Ready once the first translation is served.
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, "/readyz 200")
+
 	// /config shows the seed's keys.
 	resp, err := http.Get("http://" + admin + "/config")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -111,6 +112,10 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Warn("admin API: keys and usage endpoints refused: they need access.admin.token on a non-loopback address", "admin", *admin)
 		}
 	}
+	var kubeSynced atomic.Bool
+	if *kf.enabled {
+		opts.Ready = kubeReady(opts.Ready, &kubeSynced)
+	}
 	gw := router.New(opts)
 	if err := gw.Apply(snap); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -127,7 +132,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		go func() { errc <- adminError(gw.ServeAdmin(runCtx, *admin)) }()
 	}
 	if *kf.enabled {
-		go func() { errc <- runKubernetes(runCtx, kf, kubeBase, gw, log) }()
+		go func() { errc <- runKubernetes(runCtx, kf, kubeBase, gw, &kubeSynced, log) }()
 	} else if *file != "" {
 		go func() { errc <- gw.Watch(runCtx, *file) }()
 	}
