@@ -208,37 +208,43 @@ func mergeConditions(have *[]metav1.Condition, want []metav1.Condition) {
 // mergeGateway sets a Gateway's conditions and listener statuses.
 func mergeGateway(have *gwv1.GatewayStatus, want *gwv1.GatewayStatus) {
 	mergeConditions(&have.Conditions, want.Conditions)
-	var ls []gwv1.ListenerStatus
-	for _, w := range want.Listeners {
-		var cur gwv1.ListenerStatus
-		for _, h := range have.Listeners {
-			if h.Name == w.Name {
-				cur = *h.DeepCopy()
-			}
-		}
-		cur.Name, cur.SupportedKinds, cur.AttachedRoutes = w.Name, w.SupportedKinds, w.AttachedRoutes
-		mergeConditions(&cur.Conditions, w.Conditions)
-		ls = append(ls, cur)
-	}
-	have.Listeners = ls
+	have.Listeners = mergeListeners(have.Listeners, want.Listeners)
 }
 
-// mergeListenerSet sets a ListenerSet's conditions and listener statuses.
+// mergeListenerSet sets a ListenerSet's conditions and listener statuses
+// (the same fields as a Gateway listener's).
 func mergeListenerSet(have *gwv1.ListenerSetStatus, want *gwv1.ListenerSetStatus) {
 	mergeConditions(&have.Conditions, want.Conditions)
-	var ls []gwv1.ListenerEntryStatus
-	for _, w := range want.Listeners {
-		var cur gwv1.ListenerEntryStatus
-		for _, h := range have.Listeners {
+	conv := func(in []gwv1.ListenerEntryStatus) []gwv1.ListenerStatus {
+		out := make([]gwv1.ListenerStatus, len(in))
+		for i, l := range in {
+			out[i] = gwv1.ListenerStatus(l)
+		}
+		return out
+	}
+	merged := mergeListeners(conv(have.Listeners), conv(want.Listeners))
+	have.Listeners = nil
+	for _, l := range merged {
+		have.Listeners = append(have.Listeners, gwv1.ListenerEntryStatus(l))
+	}
+}
+
+// mergeListeners returns want's listener statuses, each keeping the
+// transition times of have's conditions that did not change.
+func mergeListeners(have, want []gwv1.ListenerStatus) []gwv1.ListenerStatus {
+	var out []gwv1.ListenerStatus
+	for _, w := range want {
+		var cur gwv1.ListenerStatus
+		for _, h := range have {
 			if h.Name == w.Name {
 				cur = *h.DeepCopy()
 			}
 		}
 		cur.Name, cur.SupportedKinds, cur.AttachedRoutes = w.Name, w.SupportedKinds, w.AttachedRoutes
 		mergeConditions(&cur.Conditions, w.Conditions)
-		ls = append(ls, cur)
+		out = append(out, cur)
 	}
-	have.Listeners = ls
+	return out
 }
 
 // mergeParents replaces this controller's parent entries of a route status,

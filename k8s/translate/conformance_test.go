@@ -1,20 +1,12 @@
 package translate
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -22,6 +14,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
 
 // conformanceModule holds the Gateway API conformance suite's manifests;
@@ -91,22 +84,7 @@ func TestConformanceGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", "conformance", name+".golden.yaml")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("translation differs from %s:\n%s", golden, diff(string(want), string(got)))
-			}
+			testutil.GoldenText(t, filepath.Join("testdata", "conformance", name+".golden.yaml"), got)
 			snap, err := config.Compile(name, Translate(in, Options{}).Config)
 			if err != nil {
 				t.Fatalf("config.Compile refuses the translation: %v", err)
@@ -184,7 +162,7 @@ func addCertificates(t *testing.T, in *Input) {
 					continue
 				}
 				if crt == nil {
-					crt, k = selfSigned(t)
+					crt, k = testutil.SelfSignedPEM(t, 1, "example.com", "*.example.com")
 				}
 				have[key(ns, string(ref.Name))] = true
 				in.Secrets = append(in.Secrets, corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: string(ref.Name), Namespace: ns},
@@ -192,25 +170,6 @@ func addCertificates(t *testing.T, in *Input) {
 			}
 		}
 	}
-}
-
-// selfSigned returns a PEM certificate and key.
-func selfSigned(t *testing.T) ([]byte, []byte) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "example.com"},
-		DNSNames: []string{"example.com", "*.example.com"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
 
 // renderCase renders the case's own routes: their configuration, their

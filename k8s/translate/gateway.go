@@ -270,33 +270,41 @@ func (t *translator) finishGateways() {
 	for _, gs := range t.gateways {
 		g := gs.gw
 		st := gwv1.GatewayStatus{}
-		served, invalid := 0, 0
-		for _, ls := range gs.listeners {
-			if ls.ok {
-				served++
-			} else {
-				invalid++
-			}
-			kinds := ls.kinds
-			if kinds == nil {
-				kinds = []gwv1.RouteGroupKind{}
-			}
-			st.Listeners = append(st.Listeners, gwv1.ListenerStatus{Name: ls.l.Name, SupportedKinds: kinds,
-				AttachedRoutes: ls.attached, Conditions: ls.conds})
-		}
-		reason, msg := string(gwv1.GatewayReasonAccepted), ""
-		if invalid > 0 {
-			reason, msg = string(gwv1.GatewayReasonListenersNotValid), fmt.Sprintf("%d of %d listeners are not served", invalid, len(gs.listeners))
-		}
-		st.Conditions = []metav1.Condition{condition(string(gwv1.GatewayConditionAccepted), served > 0 || len(gs.listeners) == 0, reason, msg, g.Generation)}
-		if served > 0 {
-			st.Conditions = append(st.Conditions, condition(string(gwv1.GatewayConditionProgrammed), true, string(gwv1.GatewayReasonProgrammed), "", g.Generation))
-		} else {
-			st.Conditions = append(st.Conditions, condition(string(gwv1.GatewayConditionProgrammed), false, string(gwv1.GatewayReasonInvalid), "no listener is served", g.Generation))
-		}
+		st.Listeners, st.Conditions = listenersStatus(gs.listeners, g.Generation)
 		if n := t.finishListenerSets(gs); n > 0 || g.Spec.AllowedListeners != nil {
 			st.AttachedListenerSets = &n
 		}
 		t.status.Gateways[key(g.Namespace, g.Name)] = st
 	}
+}
+
+// listenersStatus is the status of a Gateway's or a ListenerSet's listeners
+// and its own Accepted (ListenersNotValid when some are not served) and
+// Programmed conditions; the two kinds share the reasons' names.
+func listenersStatus(lss []*listenerState, gen int64) ([]gwv1.ListenerStatus, []metav1.Condition) {
+	var out []gwv1.ListenerStatus
+	served, invalid := 0, 0
+	for _, ls := range lss {
+		if ls.ok {
+			served++
+		} else {
+			invalid++
+		}
+		kinds := ls.kinds
+		if kinds == nil {
+			kinds = []gwv1.RouteGroupKind{}
+		}
+		out = append(out, gwv1.ListenerStatus{Name: ls.l.Name, SupportedKinds: kinds, AttachedRoutes: ls.attached, Conditions: ls.conds})
+	}
+	reason, msg := string(gwv1.GatewayReasonAccepted), ""
+	if invalid > 0 {
+		reason, msg = string(gwv1.GatewayReasonListenersNotValid), fmt.Sprintf("%d of %d listeners are not served", invalid, len(lss))
+	}
+	conds := []metav1.Condition{condition(string(gwv1.GatewayConditionAccepted), served > 0 || len(lss) == 0, reason, msg, gen)}
+	if served > 0 {
+		conds = append(conds, condition(string(gwv1.GatewayConditionProgrammed), true, string(gwv1.GatewayReasonProgrammed), "", gen))
+	} else {
+		conds = append(conds, condition(string(gwv1.GatewayConditionProgrammed), false, string(gwv1.GatewayReasonInvalid), "no listener is served", gen))
+	}
+	return out, conds
 }

@@ -81,31 +81,10 @@ func (t *translator) finishListenerSets(gs *gatewayState) int32 {
 		out := gwv1.ListenerSetStatus{Conditions: st.conds}
 		if st.conds == nil {
 			attached++
-			served, invalid := 0, 0
-			for _, ls := range st.listeners {
-				if ls.ok {
-					served++
-				} else {
-					invalid++
-				}
-				kinds := ls.kinds
-				if kinds == nil {
-					kinds = []gwv1.RouteGroupKind{}
-				}
-				out.Listeners = append(out.Listeners, gwv1.ListenerEntryStatus{Name: ls.l.Name, SupportedKinds: kinds,
-					AttachedRoutes: ls.attached, Conditions: ls.conds})
-			}
-			reason, msg := string(gwv1.ListenerSetReasonAccepted), ""
-			if invalid > 0 {
-				reason, msg = string(gwv1.ListenerSetReasonListenersNotValid), fmt.Sprintf("%d of %d listeners are not served", invalid, len(st.listeners))
-			}
-			out.Conditions = []metav1.Condition{
-				condition(string(gwv1.ListenerSetConditionAccepted), served > 0, reason, msg, s.Generation),
-			}
-			if served > 0 {
-				out.Conditions = append(out.Conditions, condition(string(gwv1.ListenerSetConditionProgrammed), true, string(gwv1.ListenerSetReasonProgrammed), "", s.Generation))
-			} else {
-				out.Conditions = append(out.Conditions, condition(string(gwv1.ListenerSetConditionProgrammed), false, string(gwv1.ListenerSetReasonInvalid), "no listener is served", s.Generation))
+			var ls []gwv1.ListenerStatus
+			ls, out.Conditions = listenersStatus(st.listeners, s.Generation)
+			for _, l := range ls {
+				out.Listeners = append(out.Listeners, gwv1.ListenerEntryStatus(l))
 			}
 		}
 		t.status.ListenerSets[key(s.Namespace, s.Name)] = out

@@ -1,18 +1,15 @@
 package translate
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // TestGolden translates every testdata/<case>.in.yaml and compares the
 // configuration, the status and the problems with <case>.golden.yaml. The
@@ -38,19 +35,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(in, ".in.yaml") + ".golden.yaml"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("translation differs from %s (run with -update and review the diff):\n%s", golden, diff(string(want), string(got)))
-			}
+			testutil.GoldenText(t, strings.TrimSuffix(in, ".in.yaml")+".golden.yaml", got)
 			snap, err := config.Compile(name, Translate(input, Options{}).Config)
 			if err != nil {
 				t.Fatalf("config.Compile refuses the translation: %v", err)
@@ -103,51 +88,5 @@ func TestDecodeErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one naming x.yaml and %q", err, c.want)
 			}
 		})
-	}
-}
-
-// diff is a line diff good enough to read a golden mismatch.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n- " + wl + "\n+ " + gl + "\n")
-		}
-	}
-	return b.String()
-}
-
-// TestExample translates examples/kubernetes: every resource is served and
-// the configuration compiles.
-func TestExample(t *testing.T) {
-	in, err := LoadDir("../../examples/kubernetes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := Translate(in, Options{})
-	// The echo Service has no EndpointSlice outside a cluster: it resolves
-	// (no problem), and its rule answers 500 until endpoints are ready.
-	if len(out.Problems) != 0 {
-		t.Errorf("problems: %v", out.Problems)
-	}
-	snap, err := config.Compile("example", out.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(snap.Routes) != 2 || snap.Binds[0].Key != "8080/default/my-gateway" {
-		t.Errorf("routes %d, binds %+v", len(snap.Routes), snap.Binds)
-	}
-	for k, conds := range out.Status.Resources {
-		if conds[0].Status != "True" {
-			t.Errorf("%s not accepted: %+v", k, conds)
-		}
 	}
 }
