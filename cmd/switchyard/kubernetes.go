@@ -26,6 +26,7 @@ type kubeFlags struct {
 	leaseNS     *string
 	controller  *string
 	address     *string
+	service     *string
 }
 
 // addKubeFlags registers run's Kubernetes flags.
@@ -39,6 +40,8 @@ func addKubeFlags(fs *flag.FlagSet) kubeFlags {
 		leaseNS:    fs.String("leader-elect-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the leader election Lease (default: the pod's)"),
 		controller: fs.String("controller-name", translate.DefaultControllerName, "the GatewayClass controllerName served"),
 		address:    fs.String("bind-address", "", "with --kubernetes: the IP every listener binds (default 0.0.0.0)"),
+		service: fs.String("gateway-service", "",
+			"with --kubernetes: namespace/name of the Service in front of the replicas, whose addresses Gateways' status reports"),
 	}
 }
 
@@ -76,8 +79,9 @@ func runKubernetes(ctx context.Context, kf kubeFlags, base *config.Config, gw *r
 		return fmt.Errorf("kubernetes: client configuration: %w", err)
 	}
 	c, err := controller.New(controller.Options{
-		REST:                    rest,
-		Translate:               translate.Options{ControllerName: *kf.controller, Address: *kf.address, Base: base},
+		REST: rest,
+		Translate: translate.Options{ControllerName: *kf.controller, Address: *kf.address, AddressService: *kf.service,
+			Base: base},
 		LeaderElection:          *kf.leaderElect,
 		LeaderElectionNamespace: *kf.leaseNS,
 		Log:                     log,

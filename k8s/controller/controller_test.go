@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/k8s/api/v1alpha1"
 	"github.com/switchyard-ai/switchyard/k8s/kubetest"
+	"github.com/switchyard-ai/switchyard/k8s/translate"
 )
 
 // apiServer starts a real API server (see k8s/kubetest).
@@ -52,6 +53,7 @@ func startReplica(t *testing.T, cfg *rest.Config, leader bool) *replica {
 	r := &replica{done: make(chan error, 1)}
 	c, err := New(Options{
 		REST: cfg, LeaderElection: leader, LeaderElectionNamespace: "default", Debounce: 50 * time.Millisecond,
+		Translate: translate.Options{AddressService: "default/switchyard"},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Apply: func(c *config.Config) error {
 			if _, err := config.Compile("test", c); err != nil {
@@ -130,6 +132,8 @@ func TestControllerFollowsTheCluster(t *testing.T) {
 	cfg, cl := apiServer(t)
 	ctx := context.Background()
 	create(t, cl, seedObjects()...)
+	create(t, cl, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "switchyard", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}})
 	r := startReplica(t, cfg, false)
 
 	eventually(t, "the seed route applied", func() bool {
@@ -150,6 +154,7 @@ func TestControllerFollowsTheCluster(t *testing.T) {
 			return false
 		}
 		return meta.IsStatusConditionTrue(g.Status.Conditions, "Programmed") &&
+			len(g.Status.Addresses) == 1 && g.Status.Addresses[0].Value != "" && // the Service's cluster IP
 			len(g.Status.Listeners) == 1 && g.Status.Listeners[0].AttachedRoutes == 1 &&
 			len(rt.Status.Parents) == 1 && meta.IsStatusConditionTrue(rt.Status.Parents[0].Conditions, "Accepted") &&
 			meta.IsStatusConditionTrue(rt.Status.Parents[0].Conditions, "ResolvedRefs") &&

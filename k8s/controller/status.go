@@ -75,7 +75,7 @@ func (c *Controller) writeStatus(ctx context.Context, out *translate.Output) boo
 			}
 			before := g.Status.DeepCopy()
 			mergeGateway(&g.Status, &want)
-			g.Status.AttachedListenerSets = want.AttachedListenerSets
+			g.Status.AttachedListenerSets, g.Status.Addresses = want.AttachedListenerSets, want.Addresses
 			if !equality.Semantic.DeepEqual(before, &g.Status) {
 				update(g)
 			}

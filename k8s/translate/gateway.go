@@ -267,15 +267,42 @@ func (ls *listenerState) allowsKind(kind string) bool {
 
 // finishGateways writes every served Gateway's status, listeners included.
 func (t *translator) finishGateways() {
+	addrs := t.addresses()
 	for _, gs := range t.gateways {
 		g := gs.gw
-		st := gwv1.GatewayStatus{}
+		st := gwv1.GatewayStatus{Addresses: addrs}
 		st.Listeners, st.Conditions = listenersStatus(gs.listeners, g.Generation)
 		if n := t.finishListenerSets(gs); n > 0 || g.Spec.AllowedListeners != nil {
 			st.AttachedListenerSets = &n
 		}
 		t.status.Gateways[key(g.Namespace, g.Name)] = st
 	}
+}
+
+// addresses are the Gateways' status addresses: those of Options.AddressService.
+func (t *translator) addresses() []gwv1.GatewayStatusAddress {
+	svc := t.services[t.opts.AddressService]
+	if svc == nil {
+		return nil
+	}
+	ip, host := gwv1.IPAddressType, gwv1.HostnameAddressType
+	var out []gwv1.GatewayStatusAddress
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		switch {
+		case in.IP != "":
+			out = append(out, gwv1.GatewayStatusAddress{Type: &ip, Value: in.IP})
+		case in.Hostname != "":
+			out = append(out, gwv1.GatewayStatusAddress{Type: &host, Value: in.Hostname})
+		}
+	}
+	if len(out) == 0 {
+		for _, c := range svc.Spec.ClusterIPs {
+			if c != "" && c != corev1.ClusterIPNone {
+				out = append(out, gwv1.GatewayStatusAddress{Type: &ip, Value: c})
+			}
+		}
+	}
+	return out
 }
 
 // listenersStatus is the status of a Gateway's or a ListenerSet's listeners

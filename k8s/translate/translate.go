@@ -59,6 +59,10 @@ type Options struct {
 	ControllerName string
 	// Address is the IP every listener binds (default: config's, 0.0.0.0).
 	Address string
+	// AddressService, "namespace/name", is the Service in front of the
+	// replicas: its load balancer addresses (else its cluster IPs) are every
+	// served Gateway's status addresses.
+	AddressService string
 	// Base supplies what Kubernetes resources do not: server limits and the
 	// access block's store, prices, teams and admin token. Not modified.
 	Base *config.Config

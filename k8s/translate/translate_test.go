@@ -90,3 +90,43 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayAddresses checks the Gateways' status addresses taken from the
+// Service in front of the replicas.
+func TestGatewayAddresses(t *testing.T) {
+	b, err := os.ReadFile("testdata/seed.in.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		svc  string // YAML of the Service switchyard/gw, "" for none
+		want string
+	}{
+		{"load balancer IP", "spec: {clusterIP: 10.0.0.9, clusterIPs: [10.0.0.9]}\nstatus: {loadBalancer: {ingress: [{ip: 203.0.113.7}]}}", "IPAddress=203.0.113.7"},
+		{"load balancer hostname", "status: {loadBalancer: {ingress: [{hostname: lb.example.com}]}}", "Hostname=lb.example.com"},
+		{"cluster IP", "spec: {clusterIP: 10.0.0.9, clusterIPs: [10.0.0.9]}", "IPAddress=10.0.0.9"},
+		{"headless", "spec: {clusterIP: None, clusterIPs: [None]}", ""},
+		{"no Service", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := &Input{}
+			doc := string(b)
+			if c.svc != "" {
+				doc += "\n---\napiVersion: v1\nkind: Service\nmetadata: {name: gw, namespace: switchyard}\n" + c.svc + "\n"
+			}
+			if err := Decode(in, "seed", []byte(doc)); err != nil {
+				t.Fatal(err)
+			}
+			out := Translate(in, Options{AddressService: "switchyard/gw"})
+			var got []string
+			for _, a := range out.Status.Gateways["default/my-gateway"].Addresses {
+				got = append(got, string(*a.Type)+"="+a.Value)
+			}
+			if strings.Join(got, ",") != c.want {
+				t.Fatalf("addresses = %v, want %q", got, c.want)
+			}
+		})
+	}
+}
