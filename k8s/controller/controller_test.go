@@ -54,7 +54,7 @@ func startReplica(t *testing.T, cfg *rest.Config, leader bool) *replica {
 	c, err := New(Options{
 		REST: cfg, LeaderElection: leader, LeaderElectionNamespace: "default", Debounce: 50 * time.Millisecond,
 		Translate: translate.Options{AddressService: "default/switchyard"},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Apply: func(c *config.Config) error {
 			if _, err := config.Compile("test", c); err != nil {
 				return err
