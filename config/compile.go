@@ -152,6 +152,8 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 	for k, ref := range rule.BackendRefs {
 		b := snap.Backends[ref.Name]
 		switch {
+		case ref.Invalid != "":
+			// kept on purpose: its share answers 500
 		case b == nil:
 			r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "unknown backend %q", ref.Name)
 		case b.AI != nil || b.InferencePool != nil:

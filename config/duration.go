@@ -50,3 +50,23 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 func durationError(format string, args ...any) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf(format, args...)}}
 }
+
+var _ json.Unmarshaler = (*Duration)(nil)
+
+// UnmarshalJSON implements json.Unmarshaler: a duration string like 30s, as
+// Kubernetes resources carry them.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like 30s or 500ms")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use a form like 500ms, 30s, 1h)", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q must not be negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -86,10 +86,15 @@ type ListenerTLS struct {
 	Certificates []Certificate `yaml:"certificates" json:"certificates"`
 }
 
-// Certificate is a PEM certificate chain and key on disk.
+// Certificate is a PEM certificate chain and key: files on disk, or the PEM
+// itself (CertPEM and KeyPEM, as the Kubernetes controller delivers Secrets,
+// in memory). One of the two pairs.
 type Certificate struct {
-	CertFile string `yaml:"certFile" json:"certFile"`
-	KeyFile  string `yaml:"keyFile" json:"keyFile"`
+	CertFile string `yaml:"certFile" json:"certFile,omitempty"`
+	KeyFile  string `yaml:"keyFile" json:"keyFile,omitempty"`
+	// CertPEM and KeyPEM are the chain and key themselves (redacted in /config).
+	CertPEM Secret `yaml:"certPEM" json:"certPEM,omitempty"`
+	KeyPEM  Secret `yaml:"keyPEM" json:"keyPEM,omitempty"`
 }
 
 // Route is an HTTPRoute: hostnames and rules attached to listeners.
@@ -242,6 +247,11 @@ type BackendRef struct {
 	// the pool's endpoints (host:port, or a host for any port): the picker
 	// gets them as its subset hint.
 	Endpoints []string `yaml:"endpoints" json:"endpoints,omitempty"`
+	// Invalid, when set, says why this reference does not resolve (a
+	// translated Gateway API backendRef to a missing Service, say): the rule
+	// stays and the requests this reference's weight would get answer 500,
+	// as Gateway API requires. Name is then informational.
+	Invalid string `yaml:"invalid" json:"invalid,omitempty"`
 }
 
 // Timeouts are HTTPRouteTimeouts.

@@ -141,6 +141,16 @@ func validateListenerTLS(l *Listener, p string, r *reporter) {
 	}
 	for j, c := range l.TLS.Certificates {
 		cp := fmt.Sprintf("%s.tls.certificates[%d]", p, j)
+		if c.CertPEM != "" || c.KeyPEM != "" {
+			if c.CertFile != "" || c.KeyFile != "" {
+				r.add(cp, "set certFile and keyFile, or certPEM and keyPEM, not both")
+				continue
+			}
+			if _, err := tls.X509KeyPair([]byte(c.CertPEM), []byte(c.KeyPEM)); err != nil {
+				r.add(cp, "certPEM and keyPEM are not a valid key pair: %v", err)
+			}
+			continue
+		}
 		certPEM := readPEM(r, cp+".certFile", "certFile", c.CertFile)
 		keyPEM := readPEM(r, cp+".keyFile", "keyFile", c.KeyFile)
 		if certPEM == nil || keyPEM == nil {

@@ -317,7 +317,13 @@ func loadCertificates(snap *config.Snapshot) (map[int][]*tls.Certificate, error)
 			continue
 		}
 		for _, c := range l.TLS.Certificates {
-			pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+			var pair tls.Certificate
+			var err error
+			if c.CertPEM != "" {
+				pair, err = tls.X509KeyPair([]byte(c.CertPEM.Value()), []byte(c.KeyPEM.Value()))
+			} else {
+				pair, err = tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("router: listener %q: load certificate %s: %w", l.Name, c.CertFile, err)
 			}

@@ -38,6 +38,13 @@ type staticKind struct{ pool *upstream.Pool }
 func (k *staticKind) Handler(rule *route.Rule) (engine.Handler, error) {
 	h := &staticHandler{pool: k.pool, rule: rule}
 	for _, ref := range rule.Backends {
+		if ref.Invalid != "" {
+			if ref.Weight > 0 {
+				h.refs = append(h.refs, staticRef{invalid: ref.Invalid, weight: ref.Weight})
+				h.total += ref.Weight
+			}
+			continue
+		}
 		b, ok := k.pool.Lookup(ref.Name)
 		if !ok {
 			return nil, fmt.Errorf("backend %s is not a static backend", ref.Name)
@@ -62,26 +69,28 @@ type staticHandler struct {
 	total int         // the sum of their weights
 }
 
-// staticRef is a rule's backend resolved to the Pool, with its weight.
+// staticRef is a rule's backend resolved to the Pool, with its weight; or,
+// when invalid is set, a reference that did not resolve (its share answers 500).
 type staticRef struct {
-	b      upstream.Backend
-	weight int
+	b       upstream.Backend
+	weight  int
+	invalid string
 }
 
 // pick chooses one of the rule's backends by weight; false when none has a
 // positive weight.
-func (h *staticHandler) pick() (upstream.Backend, bool) {
+func (h *staticHandler) pick() (staticRef, bool) {
 	if h.total <= 0 {
-		return upstream.Backend{}, false
+		return staticRef{}, false
 	}
 	n := rand.IntN(h.total)
 	for _, r := range h.refs {
 		if n < r.weight {
-			return r.b, true
+			return r, true
 		}
 		n -= r.weight
 	}
-	return upstream.Backend{}, false
+	return staticRef{}, false
 }
 
 var _ engine.Handler = (*staticHandler)(nil)
@@ -96,11 +105,17 @@ func (h *staticHandler) Admit(ex *engine.Exchange) bool {
 // Serve implements [engine.Handler.Serve].
 func (h *staticHandler) Serve(ex *engine.Exchange) {
 	ctx := ex.Ctx
-	b, ok := h.pick()
+	ref, ok := h.pick()
 	if !ok {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "service_unavailable", "route has no backend with a positive weight")
 		return
 	}
+	if ref.invalid != "" {
+		ex.Access.Reason = "invalid_backend_ref"
+		writeError(ctx, fasthttp.StatusInternalServerError, "server_error", "the route's backend reference does not resolve")
+		return
+	}
+	b := ref.b
 	ex.Access.Backend = b.Name()
 	ex.X.Backend = b.Name()
 	rc := h.rule.Config

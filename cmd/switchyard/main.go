@@ -2,6 +2,8 @@
 //
 //	switchyard run [-c FILE] [--admin ADDR] [--pprof]   serve (the embedded default configuration without -c)
 //	switchyard validate -c FILE              check a configuration file
+//	switchyard run --kubernetes [-c BASE]    serve what the cluster's Gateway API resources say
+//	switchyard translate -f DIR [-c BASE]    print the configuration a directory of manifests yields
 //	switchyard sim [--port N]                run the built-in simulated model as a standalone server
 //	switchyard keys create|list|revoke|rotate manage API keys through the admin API
 //	switchyard version                       print the version
@@ -38,6 +40,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		err = runCmd(ctx, args[1:], stderr)
 	case "validate":
 		return validateCmd(args[1:], stdout, stderr)
+	case "translate":
+		err = translateCmd(args[1:], stdout, stderr)
 	case "sim":
 		err = simCmd(ctx, args[1:], stderr)
 	case "keys":
@@ -94,6 +98,8 @@ func usage(w io.Writer) {
 	_, _ = fmt.Fprint(w, `usage:
   switchyard run [-c FILE] [--admin ADDR] [--log-level LEVEL] [--pprof]
   switchyard validate -c FILE
+  switchyard run --kubernetes [-c BASE] [--kubeconfig FILE] [--leader-elect=true] [--bind-address IP]
+  switchyard translate -f DIR [-c BASE]
   switchyard sim [--port N] [--host ADDR] [--model NAME] [--ttft D] [--itl D] [--output-tokens N] [--max-running N] [--mode lorem|echo]
   switchyard keys create --consumer NAME [--name N] [--models a,b] [--expires-in 720h] [--admin ADDR] [--token T]
   switchyard keys list [--consumer NAME] | keys revoke ID | keys rotate ID [--grace 10m]

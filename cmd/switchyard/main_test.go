@@ -53,6 +53,14 @@ backends: [{name: sim, ai: {provider: sim}}]
 		{name: "validate nothing", args: []string{"validate"}, code: 2, wantErr: "-c FILE is required"},
 		{name: "version", args: []string{"version"}, code: 0, wantOut: "switchyard "},
 		{name: "unknown command", args: []string{"serve"}, code: 2, wantErr: `unknown command "serve"`},
+		{name: "translate nothing", args: []string{"translate"}, code: 2, wantErr: "-f DIR is required"},
+		{name: "translate example", args: []string{"translate", "-f", "../../examples/kubernetes"}, code: 0,
+			wantOut: "gateway: my-gateway", notWantErr: "switchyard:"},
+		{name: "translate with status", args: []string{"translate", "-f", "../../examples/kubernetes", "--status"}, code: 0,
+			wantOut: "reason: Programmed"},
+		{name: "translate missing directory", args: []string{"translate", "-f", filepath.Join(dir, "nope")}, code: 1,
+			wantErr: "no such file or directory"},
+		{name: "translate stray argument", args: []string{"translate", "-f", dir, "extra"}, code: 2, wantErr: `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

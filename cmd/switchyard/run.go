@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		"directory of the embedded store (keys, spend, usage records) when the configuration meters access; SWITCHYARD_DATA_DIR sets the default")
 	profiling := fs.Bool("pprof", os.Getenv("SWITCHYARD_PPROF") == "1",
 		"serve Go's profiles under /debug/pprof/ on the admin server; SWITCHYARD_PPROF=1 sets the default")
+	kf := addKubeFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -50,8 +52,11 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: lvl}))
 
 	var snap *config.Snapshot
+	var kubeBase *config.Config
 	var err error
-	if *file == "" {
+	if *kf.enabled {
+		snap, kubeBase, err = kubeSnapshot(*file)
+	} else if *file == "" {
 		snap, err = defaultSnapshot(ctx, log)
 	} else {
 		snap, err = config.Load(*file)
@@ -108,6 +113,10 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Warn("admin API: keys and usage endpoints refused: they need access.admin.token on a non-loopback address", "admin", *admin)
 		}
 	}
+	var kubeSynced atomic.Bool
+	if *kf.enabled {
+		opts.Ready = kubeReady(opts.Ready, &kubeSynced)
+	}
 	gw := router.New(opts)
 	if err := gw.Apply(snap); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -123,7 +132,9 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if *admin != "" {
 		go func() { errc <- adminError(gw.ServeAdmin(runCtx, *admin)) }()
 	}
-	if *file != "" {
+	if *kf.enabled {
+		go func() { errc <- runKubernetes(runCtx, kf, kubeBase, gw, &kubeSynced, log) }()
+	} else if *file != "" {
 		go func() { errc <- gw.Watch(runCtx, *file) }()
 	}
 	select {

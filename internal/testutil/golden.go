@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/providers/schema"
@@ -72,4 +75,42 @@ func StreamEvents(t testing.TB, stream StreamFunc, src io.Reader) ([]json.RawMes
 		t.Fatalf("Stream: %v", err)
 	}
 	return events, u
+}
+
+// GoldenText compares got, a text document (YAML, say), byte for byte with
+// the golden file at path, printing the differing lines. Under -update the
+// file (and its directory) is written instead.
+func GoldenText(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, wl, gl)
+		}
+	}
+	t.Errorf("%s differs from golden (run go test -update and review the diff):\n%s", path, b.String())
 }

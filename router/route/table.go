@@ -90,8 +90,10 @@ type Ref struct {
 	Weight int
 	// Priority group for AI failover, lower first.
 	Priority int
-	// Backend is the backend from the snapshot.
+	// Backend is the backend from the snapshot (nil when Invalid).
 	Backend *config.Backend
+	// Invalid says why the reference does not resolve: its share answers 500.
+	Invalid string
 }
 
 // MirrorSpec says where to mirror requests and how many.
@@ -231,20 +233,29 @@ func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.Rout
 	if len(rc.BackendRefs) > 0 {
 		kind = KindAI
 	}
+	invalid := 0
 	for _, br := range rc.BackendRefs {
 		key := qualify(br.Name, ns)
-		b := snap.Backends[key]
-		if b == nil {
-			return fmt.Errorf("unknown backend %q", key)
-		}
 		w := 1
 		if br.Weight != nil {
 			w = max(*br.Weight, 0)
+		}
+		if br.Invalid != "" {
+			invalid++
+			r.Backends = append(r.Backends, Ref{Name: key, Weight: w, Invalid: br.Invalid})
+			continue
+		}
+		b := snap.Backends[key]
+		if b == nil {
+			return fmt.Errorf("unknown backend %q", key)
 		}
 		r.Backends = append(r.Backends, Ref{Name: key, Weight: w, Priority: br.Priority, Backend: b})
 		if b.AI == nil && b.InferencePool == nil {
 			kind = KindHTTP
 		}
+	}
+	if invalid > 0 && invalid == len(rc.BackendRefs) {
+		kind = KindHTTP // nothing but 500s: the static kind answers them
 	}
 	r.Kind = kind
 	return nil
