@@ -377,15 +377,7 @@ func endpointOf(gen *upstream.Generation, backend string, e config.Endpoint, s *
 		if hc := s.HealthCheck; hc != nil {
 			// A connect probe, as for TCP routes: the gRPC health service
 			// is the backend's to expose, not every server has it.
-			ep.checker = upstream.StartChecker(hc, addr, &ep.healthy, func(ctx context.Context, to time.Duration) bool {
-				d := net.Dialer{Timeout: to}
-				c, err := d.DialContext(ctx, "tcp", addr)
-				if err != nil {
-					return false
-				}
-				_ = c.Close()
-				return true
-			}, slog.New(slog.DiscardHandler))
+			ep.checker = upstream.StartChecker(hc, addr, &ep.healthy, upstream.ConnectProbe(addr), slog.New(slog.DiscardHandler))
 		}
 		return ep, func() { ep.checker.Stop(); tr.CloseIdleConnections() }, nil
 	})

@@ -90,15 +90,7 @@ func (b *endpoints) endpoint(backend string, e config.Endpoint, s *config.Static
 		ep := &endpoint{addr: addr}
 		ep.healthy.Store(true)
 		if hc := s.HealthCheck; hc != nil {
-			ep.checker = upstream.StartChecker(hc, addr, &ep.healthy, func(ctx context.Context, to time.Duration) bool {
-				d := net.Dialer{Timeout: to}
-				c, err := d.DialContext(ctx, "tcp", addr)
-				if err != nil {
-					return false
-				}
-				_ = c.Close()
-				return true
-			}, b.log)
+			ep.checker = upstream.StartChecker(hc, addr, &ep.healthy, upstream.ConnectProbe(addr), b.log)
 		}
 		return ep, ep.stop, nil
 	})

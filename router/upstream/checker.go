@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -88,5 +89,20 @@ func runChecks(ctx context.Context, hc *config.HealthCheck, name string, healthy
 			}
 		}
 		timer.Reset(interval)
+	}
+}
+
+// ConnectProbe returns a Probe that passes when a TCP connection to addr
+// opens within the check's timeout (for TCP, TLS and gRPC backends, whose
+// protocols a gateway cannot probe generically).
+func ConnectProbe(addr string) Probe {
+	return func(ctx context.Context, to time.Duration) bool {
+		d := net.Dialer{Timeout: to}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return false
+		}
+		_ = c.Close()
+		return true
 	}
 }
