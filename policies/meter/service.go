@@ -68,6 +68,8 @@ type Service struct {
 	jwts      map[string]Verifier // by configuration, across reloads
 
 	lastLog atomic.Int64 // unix seconds of the last store error logged
+	// costByModel caches switchyard_cost_total's series by model label.
+	costByModel sync.Map
 }
 
 var _ policies.Builder = (*Service)(nil)

