@@ -185,11 +185,21 @@ func validateBackends(bs []Backend, r *reporter) {
 		} else {
 			names[b.Name] = i
 		}
+		kinds := 0
+		for _, set := range []bool{b.Static != nil, b.AI != nil, b.MCP != nil, b.A2A != nil} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case b.Static == nil && b.AI == nil:
-			r.add(p, "backend must set exactly one of static or ai")
-		case b.Static != nil && b.AI != nil:
-			r.add(p, "backend must set exactly one of static or ai, not both")
+		case kinds == 0:
+			r.add(p, "backend must set exactly one of static, ai, mcp or a2a")
+		case kinds > 1:
+			r.add(p, "backend must set exactly one of static, ai, mcp or a2a, not several")
+		case b.MCP != nil:
+			validateMCP(b.MCP, p+".mcp", r)
+		case b.A2A != nil:
+			validateA2A(b.A2A, p+".a2a", r)
 		case b.Static != nil:
 			validateStatic(b.Static, p+".static", r)
 		default:

@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-ai/switchyard/policies/meter"
 	"github.com/switchyard-ai/switchyard/router"
 	"github.com/switchyard-ai/switchyard/router/ai"
+	"github.com/switchyard-ai/switchyard/router/mcproute"
 )
 
 // runCmd serves until ctx ends (SIGTERM or SIGINT), then drains.
@@ -81,6 +82,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Profiling: *profiling,
 		Handlers: []router.HandlerFactory{
 			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx}),
+			mcproute.NewFactory(mcproute.Options{Log: log, Registry: reg, Context: ctx}),
 		},
 		Policies: []policies.Policy{policies.NewMetrics(reg)},
 		Builders: []policies.Builder{noMetering{}},

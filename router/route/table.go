@@ -242,7 +242,12 @@ func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.Rout
 			w = max(*br.Weight, 0)
 		}
 		r.Backends = append(r.Backends, Ref{Name: key, Weight: w, Priority: br.Priority, Backend: b})
-		if b.AI == nil {
+		switch {
+		case b.MCP != nil:
+			kind = KindMCP
+		case b.A2A != nil:
+			kind = KindA2A
+		case b.AI == nil:
 			kind = KindHTTP
 		}
 	}
