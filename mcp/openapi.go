@@ -334,7 +334,7 @@ func (t *openapiTarget) request(ctx context.Context, c *call, m *message, _ bool
 
 // build makes the operation's request from the tool's arguments.
 func (t *openapiTarget) build(ctx context.Context, op *operation, args map[string]json.RawMessage) (*http.Request, *rpcError) {
-	path := op.path
+	path, rawPath := op.path, op.path
 	q := url.Values{}
 	hdr := http.Header{}
 	for _, p := range op.params {
@@ -351,7 +351,9 @@ func (t *openapiTarget) build(ctx context.Context, op *operation, args map[strin
 		}
 		switch p.In {
 		case openapi3.ParameterInPath:
-			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(strings.Join(values, ",")))
+			v := strings.Join(values, ",")
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", v)
+			rawPath = strings.ReplaceAll(rawPath, "{"+p.Name+"}", url.PathEscape(v))
 		case openapi3.ParameterInQuery:
 			for _, v := range values {
 				q.Add(p.Name, v)
@@ -362,7 +364,7 @@ func (t *openapiTarget) build(ctx context.Context, op *operation, args map[strin
 	}
 	u := *t.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	u.RawPath = ""
+	u.RawPath = strings.TrimSuffix(t.base.EscapedPath(), "/") + rawPath
 	u.RawQuery = q.Encode()
 	var body io.Reader
 	if op.body {

@@ -101,6 +101,13 @@ func startPetAPI(t *testing.T) *petAPI {
 		p.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		switch {
+		case r.URL.Path == "/openapi.yaml": // the document, its server relative to it
+			spec, err := os.ReadFile("testdata/petstore.yaml")
+			if err != nil {
+				w.WriteHeader(500)
+				return
+			}
+			_, _ = w.Write([]byte(strings.Replace(string(spec), "http://pets.invalid/v1", "/v1", 1)))
 		case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v1/pets/"):
 			_, _ = fmt.Fprintf(w, `{"id":%q,"name":"rex"}`, strings.TrimPrefix(r.URL.Path, "/v1/pets/"))
 		case r.Method == "POST" && r.URL.Path == "/v1/pets":
