@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/policies/meter"
 	"github.com/switchyard-ai/switchyard/router"
+	"github.com/switchyard-ai/switchyard/router/a2aroute"
 	"github.com/switchyard-ai/switchyard/router/ai"
 	"github.com/switchyard-ai/switchyard/router/mcproute"
 )
@@ -83,6 +84,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Handlers: []router.HandlerFactory{
 			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx}),
 			mcproute.NewFactory(mcproute.Options{Log: log, Registry: reg, Context: ctx}),
+			a2aroute.NewFactory(log),
 		},
 		Policies: []policies.Policy{policies.NewMetrics(reg)},
 		Builders: []policies.Builder{noMetering{}},
