@@ -109,7 +109,6 @@ func (s *signer) sign(card map[string]any) (map[string]any, error) {
 	return map[string]any{"protected": protected, "signature": base64.RawURLEncoding.EncodeToString(sig)}, nil
 }
 
-
 // rewriter maps the agent's URLs to the gateway's.
 type rewriter struct {
 	agent *url.URL // the agent's endpoint

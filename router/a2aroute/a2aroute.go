@@ -161,4 +161,6 @@ func (u unavailable) Serve(ex *engine.Exchange) {
 }
 
 // WriteError implements [engine.Handler.WriteError].
-func (unavailable) WriteError(ex *engine.Exchange, e *engine.Error) { a2a.WriteError(ex.Ctx, e.Status, e.Message) }
+func (unavailable) WriteError(ex *engine.Exchange, e *engine.Error) {
+	a2a.WriteError(ex.Ctx, e.Status, e.Message)
+}

@@ -89,8 +89,8 @@ func startA2AAgent(t *testing.T, rpcPath, cardPath string, signed bool) *testAge
 		SupportedInterfaces: []*a2a.AgentInterface{a2a.NewAgentInterface(ag.URL+rpcPath, a2a.TransportProtocolJSONRPC)},
 		Capabilities:        a2a.AgentCapabilities{Streaming: true},
 		DefaultInputModes:   []string{"text/plain"}, DefaultOutputModes: []string{"text/plain"},
-		Skills:              []a2a.AgentSkill{{ID: "echo", Name: "echo", Description: "echo", Tags: []string{"echo"}}},
-		Provider:            &a2a.AgentProvider{Org: "example", URL: "https://example.org"},
+		Skills:   []a2a.AgentSkill{{ID: "echo", Name: "echo", Description: "echo", Tags: []string{"echo"}}},
+		Provider: &a2a.AgentProvider{Org: "example", URL: "https://example.org"},
 	}
 	if signed {
 		card.Signatures = []a2a.AgentCardSignature{{Protected: "eyJhbGciOiJFUzI1NiJ9", Signature: "c2lnbmVkLWJ5LXRoZS1hZ2VudA"}}
