@@ -35,6 +35,7 @@ type Backend struct {
 	// problems are targets that could not be built, by name.
 	problems map[string]string
 	onCall   CallObserver
+	sse      sseStreams
 }
 
 // Options are what a Backend needs of the process.
@@ -61,7 +62,8 @@ func New(name string, cfg *config.MCPBackend, opts Options) (*Backend, error) {
 		ctx = context.Background()
 	}
 	b := &Backend{name: name, byName: map[string]*member{}, prefix: cfg.PrefixMode, maxMessage: cfg.MaxMessageBytes,
-		maxBatch: cfg.MaxBatch, timeout: cfg.Timeout.D(), resource: cfg.ProtectedResource, log: log, problems: map[string]string{}, onCall: opts.OnCall}
+		maxBatch: cfg.MaxBatch, timeout: cfg.Timeout.D(), resource: cfg.ProtectedResource, log: log, problems: map[string]string{}, onCall: opts.OnCall,
+		sse: sseStreams{m: map[string]*sseStream{}}}
 	if b.prefix == "" {
 		b.prefix = config.PrefixConditional
 	}

@@ -50,6 +50,8 @@ type answer struct {
 // is the caller as the route's client auth found it.
 func (b *Backend) Serve(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, out *Outcome) {
 	switch {
+	case IsSSE(rc):
+		b.serveSSE(ctx, rc, c, out)
 	case rc.IsPost():
 		b.post(ctx, rc, c, out)
 	case rc.IsGet() && b.ServeMetadata(rc):

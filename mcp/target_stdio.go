@@ -93,7 +93,7 @@ func (t *stdioTarget) supervise() {
 		if time.Since(started) > time.Minute {
 			backoff = 250 * time.Millisecond
 		}
-		t.log.Warn("mcp: stdio target exited; restarting", "target", t.name, "in", backoff.String())
+		t.log.Warn("mcp: target session ended (stdio process exited or SSE stream closed); starting again", "target", t.name, "in", backoff.String())
 		select {
 		case <-t.ctx.Done():
 			return
@@ -160,9 +160,13 @@ func (t *stdioTarget) runOnce() {
 // runSSE connects to the remote server and waits for the session to end.
 func (t *stdioTarget) runSSE() {
 	client := sdk.NewClient(&sdk.Implementation{Name: "switchyard", Version: "1"}, nil)
-	ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
+	// The SSE stream lives as long as the context Connect gets: a bounded
+	// connect, then the session's own life.
+	ctx, cancel := context.WithCancel(t.ctx)
+	defer cancel()
+	timer := time.AfterFunc(t.timeout, cancel)
 	cs, err := client.Connect(ctx, t.sse, nil)
-	cancel()
+	timer.Stop()
 	if err != nil {
 		t.log.Error("mcp: sse target unreachable", "target", t.name, "err", err.Error())
 		return
