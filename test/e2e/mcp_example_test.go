@@ -32,7 +32,7 @@ func TestMCPExample(t *testing.T) {
 	g1, g2 := start(), start()
 	sw := &switchHost{to: g1.Addr()}
 	cs := mcpConnect(t, g1.URL("/mcp"), &http.Client{Transport: sw})
-	want := []string{"crash", "createPet", "echo", "getPet", "pid", "shout", "weather"}
+	want := []string{"crash", "createPet", "echo", "getPet", "pid", "progress", "shout", "weather"}
 	if got := toolNames(t, cs); !slices.Equal(got, want) {
 		t.Fatalf("tools = %v, want %v", got, want)
 	}

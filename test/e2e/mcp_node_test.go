@@ -67,7 +67,7 @@ func TestMCPNodeClient(t *testing.T) {
 			{"name": "getPet", "arguments": map[string]any{"petId": 5}},
 		},
 	}, &res)
-	want := []string{"a_echo", "b_echo", "crash", "createPet", "getPet", "pid", "shout", "weather"}
+	want := []string{"a_echo", "a_progress", "b_echo", "b_progress", "crash", "createPet", "getPet", "pid", "shout", "weather"}
 	if res.Session == "" || !slices.Equal(res.Tools, want) {
 		t.Fatalf("session %q, tools %v; want %v", res.Session, res.Tools, want)
 	}

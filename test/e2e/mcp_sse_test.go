@@ -43,7 +43,7 @@ backends:
 		t.Fatalf("connect over SSE: %v", err)
 	}
 	defer cs.Close()
-	if got := toolNames(t, cs); !slices.Equal(got, []string{"echo", "legacy"}) {
+	if got := toolNames(t, cs); !slices.Equal(got, []string{"echo", "legacy", "progress"}) {
 		t.Fatalf("tools = %v", got)
 	}
 	for tool, want := range map[string]string{"echo": "a:x", "legacy": "old:x"} {

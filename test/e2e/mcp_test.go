@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +47,7 @@ func TestMCPFederation(t *testing.T) {
 	cs := mcpConnect(t, g.URL("/mcp"), nil)
 
 	got := toolNames(t, cs)
-	want := []string{"a_echo", "add", "b_echo", "crash", "createPet", "getPet", "pid", "shout", "weather"}
+	want := []string{"a_echo", "a_progress", "add", "b_echo", "b_progress", "crash", "createPet", "getPet", "pid", "shout", "weather"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("tools = %v, want %v (echo collides: prefixed; secret excluded; multipart and cookie operations skipped)", got, want)
 	}
@@ -148,8 +151,8 @@ func TestMCPSessionAcrossGateways(t *testing.T) {
 			t.Errorf("%s on gateway 2 in gateway 1's session: %v", tool, err)
 		}
 	}
-	if n := len(toolNames(t, cs)); n != 7 {
-		t.Errorf("gateway 2 lists %d tools in the session, want 7", n)
+	if n := len(toolNames(t, cs)); n != 9 {
+		t.Errorf("gateway 2 lists %d tools in the session, want 9", n)
 	}
 	sw.set(g3.Addr())
 	if _, err := callText(t, cs, "a_echo", map[string]any{"text": "three"}); err == nil {
@@ -187,14 +190,14 @@ backends:
 		return signToken(t, key, map[string]any{"sub": "u-" + role, "role": []any{role}, "team": "ops"})
 	}
 	intern := mcpConnect(t, g.URL("/mcp"), bearerClient(token("intern")))
-	if got := toolNames(t, intern); !slices.Equal(got, []string{"echo"}) {
-		t.Errorf("intern sees %v, want [echo]", got)
+	if got := toolNames(t, intern); !slices.Equal(got, []string{"echo", "progress"}) {
+		t.Errorf("intern sees %v, want [echo progress]", got)
 	}
 	if _, err := callText(t, intern, "deploy", map[string]any{"text": "prod"}); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Errorf("intern's deploy: %v; want refused", err)
 	}
 	admin := mcpConnect(t, g.URL("/mcp"), bearerClient(token("admin")))
-	if got := toolNames(t, admin); !slices.Equal(got, []string{"deploy", "echo"}) {
+	if got := toolNames(t, admin); !slices.Equal(got, []string{"deploy", "echo", "progress"}) {
 		t.Errorf("admin sees %v", got)
 	}
 	adminToken := token("admin")
@@ -249,7 +252,7 @@ backends:
       targets: [{name: a, url: "`+a.URL+`"}, {name: b, url: "`+b.URL+`"}]
 `)
 	cs := mcpConnect(t, g.URL("/mcp"), nil)
-	if got := toolNames(t, cs); !slices.Equal(got, []string{"a_echo", "b_echo", "b_weather"}) {
+	if got := toolNames(t, cs); !slices.Equal(got, []string{"a_echo", "a_progress", "b_echo", "b_progress", "b_weather"}) {
 		t.Fatalf("tools = %v", got)
 	}
 	b.CloseClientConnections()
@@ -261,7 +264,7 @@ backends:
 	if text, err := callText(t, cs, "a_echo", map[string]any{"text": "still"}); err != nil || text != "a:still" {
 		t.Errorf("the live target after the other died: %q, %v", text, err)
 	}
-	if got := toolNames(t, cs); !slices.Equal(got, []string{"a_echo"}) {
+	if got := toolNames(t, cs); !slices.Equal(got, []string{"a_echo", "a_progress"}) {
 		t.Errorf("tools after b died = %v", got)
 	}
 }
@@ -371,4 +374,56 @@ func (g *gateway) logged(s string) bool {
 		}
 	}
 	return false
+}
+
+// TestMCPProgress relays a target's progress notifications, sent in the
+// call's SSE answer, to the client as they come.
+func TestMCPProgress(t *testing.T) {
+	a, _ := startMCPServer(t, "a")
+	g := startAIGateway(t, `
+listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
+routes:
+  - name: tools
+    rules: [{matches: [{path: {value: /mcp}}], backendRefs: [{name: tools}]}]
+backends:
+  - name: tools
+    mcp: {targets: [{name: a, url: "`+a.URL+`"}]}
+`)
+	var mu sync.Mutex
+	var got []string
+	c := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+			mu.Lock()
+			got = append(got, fmt.Sprintf("%v/%v %s %v", req.Params.Progress, req.Params.Total, req.Params.Message, req.Params.ProgressToken))
+			mu.Unlock()
+		}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: g.URL("/mcp"), MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	params := &mcp.CallToolParams{Name: "progress", Arguments: map[string]any{"text": "working"}}
+	params.SetProgressToken("tok-1")
+	res, err := cs.CallTool(ctx, params)
+	if err != nil || len(res.Content) != 1 {
+		t.Fatalf("call: %+v, %v", res, err)
+	}
+	// The client handles notifications on goroutines of its own: wait for both.
+	want := []string{"1/2 working tok-1", "2/2 working tok-1"}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		done := len(got) >= len(want)
+		mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("progress notifications = %q", got)
+	}
 }
