@@ -276,20 +276,11 @@ func WriteError(rc *fasthttp.RequestCtx, status int, msg string) {
 
 // authorize sets the credentials the agent receives.
 func authorize(h http.Header, a *config.MCPTargetAuth, c *Caller) {
-	switch {
-	case a.Forward == config.MCPForwardPassthrough:
-		if c != nil && c.Authorization != "" {
-			h.Set("Authorization", c.Authorization)
-		}
-	case a.Token != "":
-		h.Set("Authorization", "Bearer "+string(a.Token))
-	case a.APIKey != "":
-		if a.Header == "" || http.CanonicalHeaderKey(a.Header) == "Authorization" {
-			h.Set("Authorization", "Bearer "+string(a.APIKey))
-		} else {
-			h.Set(a.Header, string(a.APIKey))
-		}
+	client := ""
+	if c != nil {
+		client = c.Authorization
 	}
+	a.Apply(h, client)
 }
 
 // origin is scheme://host as the client reached the gateway.

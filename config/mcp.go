@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -256,4 +257,24 @@ func Slashed(s string) (string, bool) {
 		return s[1 : len(s)-1], true
 	}
 	return "", false
+}
+
+// Apply sets the credentials a target (or an agent) receives on h:
+// clientAuthorization, the client's own Authorization header, with forward:
+// passthrough; else the token or the key; else nothing.
+func (a *MCPTargetAuth) Apply(h http.Header, clientAuthorization string) {
+	switch {
+	case a.Forward == MCPForwardPassthrough:
+		if clientAuthorization != "" {
+			h.Set("Authorization", clientAuthorization)
+		}
+	case a.Token != "":
+		h.Set("Authorization", "Bearer "+string(a.Token))
+	case a.APIKey != "":
+		if a.Header == "" || http.CanonicalHeaderKey(a.Header) == "Authorization" {
+			h.Set("Authorization", "Bearer "+string(a.APIKey))
+		} else {
+			h.Set(a.Header, string(a.APIKey))
+		}
+	}
 }

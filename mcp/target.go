@@ -90,18 +90,9 @@ func (m *member) has(kind, name string) bool {
 
 // authorize sets the credentials the target receives on h.
 func authorize(h http.Header, a *config.MCPTargetAuth, c *Caller) {
-	switch {
-	case a.Forward == config.MCPForwardPassthrough:
-		if c != nil && c.Authorization != "" {
-			h.Set("Authorization", c.Authorization)
-		}
-	case a.Token != "":
-		h.Set("Authorization", "Bearer "+string(a.Token))
-	case a.APIKey != "":
-		if a.Header == "" || http.CanonicalHeaderKey(a.Header) == "Authorization" {
-			h.Set("Authorization", "Bearer "+string(a.APIKey))
-		} else {
-			h.Set(a.Header, string(a.APIKey))
-		}
+	client := ""
+	if c != nil {
+		client = c.Authorization
 	}
+	a.Apply(h, client)
 }

@@ -274,3 +274,15 @@ func signToken(t *testing.T, key *rsa.PrivateKey, claims map[string]any) string 
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// mcpRoute is a gateway configuration with one route at /mcp to the backend
+// tools, followed by backends (YAML list items, "  - name: tools\n    mcp: ...").
+func mcpRoute(backends string) string {
+	return `
+listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
+routes:
+  - name: tools
+    rules: [{matches: [{path: {value: /mcp}}], backendRefs: [{name: tools}]}]
+backends:
+` + backends
+}

@@ -23,18 +23,12 @@ func TestMCPLegacySSE(t *testing.T) {
 		})
 	sse := httptest.NewServer(mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return old }, nil))
 	t.Cleanup(sse.Close)
-	g := startAIGateway(t, `
-listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
-routes:
-  - name: tools
-    rules: [{matches: [{path: {value: /mcp}}], backendRefs: [{name: tools}]}]
-backends:
-  - name: tools
+	g := startAIGateway(t, mcpRoute(`  - name: tools
     mcp:
       targets:
         - {name: a, url: "`+a.URL+`"}
         - {name: old, url: "`+sse.URL+`", transport: sse}
-`)
+`))
 	c := mcp.NewClient(&mcp.Implementation{Name: "e2e-sse", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

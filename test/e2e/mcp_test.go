@@ -239,18 +239,12 @@ backends:
 func TestMCPTargetDies(t *testing.T) {
 	a, _ := startMCPServer(t, "a")
 	b, _ := startMCPServer(t, "b", "weather")
-	g := startAIGateway(t, `
-listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
-routes:
-  - name: tools
-    rules: [{matches: [{path: {value: /mcp}}], backendRefs: [{name: tools}]}]
-backends:
-  - name: tools
+	g := startAIGateway(t, mcpRoute(`  - name: tools
     mcp:
       prefixMode: always
       timeout: 3s
       targets: [{name: a, url: "`+a.URL+`"}, {name: b, url: "`+b.URL+`"}]
-`)
+`))
 	cs := mcpConnect(t, g.URL("/mcp"), nil)
 	if got := toolNames(t, cs); !slices.Equal(got, []string{"a_echo", "a_progress", "b_echo", "b_progress", "b_weather"}) {
 		t.Fatalf("tools = %v", got)
@@ -273,13 +267,7 @@ backends:
 // with a fitting status, never a hang or a crash.
 func TestMCPBadInput(t *testing.T) {
 	a, _ := startMCPServer(t, "a")
-	g := startAIGateway(t, `
-listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
-routes:
-  - name: tools
-    rules: [{matches: [{path: {value: /mcp}}], backendRefs: [{name: tools}]}]
-backends:
-  - name: tools
+	g := startAIGateway(t, mcpRoute(`  - name: tools
     mcp:
       sessionKey: bad-input-session-key
       maxMessageBytes: 65536
@@ -288,7 +276,7 @@ backends:
     mcp:
       maxBatch: 2
       targets: [{name: a, url: "`+a.URL+`"}]
-`)
+`))
 	url := g.URL("/mcp")
 	status, sid, out := rpc(t, url, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	if status != 200 || sid == "" {
@@ -380,15 +368,9 @@ func (g *gateway) logged(s string) bool {
 // call's SSE answer, to the client as they come.
 func TestMCPProgress(t *testing.T) {
 	a, _ := startMCPServer(t, "a")
-	g := startAIGateway(t, `
-listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
-routes:
-  - name: tools
-    rules: [{matches: [{path: {value: /mcp}}], backendRefs: [{name: tools}]}]
-backends:
-  - name: tools
+	g := startAIGateway(t, mcpRoute(`  - name: tools
     mcp: {targets: [{name: a, url: "`+a.URL+`"}]}
-`)
+`))
 	var mu sync.Mutex
 	var got []string
 	c := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
