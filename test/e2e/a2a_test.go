@@ -281,3 +281,66 @@ func streamTask(t *testing.T, ag *testAgent, base string) {
 		}
 	}
 }
+
+// TestA2AClientAuth puts the route's client auth in front of the agent: the
+// card stays public, a call without a token is a 401 JSON-RPC error, a call
+// with one streams, and the agent never sees the client's token.
+func TestA2AClientAuth(t *testing.T) {
+	ag := startA2AAgent(t, "/", "/.well-known/agent-card.json", false)
+	close(ag.exec.release)
+	key, jwks := newJWKS(t)
+	g := startAIGateway(t, `
+listeners: [{name: web, address: 127.0.0.1, port: {{PORT}}}]
+routes:
+  - name: agents
+    policies:
+      clientAuth:
+        jwt: {issuer: https://idp.example, audiences: [switchyard], jwks: {file: `+jwks+`}}
+    rules: [{matches: [{path: {type: PathPrefix, value: /agents/echo}}], backendRefs: [{name: agent}]}]
+backends:
+  - name: agent
+    a2a: {url: "`+ag.URL+`/"}
+`, "SWITCHYARD_DATA_DIR="+t.TempDir())
+	resp, err := http.Get(g.URL("/agents/echo/.well-known/agent-card.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := drain(resp); resp.StatusCode != 200 || !strings.Contains(body, g.URL("/agents/echo/")) {
+		t.Fatalf("the card without credentials: %d %s", resp.StatusCode, body)
+	}
+	status, _, out := rpc(t, g.URL("/agents/echo/"), "", `{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{}}`)
+	if e, _ := out["error"].(map[string]any); status != 401 || e == nil {
+		t.Fatalf("a call without a token: %d %v", status, out)
+	}
+	token := signToken(t, key, map[string]any{"sub": "caller"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	card, err := agentcard.DefaultResolver.Resolve(ctx, g.URL("/agents/echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := a2aclient.NewFromCard(ctx, card, a2aclient.WithJSONRPCTransport(bearerClient(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var artifact string
+	msg := &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("auth"))}
+	for ev, err := range client.SendStreamingMessage(ctx, msg) {
+		if err != nil {
+			t.Fatalf("stream with a token: %v", err)
+		}
+		if e, ok := ev.(*a2a.TaskArtifactUpdateEvent); ok {
+			for _, p := range e.Artifact.Parts {
+				artifact += p.Text()
+			}
+		}
+	}
+	if artifact != "echo: auth" {
+		t.Fatalf("artifact %q", artifact)
+	}
+	ag.mu.Lock()
+	defer ag.mu.Unlock()
+	if ag.auth != "" {
+		t.Errorf("the agent got the client's Authorization %q", ag.auth)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -407,5 +408,38 @@ func TestMCPProgress(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("progress notifications = %q", got)
+	}
+}
+
+// TestMCPCancellation cancels a call in flight: the client's
+// notifications/cancelled reaches the target, whose handler sees its
+// context end.
+func TestMCPCancellation(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "slow", Version: "1"}, nil)
+	cancelled := make(chan struct{}, 1)
+	mcp.AddTool(s, &mcp.Tool{Name: "block", Description: "waits until cancelled"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, _ echoIn) (*mcp.CallToolResult, any, error) {
+			select {
+			case <-ctx.Done():
+				cancelled <- struct{}{}
+			case <-time.After(15 * time.Second):
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "late"}}}, nil, nil
+		})
+	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
+	t.Cleanup(srv.Close)
+	g := startAIGateway(t, mcpRoute(`  - name: tools
+    mcp: {targets: [{name: slow, url: "`+srv.URL+`"}]}
+`))
+	cs := mcpConnect(t, g.URL("/mcp"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "block", Arguments: map[string]any{"text": "x"}}); err == nil {
+		t.Fatal("the call outlived its context")
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the target never saw the cancellation")
 	}
 }
