@@ -94,6 +94,17 @@ func newAccess(rules []config.ToolAccessRule) (access, error) {
 	return a, nil
 }
 
+// permitted reports whether c may see and call target's tool name, whatever
+// form it is named by: the rules must allow it by its own name, prefixed with
+// its target's, and as this request or list shows it (exposed). A tool is
+// then never reachable through a form its rules do not name.
+func (a access) permitted(c *Caller, target, name, exposed string) bool {
+	if len(a) == 0 {
+		return true
+	}
+	return a.allowed(name, c) && a.allowed(target+"_"+name, c) && (exposed == name || a.allowed(exposed, c))
+}
+
 // allowed reports whether c may see and call the tool the clients know as name.
 func (a access) allowed(name string, c *Caller) bool {
 	for i := range a {

@@ -79,3 +79,21 @@ func TestSplitCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestToolAccessAliases refuses a tool by any of its names when the rules
+// deny one of them: the prefixed form does not slip past a rule on the name.
+func TestToolAccessAliases(t *testing.T) {
+	a, err := newAccess([]config.ToolAccessRule{{Tools: []string{"deploy"}, Action: "deny", Teams: []string{"interns"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	intern, ops := &Caller{Team: "interns"}, &Caller{Team: "ops"}
+	for _, exposed := range []string{"deploy", "gh_deploy"} {
+		if a.permitted(intern, "gh", "deploy", exposed) {
+			t.Errorf("intern may call deploy as %s", exposed)
+		}
+		if !a.permitted(ops, "gh", "deploy", exposed) {
+			t.Errorf("ops may not call deploy as %s", exposed)
+		}
+	}
+}

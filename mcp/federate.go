@@ -87,7 +87,7 @@ func (b *Backend) merged(ls []listed, kind string, c *Caller) []json.RawMessage 
 				continue
 			}
 			seen[exposed] = true
-			if kind == kindTools && !b.access.allowed(exposed, c) {
+			if kind == kindTools && !b.access.permitted(c, l.m.name, name, exposed) {
 				continue
 			}
 			if exposed != name {

@@ -317,6 +317,10 @@ func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, k
 	if mb == nil {
 		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "unknown %s %q", kind[:len(kind)-1], exposed))
 	}
+	if kind == kindTools && !b.access.permitted(c, mb.name, name, exposed) {
+		out.Tool = exposed
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeForbidden, "tool %q is not allowed for this caller", exposed))
+	}
 	out.Target, out.Tool = mb.name, name
 	if name != exposed {
 		params[field], _ = json.Marshal(name)
