@@ -125,29 +125,37 @@ func renamed(item json.RawMessage, name string) json.RawMessage {
 }
 
 // resolve finds the target of a name the client calls and the name the
-// target knows it by, from the names the targets listed last.
+// target knows it by, from the names the targets listed last. A plain name
+// listed by one target is that target's (prefix modes conditional and
+// never; never takes the first of several); otherwise the name must be
+// <target>_<name>.
 func (b *Backend) resolve(s *session, kind, exposed string) (*member, string) {
 	var plain []*member
+	var prefixed *member
+	var rest string
 	for _, m := range b.members {
 		if _, ok := s.Targets[m.name]; !ok {
 			continue
 		}
-		if kind != kindResources {
-			if rest, ok := strings.CutPrefix(exposed, m.name+"_"); ok && m.has(kind, rest) {
-				return m, rest
-			}
-		}
 		if m.has(kind, exposed) {
 			plain = append(plain, m)
 		}
+		if kind != kindResources && prefixed == nil {
+			if r, ok := strings.CutPrefix(exposed, m.name+"_"); ok && m.has(kind, r) {
+				prefixed, rest = m, r
+			}
+		}
 	}
 	switch {
-	case len(plain) == 0:
+	case kind == kindResources:
+		if len(plain) > 0 {
+			return plain[0], exposed
+		}
 		return nil, ""
-	case kind == kindResources || b.prefix == "never":
+	case b.prefix != "always" && len(plain) == 1, b.prefix == "never" && len(plain) > 0:
 		return plain[0], exposed
-	case len(plain) == 1 && b.prefix != "always":
-		return plain[0], exposed
+	case prefixed != nil:
+		return prefixed, rest
 	}
 	return nil, "" // a colliding name must be called prefixed
 }
