@@ -12,16 +12,22 @@ var ErrBadQuery = errors.New("bad usage query")
 
 // Record is the usage of one request.
 type Record struct {
-	// ID is the request id (unique; writing a record twice keeps one).
-	ID       string    `json:"id"`
-	Time     time.Time `json:"time"`
-	KeyID    string    `json:"key,omitempty"`
-	Consumer string    `json:"consumer,omitempty"`
-	Team     string    `json:"team,omitempty"`
-	Route    string    `json:"route,omitempty"`
-	Backend  string    `json:"backend,omitempty"`
-	Provider string    `json:"provider,omitempty"`
-	Model    string    `json:"model,omitempty"`
+	// ID identifies the record: unique, assigned by the gateway (never by
+	// the client) and increasing with time, so that inserts append to the
+	// table's index. Writing a record twice keeps one.
+	ID string `json:"id"`
+	// RequestID is the exchange's request id (the x-request-id the client
+	// sent or the gateway made), to join a record with the access log. It
+	// is not unique: a client may reuse it.
+	RequestID string    `json:"requestId,omitempty"`
+	Time      time.Time `json:"time"`
+	KeyID     string    `json:"key,omitempty"`
+	Consumer  string    `json:"consumer,omitempty"`
+	Team      string    `json:"team,omitempty"`
+	Route     string    `json:"route,omitempty"`
+	Backend   string    `json:"backend,omitempty"`
+	Provider  string    `json:"provider,omitempty"`
+	Model     string    `json:"model,omitempty"`
 	// Tokens.
 	InputTokens     int64 `json:"inputTokens"`
 	OutputTokens    int64 `json:"outputTokens"`

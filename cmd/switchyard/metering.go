@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/policies/meter"
+	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/providers/tokens"
 	"github.com/switchyard-ai/switchyard/store"
 	"github.com/switchyard-ai/switchyard/store/memory"
@@ -139,9 +140,15 @@ func openMetering(ctx context.Context, c *config.Config, dataDir string, log *sl
 	return m, nil
 }
 
-// countPrompt counts a chat request's prompt with the tokenizer; other
-// operations fall back to the service's estimate.
+// countPrompt counts a chat request's prompt with the tokenizer, from its
+// JSON body in place (a decode would cost more than the count); other
+// operations count 0 (admission then estimates from the body's size).
 func countPrompt(c *tokens.Counter, x *policies.Exchange) int {
+	if x.Operation == schema.OpChat && len(x.Body) > 0 {
+		if n, ok := c.CountChatJSON(x.Body); ok {
+			return n
+		}
+	}
 	if x.Decoded == nil {
 		return 0
 	}

@@ -85,3 +85,29 @@ func BenchmarkCountChatSDKNewPrompt(b *testing.B) {
 		c.CountChat(req)
 	}
 }
+
+// BenchmarkCountChatJSONSDK is BenchmarkCountChatSDK from the request's
+// JSON body, as admission counts it (no decode).
+func BenchmarkCountChatJSONSDK(b *testing.B) {
+	c := New()
+	body := []byte(`{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain in one sentence what an AI gateway does."}]}`)
+	c.CountChatJSON(body)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.CountChatJSON(body)
+	}
+}
+
+// BenchmarkCountChatDecodedSDK is what admission did before CountChatJSON:
+// decode the SDK request, then count it.
+func BenchmarkCountChatDecodedSDK(b *testing.B) {
+	c := New()
+	body := []byte(`{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain in one sentence what an AI gateway does."}]}`)
+	req, _ := schema.ParseChatRequest(body)
+	c.CountChat(req)
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := schema.ParseChatRequest(body)
+		c.CountChat(req)
+	}
+}

@@ -131,6 +131,7 @@ var migrations = []string{
 	);
 	CREATE INDEX switchyard_usage_time ON switchyard_usage (time);
 	CREATE INDEX switchyard_usage_consumer_time ON switchyard_usage (consumer, time);`,
+	`ALTER TABLE switchyard_usage ADD COLUMN request_id text NOT NULL DEFAULT '';`,
 }
 
 // schemaLock is the advisory lock that serializes migrations across

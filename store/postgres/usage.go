@@ -16,15 +16,15 @@ import (
 // column, unnested into rows; a record whose id is stored is skipped.
 const insertUsage = `INSERT INTO switchyard_usage (id, time, day, key_id, consumer, team, route, backend,
 		provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_pico, status,
-		latency_ns, ttft_ns, estimated)
+		latency_ns, ttft_ns, estimated, request_id)
 	SELECT id, t, (t AT TIME ZONE 'UTC')::date, key_id, consumer, team, route, backend,
 		provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_pico, status,
-		latency_ns, ttft_ns, estimated
+		latency_ns, ttft_ns, estimated, request_id
 	FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		$8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
-		$15::integer[], $16::bigint[], $17::bigint[], $18::boolean[])
+		$15::integer[], $16::bigint[], $17::bigint[], $18::boolean[], $19::text[])
 		AS u(id, t, key_id, consumer, team, route, backend, provider, model, input_tokens, output_tokens,
-		cached_tokens, reasoning_tokens, cost_pico, status, latency_ns, ttft_ns, estimated)
+		cached_tokens, reasoning_tokens, cost_pico, status, latency_ns, ttft_ns, estimated, request_id)
 	ON CONFLICT (id) DO NOTHING`
 
 // Write implements [store.Usage.Write]: one statement, so all of the batch
@@ -36,7 +36,7 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 	// One array per column, in insertUsage's order.
 	n := len(batch)
 	text := func() [][]string {
-		cols := make([][]string, 8)
+		cols := make([][]string, 9)
 		for i := range cols {
 			cols[i] = make([]string, n)
 		}
@@ -49,7 +49,7 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 	times, status, estimated := make([]time.Time, n), make([]int32, n), make([]bool, n)
 	for i := range batch {
 		r := &batch[i]
-		for c, v := range [...]string{r.ID, r.KeyID, r.Consumer, r.Team, r.Route, r.Backend, r.Provider, r.Model} {
+		for c, v := range [...]string{r.ID, r.KeyID, r.Consumer, r.Team, r.Route, r.Backend, r.Provider, r.Model, r.RequestID} {
 			text[c][i] = v
 		}
 		for c, v := range [...]int64{r.InputTokens, r.OutputTokens, r.CachedTokens, r.ReasoningTokens, r.CostPico,
@@ -61,7 +61,7 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	if _, err := db.pool.Exec(ctx, insertUsage, text[0], times, text[1], text[2], text[3], text[4], text[5],
-		text[6], text[7], ints[0], ints[1], ints[2], ints[3], ints[4], status, ints[5], ints[6], estimated); err != nil {
+		text[6], text[7], ints[0], ints[1], ints[2], ints[3], ints[4], status, ints[5], ints[6], estimated, text[8]); err != nil {
 		return wrap("write usage", err)
 	}
 	return nil

@@ -104,10 +104,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// A migration is SQL and, optionally, Go run after it in the same
+// transaction.
+type migration struct {
+	sql string
+	fn  func(ctx context.Context, tx *sql.Tx) error
+}
+
 // migrations are applied in order; PRAGMA user_version is how many ran.
 // A released migration never changes: a new one is appended.
-var migrations = []string{
-	`CREATE TABLE keys (
+var migrations = []migration{{sql: `CREATE TABLE keys (
 		id         TEXT PRIMARY KEY,
 		hash       TEXT NOT NULL UNIQUE,
 		prefix     TEXT NOT NULL,
@@ -147,7 +153,20 @@ var migrations = []string{
 		key        TEXT PRIMARY KEY,
 		state      BLOB NOT NULL,
 		updated_at INTEGER NOT NULL
-	);`,
+	);`},
+	// Version 2: usage records in batches (usagecodec.go); the rows of
+	// version 1's usage table are moved into them.
+	{sql: `CREATE TABLE usage_batches (
+		seq      INTEGER PRIMARY KEY,
+		min_id   TEXT NOT NULL,
+		max_id   TEXT NOT NULL,
+		min_time INTEGER NOT NULL,
+		max_time INTEGER NOT NULL,
+		records  INTEGER NOT NULL,
+		data     BLOB NOT NULL
+	);
+	CREATE INDEX usage_batches_max_id ON usage_batches (max_id);
+	CREATE INDEX usage_batches_max_time ON usage_batches (max_time);`, fn: moveUsageRows},
 }
 
 // migrate brings the schema to the latest version, one transaction per step.
@@ -164,9 +183,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate to %d: %w", v+1, err)
 		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		if _, err := tx.ExecContext(ctx, migrations[v].sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migrate to %d: %w", v+1, err)
+		}
+		if fn := migrations[v].fn; fn != nil {
+			if err := fn(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrate to %d: %w", v+1, err)
+			}
 		}
 		// PRAGMA takes no bound parameter; v+1 is our own integer.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {

@@ -306,3 +306,33 @@ func getJSON(t testing.TB, url string, v any) {
 		t.Fatalf("GET %s: %v: %s", url, err, body)
 	}
 }
+
+func TestMeteringReusedRequestID(t *testing.T) {
+	// A client that sends the same x-request-id on every request still
+	// gets one usage record per request: the record's id is the
+	// gateway's, not the client's (a reused id once made the store skip
+	// every record after the first).
+	g := startAIGateway(t, meteringYAML("", ""), "SWITCHYARD_DATA_DIR="+t.TempDir())
+	const n = 3
+	for range n {
+		body := `{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+		req := newRequest(t, http.MethodPost, g.URL("/v1/chat/completions"), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+aliceKey)
+		req.Header.Set("x-request-id", "same-id-every-time")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := drain(resp); resp.StatusCode != 200 {
+			t.Fatalf("chat: %d %s", resp.StatusCode, b)
+		}
+	}
+	var usage struct {
+		Usage []struct{ Requests int64 }
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		getJSON(t, "http://"+g.Admin+"/usage?consumer=alice", &usage)
+		return len(usage.Usage) == 1 && usage.Usage[0].Requests == n
+	}, fmt.Sprintf("%d usage records for %d requests with one x-request-id", n, n))
+}

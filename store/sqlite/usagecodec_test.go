@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/store"
+)
+
+func TestBatchCodecRoundTrip(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	recs := []store.Record{
+		{ID: "a", RequestID: "req-1", Time: t0, KeyID: "k", Consumer: "alice", Team: "t", Route: "r", Backend: "b",
+			Provider: "openai", Model: "gpt-4o", InputTokens: 10, OutputTokens: 20, CachedTokens: 3, ReasoningTokens: 4,
+			CostPico: 1 << 50, Status: 200, Latency: time.Second, TTFT: time.Millisecond, Estimated: true},
+		{ID: "b", Time: t0.Add(-time.Hour), Consumer: "bob", Model: "gpt-4o", InputTokens: -1, Status: 429},
+		{ID: "c", RequestID: "same", Time: t0.Add(time.Nanosecond)},
+	}
+	data := encodeBatch(nil, recs, t0.Add(-time.Hour).UnixNano())
+	br, err := newBatchReader(data, t0.Add(-time.Hour).UnixNano())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Record
+	var r store.Record
+	for br.next(&r, true) {
+		got = append(got, r)
+	}
+	if br.err != nil {
+		t.Fatal(br.err)
+	}
+	if !reflect.DeepEqual(got, recs) {
+		t.Errorf("round trip\n got %+v\nwant %+v", got, recs)
+	}
+}
+
+func TestBatchCodecCorrupt(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	good := encodeBatch(nil, []store.Record{{ID: "a", Time: t0, Consumer: "alice"}, {ID: "b", Time: t0}}, t0.UnixNano())
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"unknown version", append([]byte{9}, good[1:]...)},
+		{"huge dictionary", []byte{batchVersion, 0xff, 0xff, 0xff, 0xff, 0x0f}},
+		{"truncated", good[:len(good)-3]},
+		{"bad dictionary index", func() []byte {
+			b := encodeBatch(nil, []store.Record{{ID: "a", Time: t0}}, t0.UnixNano())
+			// version, 1 string (""), 1 record, id "a", request id "", time 0, then the first index.
+			b[8] = 7
+			return b
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br, err := newBatchReader(tc.data, t0.UnixNano())
+			if err == nil {
+				var r store.Record
+				for br.next(&r, true) {
+				}
+				err = br.err
+			}
+			if !errors.Is(err, errCorrupt) {
+				t.Errorf("decoding %x: err = %v, want errCorrupt", tc.data, err)
+			}
+		})
+	}
+}
+
+func FuzzBatchReader(f *testing.F) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	f.Add(encodeBatch(nil, []store.Record{{ID: "a", Time: t0, Consumer: "alice", InputTokens: 5}}, t0.UnixNano()))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		br, err := newBatchReader(data, 0)
+		if err != nil {
+			return
+		}
+		var r store.Record
+		for br.next(&r, true) {
+		}
+	})
+}
