@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -162,7 +164,8 @@ func (b *Backend) one(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m
 	if m.JSONRPC != "2.0" {
 		return b.errAnswer(m, out, http.StatusBadRequest, errorf(codeInvalidRequest, `invalid request: "jsonrpc" must be "2.0"`)), http.StatusBadRequest
 	}
-	if m.Method == "" { // a response to a request of a server: not relayed
+	if m.Method == "" { // an answer to a target's request: back to that target
+		b.answerTarget(ctx, rc, c, m)
 		return answer{}, http.StatusAccepted
 	}
 	if m.Method == "initialize" {
@@ -229,7 +232,8 @@ func (b *Backend) session(rc *fasthttp.RequestCtx) (*session, error) {
 // into the gateway's.
 func (b *Backend) initialize(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m *message, out *Outcome) answer {
 	var p struct {
-		ProtocolVersion string `json:"protocolVersion"`
+		ProtocolVersion string          `json:"protocolVersion"`
+		Capabilities    json.RawMessage `json:"capabilities"`
 	}
 	if len(m.Params) > 0 {
 		if err := json.Unmarshal(m.Params, &p); err != nil {
@@ -247,7 +251,7 @@ func (b *Backend) initialize(ctx context.Context, rc *fasthttp.RequestCtx, c *Ca
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl := &call{caller: c}
+			cl := &call{caller: c, capabilities: p.Capabilities}
 			sid, v, err := mb.t.open(ctx, cl)
 			if err != nil {
 				b.log.Warn("mcp: target failed to initialize; the session goes on without it",
@@ -345,6 +349,7 @@ func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, k
 	}
 	if r.relay != nil {
 		b.observe(mb.name, name, "ok", time.Since(start))
+		r.target = mb.name
 		return answer{relay: r}
 	}
 	if r.err != nil {
@@ -374,6 +379,27 @@ func (b *Backend) notification(ctx context.Context, s *session, c *Caller, m *me
 			mb.t.notify(ctx, &call{caller: c, session: ts}, m)
 		}
 	}
+}
+
+// answerTarget sends the client's answer to a target's request (relayed
+// with a wrapped id) back to the target, with the target's own id.
+func (b *Backend) answerTarget(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m *message) {
+	target, id, ok := unwrapServerID(m.ID)
+	if !ok {
+		return
+	}
+	mb := b.byName[target]
+	s, err := b.session(rc)
+	if mb == nil || err != nil {
+		return
+	}
+	ts, ok := s.Targets[target]
+	if !ok {
+		return
+	}
+	fwd := *m
+	fwd.ID = id
+	mb.t.notify(ctx, &call{caller: c, session: ts}, &fwd)
 }
 
 // delete ends a session on every target.
@@ -408,6 +434,11 @@ func relay(rc *fasthttp.RequestCtx, r *reply) {
 	if size < 0 {
 		size = -1
 		rc.Response.ImmediateHeaderFlush = true
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		rc.Response.SetBodyStream(&sseRelay{src: bufio.NewReaderSize(resp.Body, 32<<10), body: resp.Body,
+			target: r.target, cancel: r.cancel}, -1)
+		return
 	}
 	rc.Response.SetBodyStream(&relayBody{body: resp.Body, cancel: r.cancel}, size)
 }

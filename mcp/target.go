@@ -29,6 +29,9 @@ type call struct {
 	caller *Caller
 	// session is the target's own session: its id and protocol version.
 	session [2]string
+	// capabilities are the client's, passed on at initialize (nil: none), so
+	// that a target may ask it for sampling or elicitation.
+	capabilities json.RawMessage
 }
 
 // target is one federated server.
@@ -58,6 +61,8 @@ type reply struct {
 	relay *http.Response
 	// cancel releases what relay holds (its context).
 	cancel context.CancelFunc
+	// target names the target whose answer relay is.
+	target string
 }
 
 // member is a target in its backend: its name, filters and auth, and the

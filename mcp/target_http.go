@@ -86,9 +86,13 @@ func (t *httpTarget) roundTrip(ctx context.Context, c *call, method string, para
 
 // open implements target: initialize, then notifications/initialized.
 func (t *httpTarget) open(ctx context.Context, c *call) (string, string, error) {
+	caps := c.capabilities
+	if len(caps) == 0 {
+		caps = json.RawMessage(`{}`)
+	}
 	res, h, err := t.roundTrip(ctx, c, "initialize", map[string]any{
 		"protocolVersion": protocolVersion,
-		"capabilities":    map[string]any{},
+		"capabilities":    caps,
 		"clientInfo":      map[string]any{"name": "switchyard", "version": "1"},
 	})
 	if err != nil {
