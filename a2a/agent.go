@@ -3,6 +3,7 @@ package a2a
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -105,7 +106,7 @@ func (a *Agent) Serve(ctx context.Context, rc *fasthttp.RequestCtx, prefix strin
 		a.ServeCard(ctx, rc, prefix)
 		return
 	}
-	a.forward(ctx, rc, string(rest), c)
+	a.forward(ctx, rc, string(rest), origin(rc)+strings.TrimSuffix(prefix, "/"), c)
 }
 
 // ServeCard fetches the agent's card and serves it rewritten (or unchanged
@@ -139,37 +140,43 @@ func (a *Agent) ServeCard(ctx context.Context, rc *fasthttp.RequestCtx, prefix s
 		WriteError(rc, http.StatusBadGateway, "the agent's card is not a JSON object")
 		return
 	}
-	sigs, _ := card["signatures"].([]any)
-	out := raw
-	rc.Response.Header.Set("X-Switchyard-Card", "rewritten")
-	switch {
-	case len(sigs) > 0 && a.signer == nil: // a signed card is passed as it is
-		rc.Response.Header.Set("X-Switchyard-Card", "unchanged")
-	default:
-		w := &rewriter{agent: a.agent, base: origin(rc) + strings.TrimSuffix(prefix, "/")}
-		w.rewriteCard(card)
-		if a.signer != nil {
-			sig, err := a.signer.sign(card)
-			if err != nil {
-				a.log.Error("a2a: sign card", "backend", a.name, "err", err.Error())
-				WriteError(rc, http.StatusBadGateway, "the agent's card could not be signed")
-				return
-			}
-			card["signatures"] = []any{sig}
-			rc.Response.Header.Set("X-Switchyard-Card", "resigned")
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(card); err != nil {
-			WriteError(rc, http.StatusBadGateway, "the agent's card could not be encoded")
-			return
-		}
-		out = buf.Bytes()
+	out, mode, err := a.prepare(raw, card, origin(rc)+strings.TrimSuffix(prefix, "/"))
+	if err != nil {
+		WriteError(rc, http.StatusBadGateway, err.Error())
+		return
 	}
+	rc.Response.Header.Set("X-Switchyard-Card", mode)
 	rc.SetStatusCode(http.StatusOK)
 	rc.SetContentType("application/json")
 	rc.SetBody(out)
+}
+
+// prepare returns the card (raw, decoded as card) as the gateway serves it
+// from base (scheme://host/prefix) and what it did: "unchanged" (a signed
+// card kept), "rewritten" or "resigned".
+func (a *Agent) prepare(raw []byte, card map[string]any, base string) ([]byte, string, error) {
+	if sigs, _ := card["signatures"].([]any); len(sigs) > 0 && a.signer == nil {
+		return raw, "unchanged", nil
+	}
+	w := &rewriter{agent: a.agent, base: base}
+	w.rewriteCard(card)
+	mode := "rewritten"
+	if a.signer != nil {
+		sig, err := a.signer.sign(card)
+		if err != nil {
+			a.log.Error("a2a: sign card", "backend", a.name, "err", err.Error())
+			return nil, "", errors.New("the agent's card could not be signed")
+		}
+		card["signatures"] = []any{sig}
+		mode = "resigned"
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(card); err != nil {
+		return nil, "", errors.New("the agent's card could not be encoded")
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), mode, nil
 }
 
 // hopHeaders are not forwarded.
@@ -178,7 +185,7 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Trans
 
 // forward sends the request to the agent and relays its answer, a stream
 // event by event.
-func (a *Agent) forward(ctx context.Context, rc *fasthttp.RequestCtx, rest string, c *Caller) {
+func (a *Agent) forward(ctx context.Context, rc *fasthttp.RequestCtx, rest, base string, c *Caller) {
 	u := *a.agent
 	u.Path = strings.TrimSuffix(a.agent.Path, "/") + rest
 	if u.Path == "" {
@@ -224,6 +231,12 @@ func (a *Agent) forward(ctx context.Context, rc *fasthttp.RequestCtx, rest strin
 		WriteError(rc, status, "the agent could not be reached")
 		return
 	}
+	if resp.StatusCode == http.StatusOK && rc.IsPost() && extendedCard(rc.Request.Body()) {
+		defer cancel()
+		defer resp.Body.Close()
+		a.relayExtendedCard(rc, resp, base)
+		return
+	}
 	rc.SetStatusCode(resp.StatusCode)
 	for k, vs := range resp.Header {
 		switch http.CanonicalHeaderKey(k) {
@@ -240,6 +253,50 @@ func (a *Agent) forward(ctx context.Context, rc *fasthttp.RequestCtx, rest strin
 		rc.Response.ImmediateHeaderFlush = true
 	}
 	rc.Response.SetBodyStream(&streamBody{body: resp.Body, cancel: cancel}, size)
+}
+
+// extendedCard reports whether body is a JSON-RPC call for the extended
+// (authenticated) agent card, whose answer is a card to rewrite.
+func extendedCard(body []byte) bool {
+	if !bytes.Contains(body, []byte("ExtendedCard")) && !bytes.Contains(body, []byte("ExtendedAgentCard")) {
+		return false
+	}
+	var m struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	return m.Method == "GetExtendedAgentCard" || m.Method == "agent/getAuthenticatedExtendedCard"
+}
+
+// relayExtendedCard relays the agent's answer to an extended card call with
+// the card in its result treated as the public card is.
+func (a *Agent) relayExtendedCard(rc *fasthttp.RequestCtx, resp *http.Response, base string) {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxCardBytes+1))
+	if err != nil || len(raw) > maxCardBytes {
+		WriteError(rc, http.StatusBadGateway, "the agent's extended card could not be read")
+		return
+	}
+	out := raw
+	var msg map[string]json.RawMessage
+	if json.Unmarshal(raw, &msg) == nil && len(msg["result"]) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(msg["result"]))
+		dec.UseNumber()
+		var card map[string]any
+		if dec.Decode(&card) == nil {
+			if c, mode, err := a.prepare(msg["result"], card, base); err == nil {
+				msg["result"] = c
+				if b, err := json.Marshal(msg); err == nil {
+					out = b
+					rc.Response.Header.Set("X-Switchyard-Card", mode)
+				}
+			}
+		}
+	}
+	rc.SetStatusCode(http.StatusOK)
+	rc.SetContentType("application/json")
+	rc.SetBody(out)
 }
 
 // streamBody is a relayed answer's body; closing it releases its context.

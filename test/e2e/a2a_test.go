@@ -87,7 +87,7 @@ func startA2AAgent(t *testing.T, rpcPath, cardPath string, signed bool) *testAge
 	card := &a2a.AgentCard{
 		Name: "echo", Description: "echoes", Version: "1.0.0",
 		SupportedInterfaces: []*a2a.AgentInterface{a2a.NewAgentInterface(ag.URL+rpcPath, a2a.TransportProtocolJSONRPC)},
-		Capabilities:        a2a.AgentCapabilities{Streaming: true},
+		Capabilities:        a2a.AgentCapabilities{Streaming: true, ExtendedAgentCard: true},
 		DefaultInputModes:   []string{"text/plain"}, DefaultOutputModes: []string{"text/plain"},
 		Skills:   []a2a.AgentSkill{{ID: "echo", Name: "echo", Description: "echo", Tags: []string{"echo"}}},
 		Provider: &a2a.AgentProvider{Org: "example", URL: "https://example.org"},
@@ -103,7 +103,9 @@ func startA2AAgent(t *testing.T, rpcPath, cardPath string, signed bool) *testAge
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(ag.cardJSON)
 	})
-	mux.Handle(rpcPath, a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(ag.exec)))
+	extended := *card
+	extended.Name, extended.Signatures = "echo-extended", nil
+	mux.Handle(rpcPath, a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(ag.exec, a2asrv.WithExtendedAgentCard(&extended))))
 	return ag
 }
 
@@ -337,6 +339,14 @@ backends:
 	}
 	if artifact != "echo: auth" {
 		t.Fatalf("artifact %q", artifact)
+	}
+	// The extended card, a JSON-RPC answer, is rewritten as the public one.
+	ext, err := client.GetExtendedAgentCard(ctx, &a2a.GetExtendedAgentCardRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext.Name != "echo-extended" || len(ext.SupportedInterfaces) != 1 || ext.SupportedInterfaces[0].URL != g.URL("/agents/echo/") {
+		t.Errorf("extended card: %s %+v", ext.Name, ext.SupportedInterfaces[0])
 	}
 	ag.mu.Lock()
 	defer ag.mu.Unlock()
