@@ -98,7 +98,7 @@ func mcpStdioServer(t *testing.T) string {
 type petAPI struct {
 	*httptest.Server
 	mu   sync.Mutex
-	last struct{ method, path, query, trace, body string }
+	last struct{ method, path, query, trace, body, key string }
 }
 
 func startPetAPI(t *testing.T) *petAPI {
@@ -108,6 +108,7 @@ func startPetAPI(t *testing.T) *petAPI {
 		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		p.mu.Lock()
 		p.last.method, p.last.path, p.last.query, p.last.trace, p.last.body = r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("X-Trace"), string(b)
+		p.last.key = r.Header.Get("X-Api-Key")
 		p.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		switch {

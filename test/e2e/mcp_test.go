@@ -34,7 +34,7 @@ backends:
         - {name: a, url: "` + a + `"}
         - {name: b, url: "` + b + `", tools: {exclude: [secret]}}
         - {name: local, stdio: {command: "` + stdio + `"}}
-        - {name: pets, openapi: {spec: "` + spec + `", baseURL: "` + api + `/v1"}}
+        - {name: pets, openapi: {spec: "` + spec + `", baseURL: "` + api + `/v1"}, auth: {apiKey: pets-key-123, header: X-Api-Key}}
 `
 }
 
@@ -72,8 +72,8 @@ func TestMCPFederation(t *testing.T) {
 	api.mu.Lock()
 	last := api.last
 	api.mu.Unlock()
-	if last.method != "GET" || last.path != "/v1/pets/42" || last.query != "verbose=true" || last.trace != "t-1" {
-		t.Errorf("the pet API got %+v; want GET /v1/pets/42?verbose=true with X-Trace t-1", last)
+	if last.method != "GET" || last.path != "/v1/pets/42" || last.query != "verbose=true" || last.trace != "t-1" || last.key != "pets-key-123" {
+		t.Errorf("the pet API got %+v; want GET /v1/pets/42?verbose=true with X-Trace t-1 and the target's key", last)
 	}
 	text, err := callText(t, cs, "createPet", map[string]any{"body": map[string]any{"name": "tom", "children": []any{map[string]any{"name": "kit"}}}})
 	if err != nil || !strings.Contains(text, `"kit"`) {
