@@ -34,6 +34,17 @@ type message struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 	Result  json.RawMessage `json:"result,omitempty"`
 	Error   json.RawMessage `json:"error,omitempty"`
+	// raw is the message as the client sent it, forwarded as it is when
+	// nothing in it changed (nil once it has).
+	raw []byte
+}
+
+// encode returns the message's bytes: as the client sent them, or encoded.
+func (m *message) encode() ([]byte, error) {
+	if m.raw != nil {
+		return m.raw, nil
+	}
+	return json.Marshal(m)
 }
 
 // isRequest reports whether m is a request (a method and an id).

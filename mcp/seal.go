@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -34,11 +35,19 @@ type session struct {
 
 // sealer seals and opens session ids with AES-256-GCM. The additional data
 // binds a sealed id to its backend: one backend's ids are refused by another.
+// Opened ids are cached (a session's calls open the same id again and again);
+// the cache is dropped whole when it is full.
 type sealer struct {
 	aead cipher.AEAD
 	ad   []byte
 	ttl  time.Duration
+
+	mu     sync.Mutex
+	opened map[string]*session
 }
+
+// maxOpened bounds the cache of opened session ids.
+const maxOpened = 10000
 
 // newSealer derives the AEAD key from secret (random when empty).
 func newSealer(secret, backend string, ttl time.Duration) (*sealer, error) {
@@ -58,7 +67,7 @@ func newSealer(secret, backend string, ttl time.Duration) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mcp: session key: %w", err)
 	}
-	return &sealer{aead: aead, ad: []byte(backend), ttl: ttl}, nil
+	return &sealer{aead: aead, ad: []byte(backend), ttl: ttl, opened: map[string]*session{}}, nil
 }
 
 // seal returns the session id of s.
@@ -81,6 +90,35 @@ func (k *sealer) open(id string, now time.Time) (*session, error) {
 	if id == "" || len(id) > maxSessionIDLen {
 		return nil, errBadSession
 	}
+	k.mu.Lock()
+	s := k.opened[id]
+	k.mu.Unlock()
+	if s != nil {
+		if k.expired(s, now) {
+			return nil, errBadSession
+		}
+		return s, nil
+	}
+	s, err := k.unseal(id, now)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	if len(k.opened) >= maxOpened {
+		clear(k.opened)
+	}
+	k.opened[id] = s
+	k.mu.Unlock()
+	return s, nil
+}
+
+// expired reports whether s has outlived the TTL.
+func (k *sealer) expired(s *session, now time.Time) bool {
+	return k.ttl > 0 && now.Sub(time.Unix(s.IssuedAt, 0)) > k.ttl
+}
+
+// unseal decrypts and decodes id.
+func (k *sealer) unseal(id string, now time.Time) (*session, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil || len(raw) < k.aead.NonceSize()+k.aead.Overhead() {
 		return nil, errBadSession
@@ -94,7 +132,7 @@ func (k *sealer) open(id string, now time.Time) (*session, error) {
 	if err := json.Unmarshal(plain, &s); err != nil || s.V != 1 {
 		return nil, errBadSession
 	}
-	if k.ttl > 0 && now.Sub(time.Unix(s.IssuedAt, 0)) > k.ttl {
+	if k.expired(&s, now) {
 		return nil, errBadSession
 	}
 	return &s, nil

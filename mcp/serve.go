@@ -102,6 +102,7 @@ func (b *Backend) post(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, 
 		return
 	}
 	out.Method = m.Method
+	m.raw = body
 	a, status := b.one(ctx, rc, c, &m, true, out)
 	switch {
 	case a.relay != nil:
@@ -333,7 +334,7 @@ func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, k
 			return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params"))
 		}
 		fwd := *m
-		fwd.Params = raw
+		fwd.Params, fwd.raw = raw, nil
 		m = &fwd
 	}
 	start := time.Now()
@@ -398,7 +399,7 @@ func (b *Backend) answerTarget(ctx context.Context, rc *fasthttp.RequestCtx, c *
 		return
 	}
 	fwd := *m
-	fwd.ID = id
+	fwd.ID, fwd.raw = id, nil
 	mb.t.notify(ctx, &call{caller: c, session: ts}, &fwd)
 }
 

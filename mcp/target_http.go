@@ -188,7 +188,7 @@ func pageItems(res json.RawMessage, kind string) ([]json.RawMessage, string, err
 // request implements target: the client's message, its name rewritten, is
 // posted as it is; the answer is relayed (relay) or read.
 func (t *httpTarget) request(ctx context.Context, c *call, m *message, relay bool) (*reply, error) {
-	body, err := json.Marshal(m)
+	body, err := m.encode()
 	if err != nil {
 		return nil, fmt.Errorf("mcp: encode request: %w", err)
 	}
@@ -217,7 +217,7 @@ func (t *httpTarget) request(ctx context.Context, c *call, m *message, relay boo
 
 // notify implements target.
 func (t *httpTarget) notify(ctx context.Context, c *call, m *message) {
-	body, err := json.Marshal(m)
+	body, err := m.encode()
 	if err != nil {
 		return
 	}
