@@ -3,8 +3,10 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // listed is one target's items of a kind, as it listed them (kept ones only).
@@ -28,9 +30,11 @@ func itemKey(kind string, item json.RawMessage) string {
 }
 
 // listAll asks every target of the session for its items of kind, in
-// parallel; a target that fails is logged and left out.
-func (b *Backend) listAll(ctx context.Context, s *session, c *Caller, kind string) []listed {
+// parallel; a target that fails is logged and left out. gone reports a
+// target that no longer knows the session.
+func (b *Backend) listAll(ctx context.Context, s *session, c *Caller, kind string) (ls []listed, gone bool) {
 	out := make([]listed, len(b.members))
+	var lost atomic.Bool
 	var wg sync.WaitGroup
 	for i, m := range b.members {
 		ts, ok := s.Targets[m.name]
@@ -43,6 +47,7 @@ func (b *Backend) listAll(ctx context.Context, s *session, c *Caller, kind strin
 			items, err := m.t.list(ctx, &call{caller: c, session: ts}, kind)
 			if err != nil {
 				b.log.Warn("mcp: target failed to list", "backend", b.name, "target", m.name, "kind", kind, "err", err.Error())
+				lost.CompareAndSwap(false, errors.Is(err, errSessionGone))
 				return
 			}
 			l := listed{m: m}
@@ -61,7 +66,7 @@ func (b *Backend) listAll(ctx context.Context, s *session, c *Caller, kind strin
 		}()
 	}
 	wg.Wait()
-	return out
+	return out, lost.Load()
 }
 
 // merged returns the items of every target as the client sees them: names

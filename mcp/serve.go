@@ -194,19 +194,19 @@ func (b *Backend) one(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m
 	case "ping", "logging/setLevel":
 		return answer{body: encodeResponse(m.ID, nil, nil)}, http.StatusOK
 	case "tools/list":
-		return b.list(ctx, s, c, m, kindTools), http.StatusOK
+		return b.list(ctx, s, c, m, kindTools, out)
 	case "prompts/list":
-		return b.list(ctx, s, c, m, kindPrompts), http.StatusOK
+		return b.list(ctx, s, c, m, kindPrompts, out)
 	case "resources/list":
-		return b.list(ctx, s, c, m, kindResources), http.StatusOK
+		return b.list(ctx, s, c, m, kindResources, out)
 	case "resources/templates/list":
 		return answer{body: encodeResponse(m.ID, json.RawMessage(`{"resourceTemplates":[]}`), nil)}, http.StatusOK
 	case "tools/call":
-		return b.call(ctx, s, c, m, kindTools, relay, out), http.StatusOK
+		return b.call(ctx, s, c, m, kindTools, relay, out)
 	case "prompts/get":
-		return b.call(ctx, s, c, m, kindPrompts, relay, out), http.StatusOK
+		return b.call(ctx, s, c, m, kindPrompts, relay, out)
 	case "resources/read":
-		return b.call(ctx, s, c, m, kindResources, relay, out), http.StatusOK
+		return b.call(ctx, s, c, m, kindResources, relay, out)
 	}
 	return b.errAnswer(m, out, http.StatusOK, errorf(codeMethodNotFound, "method not found: %q", m.Method)), http.StatusOK
 }
@@ -286,21 +286,37 @@ func (b *Backend) initialize(ctx context.Context, rc *fasthttp.RequestCtx, c *Ca
 	return answer{body: encodeResponse(m.ID, res, nil)}
 }
 
+// errGone is the answer when a target no longer knows the session (it
+// restarted, or the session was deleted): 404, so that the client
+// initializes again, which opens a session on every target anew.
+func (b *Backend) errGone(m *message, out *Outcome, target string) (answer, int) {
+	who := "a target"
+	if target != "" {
+		who = "target " + strconv.Quote(target)
+	}
+	return b.errAnswer(m, out, http.StatusNotFound, errorf(codeSession,
+		"%s no longer knows this session: initialize again", who)), http.StatusNotFound
+}
+
 // list merges the targets' lists of kind.
-func (b *Backend) list(ctx context.Context, s *session, c *Caller, m *message, kind string) answer {
-	items := b.merged(b.listAll(ctx, s, c, kind), kind, c)
+func (b *Backend) list(ctx context.Context, s *session, c *Caller, m *message, kind string, out *Outcome) (answer, int) {
+	ls, gone := b.listAll(ctx, s, c, kind)
+	if gone {
+		return b.errGone(m, out, "")
+	}
+	items := b.merged(ls, kind, c)
 	res, err := json.Marshal(map[string]any{kind: items})
 	if err != nil {
-		return answer{body: encodeResponse(m.ID, nil, errorf(codeInternal, "cannot encode the list"))}
+		return answer{body: encodeResponse(m.ID, nil, errorf(codeInternal, "cannot encode the list"))}, http.StatusOK
 	}
-	return answer{body: encodeResponse(m.ID, res, nil)}
+	return answer{body: encodeResponse(m.ID, res, nil)}, http.StatusOK
 }
 
 // call routes a tools/call, prompts/get or resources/read to its target.
-func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, kind string, relay bool, out *Outcome) answer {
+func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, kind string, relay bool, out *Outcome) (answer, int) {
 	var params map[string]json.RawMessage
 	if err := json.Unmarshal(m.Params, &params); err != nil || params == nil {
-		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params: an object is required"))
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params: an object is required")), http.StatusOK
 	}
 	field := "name"
 	if kind == kindResources {
@@ -308,30 +324,32 @@ func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, k
 	}
 	var exposed string
 	if err := json.Unmarshal(params[field], &exposed); err != nil || exposed == "" {
-		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params: %q is required", field))
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params: %q is required", field)), http.StatusOK
 	}
 	if kind == kindTools && !b.access.allowed(exposed, c) {
 		out.Tool = exposed
-		return b.errAnswer(m, out, http.StatusOK, errorf(codeForbidden, "tool %q is not allowed for this caller", exposed))
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeForbidden, "tool %q is not allowed for this caller", exposed)), http.StatusOK
 	}
 	mb, name := b.resolve(s, kind, exposed)
 	if mb == nil { // not listed yet by this process: list, then try again
-		b.listAll(ctx, s, c, kind)
+		if _, gone := b.listAll(ctx, s, c, kind); gone {
+			return b.errGone(m, out, "")
+		}
 		mb, name = b.resolve(s, kind, exposed)
 	}
 	if mb == nil {
-		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "unknown %s %q", kind[:len(kind)-1], exposed))
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "unknown %s %q", kind[:len(kind)-1], exposed)), http.StatusOK
 	}
 	if kind == kindTools && !b.access.permitted(c, mb.name, name, exposed) {
 		out.Tool = exposed
-		return b.errAnswer(m, out, http.StatusOK, errorf(codeForbidden, "tool %q is not allowed for this caller", exposed))
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeForbidden, "tool %q is not allowed for this caller", exposed)), http.StatusOK
 	}
 	out.Target, out.Tool = mb.name, name
 	if name != exposed {
 		params[field], _ = json.Marshal(name)
 		raw, err := json.Marshal(params)
 		if err != nil {
-			return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params"))
+			return b.errAnswer(m, out, http.StatusOK, errorf(codeInvalidParams, "invalid params")), http.StatusOK
 		}
 		fwd := *m
 		fwd.Params, fwd.raw = raw, nil
@@ -340,26 +358,27 @@ func (b *Backend) call(ctx context.Context, s *session, c *Caller, m *message, k
 	start := time.Now()
 	r, err := mb.t.request(ctx, &call{caller: c, session: s.Targets[mb.name]}, m, relay)
 	if err != nil {
-		msg := "target " + strconv.Quote(mb.name) + " failed: " + err.Error()
 		if errors.Is(err, errSessionGone) {
-			msg = "target " + strconv.Quote(mb.name) + " lost the session: initialize again"
+			b.observe(mb.name, name, "error", time.Since(start))
+			return b.errGone(m, out, mb.name)
 		}
+		msg := "target " + strconv.Quote(mb.name) + " failed: " + err.Error()
 		b.log.Warn("mcp: target call failed", "backend", b.name, "target", mb.name, "tool", name, "err", err.Error())
 		b.observe(mb.name, name, "error", time.Since(start))
-		return b.errAnswer(m, out, http.StatusOK, errorf(codeTargetError, "%s", msg))
+		return b.errAnswer(m, out, http.StatusOK, errorf(codeTargetError, "%s", msg)), http.StatusOK
 	}
 	if r.relay != nil {
 		b.observe(mb.name, name, "ok", time.Since(start))
 		r.target = mb.name
-		return answer{relay: r}
+		return answer{relay: r}, http.StatusOK
 	}
 	if r.err != nil {
 		out.Code = r.err.Code
 		b.observe(mb.name, name, "error", time.Since(start))
-		return answer{body: encodeResponse(m.ID, nil, r.err)}
+		return answer{body: encodeResponse(m.ID, nil, r.err)}, http.StatusOK
 	}
 	b.observe(mb.name, name, "ok", time.Since(start))
-	return answer{body: encodeResponse(m.ID, r.result, nil)}
+	return answer{body: encodeResponse(m.ID, r.result, nil)}, http.StatusOK
 }
 
 // observe reports one call to the metrics hook.

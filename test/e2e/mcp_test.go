@@ -346,6 +346,22 @@ func TestMCPBadInput(t *testing.T) {
 	if drain(resp); resp.StatusCode != 405 {
 		t.Errorf("GET: %d, want 405", resp.StatusCode)
 	}
+	// A session replayed after its DELETE: the target forgot it, the client must initialize again.
+	req, _ = http.NewRequest("DELETE", url, nil)
+	req.Header.Set("Mcp-Session-Id", bsid)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if drain(resp); resp.StatusCode != 200 {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	for _, body := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}`} {
+		status, _, out := rpc(t, url, bsid, body)
+		if e, _ := out["error"].(map[string]any); status != 404 || e == nil || e["code"] != float64(-32001) {
+			t.Errorf("a deleted session replayed: %d %v", status, out)
+		}
+	}
 }
 
 // readConfig returns the gateway's configuration file with {{PORT}} restored.
