@@ -107,6 +107,8 @@ func (b *Backend) post(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, 
 	switch {
 	case a.relay != nil:
 		relay(rc, a.relay)
+	case a.body == nil && status >= 400: // a notification in a session that is not (400, 404)
+		rc.SetStatusCode(status)
 	case a.body == nil:
 		rc.SetStatusCode(http.StatusAccepted)
 	default:
