@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 STATICCHECK_VERSION := 2025.1.1
 
-.PHONY: help build run test node-deps test-short check fmt vet staticcheck imports bench bench-go bench-compare clean
+.PHONY: help build run test node-deps llmd-sim test-short check fmt vet staticcheck imports bench bench-go bench-compare clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ build: ## build bin/switchyard
 run: build ## build and run the gateway on its embedded default configuration (127.0.0.1:8080, admin 127.0.0.1:15000)
 	./$(BIN) run
 
-test: node-deps ## run every test with the race detector (unit and end-to-end through the binary)
+test: node-deps llmd-sim ## run every test with the race detector (unit and end-to-end through the binary)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 node-deps: ## install the pinned npm clients the end-to-end tests drive (skipped when npm is absent)
@@ -26,6 +26,12 @@ node-deps: ## install the pinned npm clients the end-to-end tests drive (skipped
 			cd test/node && npm ci --no-audit --no-fund --loglevel=error; \
 		fi; \
 	else echo "npm not found: the openai npm client tests will be skipped"; fi
+
+llmd-sim: bin/llm-d-inference-sim ## build llm-d-inference-sim (the inference-pool tests' vLLM simulator) from tools/llmd, once
+
+bin/llm-d-inference-sim: tools/llmd/go.mod tools/llmd/go.sum
+	mkdir -p bin
+	cd tools/llmd && $(GO) build -o ../../bin/llm-d-inference-sim github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
 
 test-short: ## run the unit tests only (no end-to-end tests through the binary)
 	$(GO) test -short -count=1 $(PKGS)

@@ -25,6 +25,8 @@ func compile(name string, cfg *Config, pos *positions) (*Snapshot, error) {
 	snap := build(name, cfg)
 	problems := &reporter{file: name, pos: pos}
 	resolveRoutes(snap, problems)
+	resolveL4Routes(snap, problems)
+	resolveGRPCRoutes(snap, problems)
 	if len(fatal.errs) > 0 {
 		all := append(fatal.errs, problems.errs...)
 		sortErrors(all)
@@ -65,6 +67,7 @@ func build(name string, cfg *Config) *Snapshot {
 			})
 		}
 		key := listenerKey(l)
+		snap.Binds[bi].H2C = snap.Binds[bi].H2C || l.H2C
 		snap.Binds[bi].Listeners = append(snap.Binds[bi].Listeners, key)
 		snap.Listeners = append(snap.Listeners, ListenerInfo{Key: key, BindKey: snap.Binds[bi].Key, Listener: l})
 	}
@@ -128,8 +131,12 @@ func attach(snap *Snapshot, rt *Route, p string, r *reporter) []string {
 		found := false
 		for _, l := range snap.Listeners {
 			if l.Listener.Name == ref || l.Key == ref {
-				add(l.Key)
 				found = true
+				if proto := l.Listener.Protocol; proto == ProtocolTCP || proto == ProtocolTLS {
+					r.add(fmt.Sprintf("%s.listeners[%d]", p, j), "listener %q has protocol %s: attach a TCPRoute or TLSRoute to it, not a route", ref, proto)
+					continue
+				}
+				add(l.Key)
 			}
 		}
 		if !found {
@@ -147,7 +154,7 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 		switch {
 		case b == nil:
 			r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "unknown backend %q", ref.Name)
-		case b.AI != nil:
+		case b.AI != nil || b.InferencePool != nil:
 			ai = append(ai, ref.Name)
 		case b.Static != nil:
 			static = append(static, ref.Name)
@@ -155,6 +162,11 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 			if len(rule.BackendRefs) != 1 {
 				r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "an mcp or a2a backend must be its rule's only backend")
 			}
+		}
+	}
+	for k, ref := range rule.BackendRefs {
+		if b := snap.Backends[ref.Name]; b != nil && len(ref.Endpoints) > 0 {
+			checkPoolSubset(b, ref.Endpoints, fmt.Sprintf("%s.backendRefs[%d].endpoints", p, k), r)
 		}
 	}
 	var first *Backend

@@ -82,6 +82,15 @@ func applyDefaults(c *Config) {
 	if c.Access != nil {
 		defaultAccess(c.Access)
 	}
+	for i := range c.TCPRoutes {
+		defaultL4(&c.TCPRoutes[i].Name, c.TCPRoutes[i].Rules)
+	}
+	for i := range c.TLSRoutes {
+		defaultL4(&c.TLSRoutes[i].Name, c.TLSRoutes[i].Rules)
+	}
+	for i := range c.GRPCRoutes {
+		defaultGRPCRoute(&c.GRPCRoutes[i])
+	}
 }
 
 // TLS modes of a listener.
@@ -205,6 +214,9 @@ func defaultBackend(b *Backend) {
 		setDefault(&p.MaxConnections, 1024)
 		setDefault(&p.MaxIdleTime, Duration(60*time.Second))
 		setDefault(&p.ConnectTimeout, Duration(5*time.Second))
+	}
+	if ip := b.InferencePool; ip != nil {
+		defaultInferencePool(ip)
 	}
 	if a := b.AI; a != nil {
 		defaultHealthCheck(a.HealthCheck)

@@ -141,6 +141,9 @@ func filePaths(cfg *Config, fn func(*string)) {
 		if b.Static != nil && b.Static.TLS != nil {
 			fn(&b.Static.TLS.CAFile)
 		}
+		if ip := b.InferencePool; ip != nil && ip.EndpointPicker != nil && ip.EndpointPicker.TLS != nil {
+			fn(&ip.EndpointPicker.TLS.CAFile)
+		}
 		if b.AI != nil {
 			if b.AI.TLS != nil {
 				fn(&b.AI.TLS.CAFile)

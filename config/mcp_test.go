@@ -43,7 +43,7 @@ func TestMCPAndA2AErrors(t *testing.T) {
 			want: []string{
 				`t.yaml:5: backends[0].a2a.url: url must be an http(s) URL, not "agent.local"`,
 				`t.yaml:5: backends[0].a2a.keyFile: signing: resign needs keyFile`,
-				`t.yaml:6: backends[1]: backend must set exactly one of static, ai, mcp or a2a, not several`,
+				`t.yaml:6: backends[1]: backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several`,
 			},
 		},
 	}

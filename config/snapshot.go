@@ -22,6 +22,11 @@ type Snapshot struct {
 	// Problems are route-level problems that did not stop the load: each disabled a route
 	// (see RouteInfo.Reason). `switchyard validate` fails on them; `run` serves the rest.
 	Problems Errors `json:"problems,omitempty"`
+	// TCPRoutes, TLSRoutes and GRPCRoutes are the other route kinds, in
+	// configuration order, with their keys and listeners.
+	TCPRoutes  []RouteStatus `json:"tcpRoutes,omitempty"`
+	TLSRoutes  []RouteStatus `json:"tlsRoutes,omitempty"`
+	GRPCRoutes []RouteStatus `json:"grpcRoutes,omitempty"`
 
 	// pos maps field paths to source lines (nil for a Config built in code).
 	pos *positions
@@ -43,6 +48,8 @@ type Bind struct {
 	Port      int      `json:"port"`
 	Protocol  string   `json:"protocol"`
 	Listeners []string `json:"listeners"`
+	// H2C is true when a listener of an HTTP bind accepts h2c.
+	H2C bool `json:"h2c,omitempty"`
 }
 
 // ListenerInfo is a listener with its key namespace/gateway.listener.

@@ -18,6 +18,10 @@ type Config struct {
 	Backends []Backend `yaml:"backends" json:"backends"`
 	// Access declares consumers, keys, limits, budgets and prices (nil: none).
 	Access *Access `yaml:"access" json:"access,omitempty"`
+	// TCPRoutes, TLSRoutes and GRPCRoutes are the other Gateway API route kinds (config/tcp.go, config/grpc.go).
+	TCPRoutes  []TCPRoute  `yaml:"tcpRoutes" json:"tcpRoutes,omitempty"`
+	TLSRoutes  []TLSRoute  `yaml:"tlsRoutes" json:"tlsRoutes,omitempty"`
+	GRPCRoutes []GRPCRoute `yaml:"grpcRoutes" json:"grpcRoutes,omitempty"`
 }
 
 // Server holds process-wide limits. Zero values take the defaults of [DefaultServer].
@@ -61,6 +65,9 @@ type Listener struct {
 	Hostname string `yaml:"hostname" json:"hostname,omitempty"`
 	// TLS configures HTTPS and TLS listeners.
 	TLS *ListenerTLS `yaml:"tls" json:"tls,omitempty"`
+	// H2C makes an HTTP listener also accept HTTP/2 without TLS (prior
+	// knowledge), for gRPC clients. HTTPS listeners offer h2 by ALPN always.
+	H2C bool `yaml:"h2c" json:"h2c,omitempty"`
 }
 
 // Protocols a listener may speak.
@@ -231,6 +238,10 @@ type BackendRef struct {
 	Weight *int `yaml:"weight" json:"weight,omitempty"`
 	// Priority group for AI failover: lower is tried first (default 0).
 	Priority int `yaml:"priority" json:"priority,omitempty"`
+	// Endpoints, for an inferencePool backend, restricts the rule to these of
+	// the pool's endpoints (host:port, or a host for any port): the picker
+	// gets them as its subset hint.
+	Endpoints []string `yaml:"endpoints" json:"endpoints,omitempty"`
 }
 
 // Timeouts are HTTPRouteTimeouts.
@@ -278,6 +289,8 @@ type Backend struct {
 	Name   string         `yaml:"name" json:"name"`
 	Static *StaticBackend `yaml:"static" json:"static,omitempty"`
 	AI     *AIBackend     `yaml:"ai" json:"ai,omitempty"`
+	// InferencePool is a set of model servers chosen by an endpoint picker.
+	InferencePool *InferencePool `yaml:"inferencePool" json:"inferencePool,omitempty"`
 	// MCP is a virtual MCP server over many targets (see config/mcp.go).
 	MCP *MCPBackend `yaml:"mcp" json:"mcp,omitempty"`
 	// A2A is an agent proxied over the A2A protocol (see config/a2a.go).

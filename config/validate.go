@@ -17,6 +17,8 @@ func validate(c *Config, r *reporter) {
 	validateListeners(c.Listeners, r)
 	validateBackends(c.Backends, r)
 	validateRoutes(c.Routes, r)
+	validateL4Routes(c, r)
+	validateGRPCRoutes(c.GRPCRoutes, r)
 	validateAccess(c.Access, r)
 }
 
@@ -73,10 +75,7 @@ func validateListeners(ls []Listener, r *reporter) {
 		}
 		protoOK := true
 		switch l.Protocol {
-		case ProtocolHTTP, ProtocolHTTPS:
-		case ProtocolTCP, ProtocolTLS:
-			protoOK = false
-			r.add(p+".protocol", "protocol %s is not supported yet (TCP and TLS passthrough listeners come in a later release)", l.Protocol)
+		case ProtocolHTTP, ProtocolHTTPS, ProtocolTCP, ProtocolTLS:
 		default:
 			protoOK = false
 			r.add(p+".protocol", "unknown protocol %q (use HTTP, HTTPS, TCP or TLS)", l.Protocol)
@@ -107,17 +106,37 @@ func validateListeners(ls []Listener, r *reporter) {
 
 // validateListenerTLS checks the TLS block of an HTTP or HTTPS listener.
 func validateListenerTLS(l *Listener, p string, r *reporter) {
-	if l.Protocol == ProtocolHTTP {
+	if l.H2C && l.Protocol != ProtocolHTTP {
+		r.add(p+".h2c", "h2c applies to HTTP listeners (HTTPS listeners offer h2 by ALPN)")
+	}
+	if l.Protocol == ProtocolHTTP || l.Protocol == ProtocolTCP {
 		if l.TLS != nil {
-			r.add(p+".tls", "tls is only allowed on HTTPS listeners")
+			r.add(p+".tls", "tls is only allowed on HTTPS and TLS listeners")
 		}
 		return
 	}
+	if l.Protocol == ProtocolTLS {
+		if l.TLS == nil {
+			r.add(p+".tls", "TLS listener needs tls.mode (Passthrough, or Terminate with certificates)")
+			return
+		}
+		switch l.TLS.Mode {
+		case TLSModePassthrough:
+			if len(l.TLS.Certificates) > 0 {
+				r.add(p+".tls.certificates", "a Passthrough listener does not terminate TLS: it takes no certificates")
+			}
+			return
+		case TLSModeTerminate:
+		default:
+			r.add(p+".tls.mode", "unknown TLS mode %q (use Passthrough or Terminate)", l.TLS.Mode)
+			return
+		}
+	}
 	if l.TLS == nil || len(l.TLS.Certificates) == 0 {
-		r.add(p, "HTTPS listener needs tls.certificates")
+		r.add(p, "%s listener needs tls.certificates", l.Protocol)
 		return
 	}
-	if l.TLS.Mode != TLSModeTerminate {
+	if l.Protocol == ProtocolHTTPS && l.TLS.Mode != TLSModeTerminate {
 		r.add(p+".tls.mode", "HTTPS listeners terminate TLS: mode must be %s, not %q", TLSModeTerminate, l.TLS.Mode)
 	}
 	for j, c := range l.TLS.Certificates {
@@ -186,16 +205,18 @@ func validateBackends(bs []Backend, r *reporter) {
 			names[b.Name] = i
 		}
 		kinds := 0
-		for _, set := range []bool{b.Static != nil, b.AI != nil, b.MCP != nil, b.A2A != nil} {
+		for _, set := range []bool{b.Static != nil, b.AI != nil, b.InferencePool != nil, b.MCP != nil, b.A2A != nil} {
 			if set {
 				kinds++
 			}
 		}
 		switch {
 		case kinds == 0:
-			r.add(p, "backend must set exactly one of static, ai, mcp or a2a")
+			r.add(p, "backend must set exactly one of static, ai, inferencePool, mcp or a2a")
 		case kinds > 1:
-			r.add(p, "backend must set exactly one of static, ai, mcp or a2a, not several")
+			r.add(p, "backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several")
+		case b.InferencePool != nil:
+			validateInferencePool(b.InferencePool, p+".inferencePool", r)
 		case b.MCP != nil:
 			validateMCP(b.MCP, p+".mcp", r)
 		case b.A2A != nil:

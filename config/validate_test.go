@@ -102,14 +102,14 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`t.yaml:3: listeners[1].name: duplicate listener name "web" in gateway default/switchyard (also listeners[0])`},
 		},
 		{
-			name: "tcp not supported",
-			yaml: "listeners:\n  - name: raw\n    port: 5432\n    protocol: TCP\n",
-			want: []string{`t.yaml:4: listeners[0].protocol: protocol TCP is not supported yet (TCP and TLS passthrough listeners come in a later release)`},
+			name: "tcp listener takes no tls",
+			yaml: "listeners:\n  - name: raw\n    port: 5432\n    protocol: TCP\n    tls: {mode: Passthrough}\n",
+			want: []string{`t.yaml:5: listeners[0].tls: tls is only allowed on HTTPS and TLS listeners`},
 		},
 		{
-			name: "tls passthrough not supported",
+			name: "tls listener needs a mode",
 			yaml: "listeners:\n  - {name: sni, port: 443, protocol: TLS}\n",
-			want: []string{`t.yaml:2: listeners[0].protocol: protocol TLS is not supported yet (TCP and TLS passthrough listeners come in a later release)`},
+			want: []string{`t.yaml:2: listeners[0].tls: TLS listener needs tls.mode (Passthrough, or Terminate with certificates)`},
 		},
 		{
 			name: "unknown protocol",
@@ -160,7 +160,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "tls on an HTTP listener",
 			yaml: "listeners:\n  - name: a\n    port: 8080\n    tls: {certificates: []}\n",
-			want: []string{`t.yaml:4: listeners[0].tls: tls is only allowed on HTTPS listeners`},
+			want: []string{`t.yaml:4: listeners[0].tls: tls is only allowed on HTTPS and TLS listeners`},
 		},
 		{
 			name: "backend caFile missing or not PEM",
@@ -216,8 +216,8 @@ func TestLoadErrors(t *testing.T) {
 			name: "backend kinds",
 			yaml: "backends:\n  - name: none\n  - name: both\n    static: {endpoints: [{host: h, port: 1}]}\n    ai: {provider: sim}\n",
 			want: []string{
-				`t.yaml:2: backends[0]: backend must set exactly one of static, ai, mcp or a2a`,
-				`t.yaml:3: backends[1]: backend must set exactly one of static, ai, mcp or a2a, not several`,
+				`t.yaml:2: backends[0]: backend must set exactly one of static, ai, inferencePool, mcp or a2a`,
+				`t.yaml:3: backends[1]: backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several`,
 			},
 		},
 		{

@@ -19,7 +19,8 @@ GO=${GO:-go}
 
 echo "run.sh: building the load-test tools" >&2
 mkdir -p loadtest/bin loadtest/results
-$GO build -trimpath -o loadtest/bin/ ./loadtest/cmd/fakeupstream ./loadtest/cmd/bareproxy ./loadtest/cmd/loadgen ./loadtest/cmd/bench
+$GO build -trimpath -o loadtest/bin/ ./loadtest/cmd/fakeupstream ./loadtest/cmd/bareproxy ./loadtest/cmd/loadgen ./loadtest/cmd/bench \
+  ./loadtest/cmd/fakepicker ./loadtest/cmd/tcprelay ./loadtest/cmd/h2relay ./loadtest/cmd/l4bench
 
 # 10,000 concurrent streams need ~20,000 descriptors in a proxy (client +
 # upstream side): raise the soft limit to the hard one (Go does the same for
@@ -48,6 +49,16 @@ fi
 SERVER_CPUS=""; CLIENT_CPUS=""
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   SERVER_CPUS=0; CLIENT_CPUS=1
+fi
+
+# The TCP and gRPC scenarios (cmd/l4bench): the gateway and the bare TCP
+# relay on the server CPUs, the upstreams and the load on the client ones.
+# Skipped with BENCH_ONLY unless it names l4.
+if [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY}," == *",l4,"* ]]; then
+  ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} loadtest/bin/l4bench -switchyard "$ROOT/bin/switchyard" \
+    -relay "$ROOT/loadtest/bin/tcprelay" -h2relay "$ROOT/loadtest/bin/h2relay" -server-cpus "$SERVER_CPUS" -out "$ROOT/loadtest/results/l4.md" \
+    -d "${BENCH_DURATION:-2500ms}" 2>/dev/null
+  [ "${BENCH_ONLY:-}" = l4 ] && exit 0
 fi
 
 exec loadtest/bin/bench \

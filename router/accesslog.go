@@ -22,6 +22,10 @@ type accessRecord struct {
 
 	// Filled from the request only when the access log is on.
 	requestID, method, path, client string
+	// proto is set for HTTP/2 requests; grpcStatus for gRPC calls (grpc true).
+	proto      string
+	grpc       bool
+	grpcStatus int
 }
 
 // fill copies what the log line needs from ctx, which a streamed response
@@ -31,6 +35,9 @@ func (rec *accessRecord) fill(ctx *fasthttp.RequestCtx, reqID string) {
 	rec.method = string(ctx.Method())
 	rec.path = string(ctx.Path())
 	rec.client = ctx.RemoteIP().String()
+	if bridged(ctx.Conn()) {
+		rec.proto = "HTTP/2"
+	}
 }
 
 // logRecord writes one JSON line per request, once its response has ended
@@ -62,6 +69,12 @@ func (g *Gateway) logRecord(rec *accessRecord) {
 	}
 	if rec.reason != "" {
 		attrs = append(attrs, slog.String("reason", rec.reason))
+	}
+	if rec.proto != "" {
+		attrs = append(attrs, slog.String("proto", rec.proto))
+	}
+	if rec.grpc {
+		attrs = append(attrs, slog.Int("grpc_status", rec.grpcStatus))
 	}
 	g.log.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs...)
 }

@@ -25,6 +25,8 @@ import (
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/policies"
+	"github.com/switchyard-ai/switchyard/router/h2"
+	"github.com/switchyard-ai/switchyard/router/l4"
 	"github.com/switchyard-ai/switchyard/router/route"
 	"github.com/switchyard-ai/switchyard/router/upstream"
 )
@@ -64,7 +66,10 @@ type state struct {
 	server    config.Server
 	accessLog bool
 	certs     map[int][]*tls.Certificate
-	hostnames []string // configured listener and route hostnames, lower-case
+	hostnames []string  // configured listener and route hostnames, lower-case
+	l4        *l4.Table // the TCP and TLS ports' routes
+	grpc      *h2.Table // the GRPCRoutes, served on HTTP/2
+	gen       *upstream.Generation
 }
 
 // Gateway serves the data plane for the current snapshot.
@@ -75,6 +80,7 @@ type Gateway struct {
 	cur      atomic.Pointer[state]
 	upstream *upstream.State
 	kinds    registry
+	l4       *l4.Proxy // serves the TCP and TLS ports
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
@@ -113,6 +119,12 @@ func New(opts Options) *Gateway {
 		listeners: map[string]*boundListener{},
 	}
 	g.doneInflight = g.inflight.Done
+	g.l4 = l4.NewProxy(opts.Log, opts.Registry, func() *l4.Table {
+		if st := g.cur.Load(); st != nil {
+			return st.l4
+		}
+		return nil
+	})
 	return g
 }
 
@@ -155,6 +167,9 @@ func (g *Gateway) Apply(snap *config.Snapshot) error {
 		// Requests that began on the old state may still use what only it
 		// held: close that once they have had time to finish.
 		time.AfterFunc(old.server.DrainTimeout.D(), st.retire)
+		// TCP and TLS connections whose route this snapshot dropped or
+		// changed end once they have had the drain time.
+		g.l4.Retire(st.l4, old.server.DrainTimeout.D())
 	}
 	return nil
 }
@@ -168,12 +183,15 @@ func (g *Gateway) compile(snap *config.Snapshot, gen *upstream.Generation) (*sta
 	if err != nil {
 		return nil, err
 	}
-	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs, hostnames: configuredHosts(snap)}
+	st := &state{snap: snap, table: table, server: snap.Config.Server, certs: certs, hostnames: configuredHosts(snap), gen: gen}
 	st.accessLog = snap.Config.Server.AccessLog == nil || *snap.Config.Server.AccessLog
 	if st.kinds, err = g.kinds.compileKinds(snap, gen, table); err != nil {
 		return nil, err
 	}
 	st.static, _ = st.kinds.kinds[route.KindHTTP].(*staticKind)
+	if st.l4, err = l4.Compile(snap, gen, certs, g.log); err != nil {
+		return nil, fmt.Errorf("router: compile TCP and TLS routes: %w", err)
+	}
 	built := make([]policies.Compiled, 0, len(g.opts.Builders))
 	for _, b := range g.opts.Builders {
 		c, err := b.Compile(snap)
@@ -181,6 +199,9 @@ func (g *Gateway) compile(snap *config.Snapshot, gen *upstream.Generation) (*sta
 			return nil, fmt.Errorf("router: compile policies: %w", err)
 		}
 		built = append(built, c)
+	}
+	if err := g.compileGRPC(st, built); err != nil {
+		return nil, fmt.Errorf("router: compile gRPC routes: %w", err)
 	}
 	table.Rules(func(rule *route.Rule) {
 		var perr error

@@ -13,6 +13,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/router/h2"
+	"github.com/switchyard-ai/switchyard/router/l4"
 )
 
 // boundListener is one bound port serving one Bind.
@@ -24,6 +26,8 @@ type boundListener struct {
 	tls      bool
 	ln       net.Listener
 	srv      *fasthttp.Server
+	l4       *l4.Listener // a TCP or TLS port's proxy instead of srv
+	h2       *h2.Server   // the HTTP/2 connections of an HTTPS or h2c port
 	done     chan struct{}
 	serveErr error
 	once     sync.Once
@@ -77,6 +81,9 @@ func (s *connSet) all() []net.Conn {
 }
 
 func listenerKey(b config.Bind) string {
+	if b.H2C {
+		return net.JoinHostPort(b.Address, strconv.Itoa(b.Port)) + "/" + b.Protocol + "+h2c"
+	}
 	return net.JoinHostPort(b.Address, strconv.Itoa(b.Port)) + "/" + b.Protocol
 }
 
@@ -179,16 +186,28 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 		return nil, fmt.Errorf("router: bind %s (%s): %w", b.Key, addr, err)
 	}
 	l := &boundListener{key: listenerKey(b), bind: b, lim: lim, port: b.Port, ln: wrapReadAhead(ln), done: make(chan struct{})}
-	if b.Protocol == config.ProtocolHTTPS {
-		l.tls = true
-		port := b.Port
-		l.ln = tls.NewListener(ln, &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			NextProtos: []string{"http/1.1"},
-			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-				return g.certificate(port, hello)
-			},
-		})
+	if b.Protocol == config.ProtocolTCP || b.Protocol == config.ProtocolTLS {
+		l.ln = ln
+		l.l4 = g.l4.Listen(ln, b.Port)
+		return l, nil
+	}
+	if b.Protocol == config.ProtocolHTTPS || b.H2C {
+		// HTTP/2 (h2 by ALPN, or h2c by its preface) goes to net/http; the
+		// rest to fasthttp, which accepts from the Dispatch.
+		l.h2 = h2.NewServer(lim, g.http2Handler(b.Port), g.log)
+		var conf *tls.Config
+		if b.Protocol == config.ProtocolHTTPS {
+			l.tls = true
+			port := b.Port
+			conf = &tls.Config{
+				MinVersion: tls.VersionTLS12,
+				NextProtos: []string{"h2", "http/1.1"},
+				GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+					return g.certificate(port, hello)
+				},
+			}
+		}
+		l.ln = h2.NewDispatch(l.ln, conf, b.H2C, lim.ReadTimeout.D(), l.h2)
 	}
 	l.srv = g.newServer(b.Port, lim)
 	l.srv.ConnState = l.track
@@ -196,7 +215,12 @@ func (g *Gateway) bind(b config.Bind, lim config.Server) (*boundListener, error)
 }
 
 func (l *boundListener) serve() {
-	err := l.srv.Serve(l.ln)
+	var err error
+	if l.l4 != nil {
+		err = l.l4.Serve()
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		l.serveErr = err
 	}
@@ -209,10 +233,22 @@ func (l *boundListener) shutdown(ctx context.Context) error {
 		// Close the socket here: fasthttp's Shutdown does nothing when Serve
 		// has not registered the listener yet, and Serve would then run on.
 		_ = l.ln.Close()
+		if l.l4 != nil {
+			err = l.l4.Shutdown(ctx)
+			return
+		}
+		var h2err error
+		var wg sync.WaitGroup
+		if l.h2 != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); h2err = l.h2.Shutdown(ctx) }()
+		}
 		err = l.srv.ShutdownWithContext(ctx)
 		if errors.Is(err, net.ErrClosed) {
 			err = nil
 		}
+		wg.Wait()
+		err = errors.Join(err, h2err)
 		if ctx.Err() != nil {
 			// The drain time is over: close what is still open (streams that
 			// outlived it), so that nothing is served by a closed listener.
@@ -277,7 +313,7 @@ func (g *Gateway) certificate(port int, hello *tls.ClientHelloInfo) (*tls.Certif
 func loadCertificates(snap *config.Snapshot) (map[int][]*tls.Certificate, error) {
 	out := map[int][]*tls.Certificate{}
 	for _, l := range snap.Config.Listeners {
-		if l.Protocol != config.ProtocolHTTPS || l.TLS == nil {
+		if l.TLS == nil || l.TLS.Mode != config.TLSModeTerminate || (l.Protocol != config.ProtocolHTTPS && l.Protocol != config.ProtocolTLS) {
 			continue
 		}
 		for _, c := range l.TLS.Certificates {

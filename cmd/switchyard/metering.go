@@ -128,6 +128,7 @@ func openMetering(ctx context.Context, c *config.Config, dataDir string, log *sl
 	failOpen := !useRedis || st.Redis.FailureMode != config.FailClose
 	m.svc, err = meter.New(ctx, meter.Options{
 		Counters: m.counters, Keys: m.keys, Usage: m.recorder, FailOpen: failOpen, Log: log, Registry: reg,
+		AsyncSettle: useRedis, // an adjustment is a round trip: off the request path
 		CountPrompt: func(x *policies.Exchange) int { return countPrompt(counter, x) },
 		NewJWT: func(ctx context.Context, c config.JWTAuth) (meter.Verifier, error) {
 			return auth.NewJWTVerifier(ctx, c, auth.JWTOptions{Log: log})
@@ -180,6 +181,11 @@ func (m *metering) ready() (fatal bool, detail []string) {
 
 // close flushes the usage records and closes the stores, last opened first.
 func (m *metering) close(ctx context.Context) {
+	if m.svc != nil {
+		if err := m.svc.Close(ctx); err != nil {
+			m.log.Warn("metering: close", "err", err.Error())
+		}
+	}
 	if m.recorder != nil {
 		if err := m.recorder.Close(ctx); err != nil {
 			m.log.Warn("usage records: close", "err", err.Error())

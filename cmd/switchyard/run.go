@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/inference"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/policies/meter"
 	"github.com/switchyard-ai/switchyard/router"
@@ -82,7 +83,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Registry:  reg,
 		Profiling: *profiling,
 		Handlers: []router.HandlerFactory{
-			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx}),
+			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx, Inference: inference.NewMetrics(reg)}),
 			mcproute.NewFactory(mcproute.Options{Log: log, Registry: reg, Context: ctx}),
 			a2aroute.NewFactory(log),
 		},
@@ -245,6 +246,7 @@ func logServed(log *slog.Logger, snap *config.Snapshot) {
 		a := snap.Backends[k].AI
 		log.Info("serving models", "backend", k, "provider", a.Provider, "models", describeModels(a))
 	}
+	logPools(log, snap)
 }
 
 // describeModels says which client-facing models an AI backend serves, each

@@ -52,6 +52,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	_, _ = fmt.Fprintf(stdout, "%s: valid (%d listeners, %d routes, %d backends)\n",
-		*file, len(snap.Config.Listeners), len(snap.Config.Routes), len(snap.Config.Backends))
+		*file, len(snap.Config.Listeners), len(snap.Config.Routes)+len(snap.Config.TCPRoutes)+len(snap.Config.TLSRoutes)+len(snap.Config.GRPCRoutes),
+		len(snap.Config.Backends))
 	return 0
 }

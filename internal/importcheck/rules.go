@@ -162,6 +162,19 @@ var rules = []rule{{
 	From: not(under("router", "mcp", "a2a", "loadtest", "internal/fakes", "test")),
 	To:   fasthttp,
 }, {
+	Name: "l4",
+	Why:  "router/l4 is bytes in, bytes out: no HTTP library (net/http, fasthttp, x/net), no router package but router/upstream",
+	From: under("router/l4"),
+	To: anyOf(fasthttp, external("golang.org/x/net"), func(d dep) bool { return d.std && strings.HasPrefix(d.path+"/", "net/http/") },
+		func(d dep) bool {
+			return under("router")(d) && !under("router/upstream", "router/l4", "router/dialer")(d)
+		}),
+}, {
+	Name: "h2",
+	Why:  "router/h2 is the net/http path: never fasthttp, never the fasthttp-based router packages (engine, route, ai) nor the router itself",
+	From: under("router/h2"),
+	To:   anyOf(fasthttp, under("router/engine", "router/route", "router/ai", "router/l4"), func(d dep) bool { return d.own && d.path == "router" }),
+}, {
 	Name: "kubernetes",
 	Why:  "Kubernetes libraries appear only in k8s and cmd",
 	From: not(under("k8s", "cmd")),

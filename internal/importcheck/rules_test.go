@@ -65,6 +65,11 @@ func TestRules(t *testing.T) {
 		// no-cmd, no-k8s
 		{name: "cmd imports k8s", pkg: pkg{ImportPath: m + "cmd/switchyard", Imports: []string{m + "k8s/controller"}}},
 		{name: "k8s imports its subpackages (old)", pkg: pkg{ImportPath: m + "k8s/controller", Imports: []string{m + "k8s/translate", m + "config"}}},
+		{name: "l4 imports upstream", pkg: pkg{ImportPath: m + "router/l4", Imports: []string{m + "router/upstream", m + "config", "net"}}},
+		{name: "l4 imports net/http", pkg: pkg{ImportPath: m + "router/l4", Imports: []string{"net/http"}}, want: []string{"l4"}},
+		{name: "h2 imports fasthttp", pkg: pkg{ImportPath: m + "router/h2", Imports: []string{"github.com/valyala/fasthttp"}}, want: []string{"h2"}},
+		{name: "h2 imports engine", pkg: pkg{ImportPath: m + "router/h2", Imports: []string{m + "router/engine"}}, want: []string{"h2"}},
+		{name: "h2 imports upstream and x/net", pkg: pkg{ImportPath: m + "router/h2", Imports: []string{m + "router/upstream", "golang.org/x/net/http2"}}},
 		{name: "router imports cmd", pkg: pkg{ImportPath: m + "router", Imports: []string{m + "cmd/switchyard"}}, want: []string{"no-cmd"}},
 		{name: "router imports k8s", pkg: pkg{ImportPath: m + "router", Imports: []string{m + "k8s/translate"}}, want: []string{"no-k8s"}},
 		{name: "a test imports k8s (old)", pkg: pkg{ImportPath: m + "config", TestImports: []string{m + "k8s"}}, want: []string{"no-k8s"}},

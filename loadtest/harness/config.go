@@ -13,6 +13,9 @@ type Ports struct {
 	// Redis is the port of the harness's redis-server (Gateway.Metering
 	// "redis" only).
 	Redis int
+	// Pool is the port of the inferencePool route and Picker the
+	// fakepicker's (the "pool" kind only; Picker 0 with the built-in picker).
+	Pool, Picker int
 }
 
 // MeterKey is the API key of the metering scenarios' one consumer; the
@@ -64,6 +67,9 @@ func GatewayConfig(g Gateway, p Ports) (string, error) {
 		fmt.Fprintf(&backends, "  - name: default/%s\n    ai: {provider: openai-compatible, baseURL: %q, maxConnections: 20000%s}\n",
 			name, up, extra)
 	}
+	if g.Kind == "pool" {
+		fmt.Fprintf(&b, "  - {name: pool, address: 127.0.0.1, port: %d}\n", p.Pool)
+	}
 	if g.Metering != "" && g.Kind != "ai" {
 		return "", fmt.Errorf("harness: metering needs the ai gateway kind, not %q", g.Kind)
 	}
@@ -75,6 +81,20 @@ func GatewayConfig(g Gateway, p Ports) (string, error) {
 		}
 		routes.WriteString("    rules:\n      - matches: [{path: {value: /v1}}]\n        backendRefs: [{name: default/fake}]\n")
 		aiBackend("fake", "")
+	case "pool":
+		routes.WriteString("  - name: default/ai\n    listeners: [ai]\n")
+		routes.WriteString("    rules:\n      - matches: [{path: {value: /v1}}]\n        backendRefs: [{name: default/fake}]\n")
+		aiBackend("fake", "")
+		routes.WriteString("  - name: default/pool\n    listeners: [pool]\n")
+		routes.WriteString("    rules:\n      - matches: [{path: {value: /v1}}]\n        backendRefs: [{name: default/pool}]\n")
+		fmt.Fprintf(&backends, "  - name: default/pool\n    inferencePool:\n      endpoints: [\"127.0.0.1:%d\"]\n      maxConnections: 20000\n", p.Upstream)
+		switch g.Picker {
+		case "external":
+			fmt.Fprintf(&backends, "      endpointPicker: {address: \"127.0.0.1:%d\"}\n", p.Picker)
+		case "builtin":
+		default:
+			return "", fmt.Errorf("harness: unknown picker %q (use external or builtin)", g.Picker)
+		}
 	case "policy":
 		routes.WriteString(`  - name: default/ai
     listeners: [ai]

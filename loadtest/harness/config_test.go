@@ -27,10 +27,12 @@ func TestGatewayConfigValidates(t *testing.T) {
 		{name: "scale 100x100", g: Gateway{Kind: "scale", Routes: 100, Models: 100}},
 		{name: "metering in memory", g: Gateway{Kind: "ai", Metering: "memory"}},
 		{name: "metering in redis", g: Gateway{Kind: "ai", Metering: "redis"}},
+		{name: "pool with an external picker", g: Gateway{Kind: "pool", Picker: "external"}},
+		{name: "pool with the built-in picker", g: Gateway{Kind: "pool", Picker: "builtin"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := GatewayConfig(tt.g, Ports{AI: 18080, HTTP: 18081, Upstream: 18082, Redis: 18083})
+			cfg, err := GatewayConfig(tt.g, Ports{AI: 18080, HTTP: 18081, Upstream: 18082, Redis: 18083, Pool: 18084, Picker: 18085})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,6 +58,7 @@ func TestGatewayConfigErrors(t *testing.T) {
 		{name: "empty scale", g: Gateway{Kind: "scale"}, want: "at least one route"},
 		{name: "metering on another kind", g: Gateway{Kind: "policy", Metering: "memory"}, want: "metering needs the ai"},
 		{name: "unknown metering store", g: Gateway{Kind: "ai", Metering: "etcd"}, want: "unknown metering store"},
+		{name: "pool without a picker kind", g: Gateway{Kind: "pool"}, want: "unknown picker"},
 		{name: "redis without a port", g: Gateway{Kind: "ai", Metering: "redis"}, want: "redis port"},
 	}
 	for _, tt := range tests {

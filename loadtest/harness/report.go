@@ -304,6 +304,20 @@ func Checks(aggs []Agg) []Check {
 		}
 		add("usage records at max rate (metering-records)", "written = served", true, strings.Join(parts, "; "), pass)
 	}
+	// The inference extension: an inferencePool with an external picker
+	// (one ext_proc stream per request) against the plain AI route.
+	pa, ok1 := get("pool", TargetSwitchyard)
+	pp, ok2 := get("pool", TargetSwitchyardPool)
+	add("inferencePool CPU per request (external picker)", "≤ 2× plain AI route", ok1 && ok2,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", pp.CPUPerReq, pa.CPUPerReq, pp.CPUPerReq/pa.CPUPerReq), pp.CPUPerReq <= 2*pa.CPUPerReq)
+	ca, ok1 := get("pool-c1", TargetSwitchyard)
+	cp, ok2 := get("pool-c1", TargetSwitchyardPool)
+	report("picker added latency at concurrency 1 (p50)", "report only", ok1 && ok2,
+		fmt.Sprintf("%+.0f µs: p50 %.3f ms through the pool vs %.3f ms on the plain AI route", (cp.P50-ca.P50)*1000, cp.P50, ca.P50))
+	ba, ok1 := get("pool-builtin", TargetSwitchyard)
+	bp, ok2 := get("pool-builtin", TargetSwitchyardPool)
+	report("inferencePool CPU per request (built-in picker)", "report only", ok1 && ok2,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", bp.CPUPerReq, ba.CPUPerReq, bp.CPUPerReq/ba.CPUPerReq))
 	base, okB := get("scale-1", TargetSwitchyard)
 	for _, s := range []string{"scale-routes-10k", "scale-models-10k"} {
 		a, ok := get(s, TargetSwitchyard)

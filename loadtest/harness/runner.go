@@ -133,13 +133,13 @@ func Run(ctx context.Context, o Options, scenarios []Scenario) ([]Sample, error)
 
 // servers are the processes of one repetition.
 type servers struct {
-	up, floor, gw, peer, redis *proc
-	ports                      Ports
-	admin                      string // the gateway's admin address
+	up, floor, gw, peer, redis, picker *proc
+	ports                              Ports
+	admin                              string // the gateway's admin address
 }
 
 func (s *servers) stop() {
-	for _, p := range []*proc{s.peer, s.gw, s.floor, s.redis, s.up} {
+	for _, p := range []*proc{s.peer, s.gw, s.floor, s.redis, s.picker, s.up} {
 		p.stop()
 	}
 }
@@ -171,12 +171,21 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 			return nil, err
 		}
 	}
+	if sc.Gateway.Kind == "pool" && sc.Gateway.Picker == "external" {
+		// The picker is the cluster's, not the gateway's: the generator's core.
+		if s.picker, err = l.start(ctx, "picker", o.ClientCPUs, nil, true, filepath.Join(o.Tools, "fakepicker"),
+			"-endpoint", s.up.addr); err != nil {
+			return nil, err
+		}
+		s.ports.Picker = s.picker.addrPort()
+	}
 	if sc.Gateway.Metering == "redis" {
 		if err := startRedis(ctx, o, l, sc, &s); err != nil {
 			return nil, err
 		}
 	}
-	if slices.Contains(targets, TargetSwitchyard) || slices.Contains(targets, TargetSwitchyardHTTP) {
+	if slices.Contains(targets, TargetSwitchyard) || slices.Contains(targets, TargetSwitchyardHTTP) ||
+		slices.Contains(targets, TargetSwitchyardPool) {
 		if err := startGateway(ctx, o, l, sc, dir, &s); err != nil {
 			return nil, err
 		}
@@ -269,6 +278,11 @@ func startGateway(ctx context.Context, o Options, l *launcher, sc Scenario, dir 
 	if err != nil {
 		return err
 	}
+	if sc.Gateway.Kind == "pool" {
+		if s.ports.Pool, err = freePort(); err != nil {
+			return err
+		}
+	}
 	cfg, err := GatewayConfig(sc.Gateway, s.ports)
 	if err != nil {
 		return err
@@ -314,6 +328,8 @@ func runLoad(ctx context.Context, o Options, sc Scenario, t Target, s *servers, 
 		}
 	case TargetSwitchyardHTTP:
 		addr, server = "127.0.0.1:"+strconv.Itoa(s.ports.HTTP), s.gw
+	case TargetSwitchyardPool:
+		addr, server = "127.0.0.1:"+strconv.Itoa(s.ports.Pool), s.gw
 	case TargetPeer:
 		addr, server = s.peer.addr, s.peer
 		headers = append(headers, "x-portkey-provider: openai", "authorization: Bearer sk-loadtest",

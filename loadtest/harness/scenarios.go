@@ -16,6 +16,9 @@ const (
 	TargetSwitchyard     Target = "switchyard"
 	TargetSwitchyardHTTP Target = "switchyard-http"
 	TargetPeer           Target = "peer"
+	// TargetSwitchyardPool is Switchyard through an inferencePool backend
+	// (the "pool" gateway kind's second AI route) over the same upstream.
+	TargetSwitchyardPool Target = "switchyard-pool"
 )
 
 // Gateway selects the Switchyard configuration generated for a scenario.
@@ -29,6 +32,11 @@ type Gateway struct {
 	AccessLog bool
 	// Routes and Models size a "scale" configuration.
 	Routes, Models int
+	// Picker, on the "pool" kind (the "ai" route plus an inferencePool route
+	// over the same upstream on its own listener), is "external" (the
+	// harness's fakepicker, an ext_proc server on the generator's core) or
+	// "builtin".
+	Picker string
 	// Metering, on the "ai" kind, puts the metering chain on the route (API
 	// key auth, a token rate limit, a money budget, prices; usage records):
 	// "memory" keeps the counters in memory and records in the embedded
@@ -183,6 +191,19 @@ func Default() []Scenario {
 			"against 2xx responses received over the whole run",
 			Targets: []Target{TargetSwitchyard}, Load: Load{Conns: 64, Shape: "sdk", Duration: 5 * time.Second},
 			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "ai", Metering: "memory"}, GOMAXPROCS: 1, Records: true},
+		// The inference extension: the same exchange through an
+		// inferencePool whose endpoint an external picker (ext_proc over
+		// gRPC, one stream per request) chooses, against the plain AI route.
+		{Name: "pool", Title: "as passthrough-real through an inferencePool with an external endpoint picker (ext_proc), " +
+			"against the plain AI route",
+			Targets: []Target{TargetFloor, TargetSwitchyard, TargetSwitchyardPool}, Load: Load{Conns: 64, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "pool", Picker: "external"}, GOMAXPROCS: 1},
+		{Name: "pool-c1", Title: "as pool, one connection: the picker's added latency",
+			Targets: []Target{TargetDirect, TargetSwitchyard, TargetSwitchyardPool}, Load: Load{Conns: 1, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "pool", Picker: "external"}, GOMAXPROCS: 1},
+		{Name: "pool-builtin", Title: "as pool with the built-in picker (vllm:* metrics scraped every 200 ms)",
+			Targets: []Target{TargetFloor, TargetSwitchyard, TargetSwitchyardPool}, Load: Load{Conns: 64, Shape: "sdk"},
+			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "pool", Picker: "builtin"}, GOMAXPROCS: 1},
 		// The MCP gateway (issue: agents and tools): tools/call in one
 		// session, against an MCP server built with the official Go SDK.
 		{Name: "mcp-tool-call", Title: "MCP tools/call through a virtual server over one remote target (official Go SDK server, " +

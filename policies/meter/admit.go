@@ -262,6 +262,15 @@ func (r *reservation) Settle(ctx context.Context, x *policies.Exchange, u schema
 	if n == 0 {
 		return
 	}
+	if st := r.svc.settler; st != nil {
+		job := make([]adjustment, n)
+		for i, ch := range r.charges[:n] {
+			job[i] = adjustment{counter: *ch.Counter, amount: ch.Amount}
+		}
+		if st.add(job) {
+			return
+		}
+	}
 	if err := r.svc.counters.Adjust(ctx, r.svc.now(), r.charges[:n]); err != nil {
 		r.svc.settleFailed(err)
 	}

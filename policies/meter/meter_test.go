@@ -28,6 +28,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, yaml string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, yaml, nil)
+}
+
+// newFixtureWith is newFixture with options changed by more (nil: none).
+func newFixtureWith(t *testing.T, yaml string, more func(o *Options)) *fixture {
+	t.Helper()
 	snap, err := config.LoadBytes("test.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -40,8 +46,12 @@ func newFixture(t *testing.T, yaml string) *fixture {
 	f := &fixture{now: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	f.svc, err = New(ctx, Options{Counters: ctrs, Now: func() time.Time { return f.now },
-		CountPrompt: func(x *policies.Exchange) int { return x.PromptTokens }})
+	o := Options{Counters: ctrs, Now: func() time.Time { return f.now },
+		CountPrompt: func(x *policies.Exchange) int { return x.PromptTokens }}
+	if more != nil {
+		more(&o)
+	}
+	f.svc, err = New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,10 @@ type Options struct {
 	CountPrompt func(x *policies.Exchange) int
 	// NewJWT builds a JWT verifier for a clientAuth policy (nil: JWT auth is refused).
 	NewJWT func(ctx context.Context, c config.JWTAuth) (Verifier, error)
+	// AsyncSettle applies settlements from a queue, off the request path:
+	// for counters across the network (Redis), where an adjustment is a
+	// round trip. Close applies what is queued.
+	AsyncSettle bool
 	// FailOpen admits requests unmetered while the counters' store is
 	// unreachable; otherwise they are refused with 503.
 	FailOpen bool
@@ -58,6 +62,7 @@ type Service struct {
 	metrics   *metrics
 	now       func() time.Time
 	resPool   *sync.Pool
+	settler   *settler                  // nil: settlements applied where they are made
 	dir       atomic.Pointer[directory] // the last compiled snapshot's
 	jwtMu     sync.Mutex
 	jwts      map[string]Verifier // by configuration, across reloads
@@ -85,7 +90,23 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		failOpen: o.FailOpen, log: o.Log, metrics: newMetrics(o.Registry), now: o.Now, resPool: newReservationPool(),
 		jwts: map[string]Verifier{}}
 	s.keys = newKeyCache(ctx, o.Keys, o.KeyRefresh, o.Log)
+	if o.AsyncSettle {
+		s.settler = newSettler(o.Counters, o.Now, s.settleFailed)
+	}
 	return s, nil
+}
+
+// Close applies the settlements still queued (AsyncSettle), until ctx
+// ends; later settlements are applied where they are made. Call it once
+// the router has drained.
+func (s *Service) Close(ctx context.Context) error {
+	if s.settler == nil {
+		return nil
+	}
+	if err := s.settler.close(ctx); err != nil {
+		return fmt.Errorf("meter: apply queued settlements: %w", err)
+	}
+	return nil
 }
 
 // Policy returns the process-wide usage recorder, to attach to every rule

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/inference"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/router/dialer"
@@ -50,6 +51,8 @@ type backend struct {
 	// once its headers have arrived.
 	streamIdle time.Duration
 	up         *upstreamState
+	// pool is an inferencePool backend's pool (nil for a provider).
+	pool *inference.Pool
 }
 
 // upstreamState is what an AI backend keeps across reloads: its client

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/inference"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/registry"
 	"github.com/switchyard-ai/switchyard/router/engine"
@@ -63,6 +64,8 @@ type Options struct {
 	// client (0: the snapshot's server.streamWriteTimeout, else
 	// DefaultStreamWriteTimeout); see writeIdle.
 	StreamWriteTimeout time.Duration
+	// Inference records the inference pools' metrics (nil: none).
+	Inference *inference.Metrics
 }
 
 // Factory compiles snapshots into Frontends. One serves the process.
@@ -71,11 +74,13 @@ type Factory struct {
 	log  *slog.Logger
 	prov Providers
 	ctx  context.Context
+	// conns are the gRPC connections to endpoint pickers, shared by pools.
+	conns *inference.Conns
 }
 
 // NewFactory returns a Factory.
 func NewFactory(opts Options) *Factory {
-	fa := &Factory{opts: opts, log: opts.Log, prov: opts.Providers, ctx: opts.Context}
+	fa := &Factory{opts: opts, log: opts.Log, prov: opts.Providers, ctx: opts.Context, conns: inference.NewConns()}
 	if fa.log == nil {
 		fa.log = slog.Default()
 	}
@@ -139,10 +144,16 @@ func (fa *Factory) compile(snap *config.Snapshot, gen *upstream.Generation) (*Fr
 	sort.Strings(keys)
 	for _, key := range keys {
 		cb := snap.Backends[key]
-		if cb == nil || cb.AI == nil {
+		if cb == nil || cb.AI == nil && cb.InferencePool == nil {
 			continue
 		}
-		b, err := fa.newBackend(key, cb.AI, gen)
+		var b *backend
+		var err error
+		if cb.InferencePool != nil {
+			b, err = fa.newPoolBackend(key, cb.InferencePool, gen)
+		} else {
+			b, err = fa.newBackend(key, cb.AI, gen)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ai: backend %s: %w", key, err)
 		}

@@ -205,8 +205,15 @@ func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
 		if !res.retry {
 			break
 		}
-		c.b.failed(upstream.Now(), res.wait)
+		if c.b.pool == nil {
+			// A pool's endpoints keep their own health: a picker that sheds
+			// load or fails does not eject the pool.
+			c.b.failed(upstream.Now(), res.wait)
+		}
 		if n < len(cands)-1 {
+			if c.b.pool != nil {
+				c.b.pool.Fallback(res.err.Status)
+			}
 			s.logFailover(c, res.err)
 		}
 	}
@@ -332,6 +339,7 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 	if b.direct != nil {
 		return s.direct(b, raw, req)
 	}
+
 	tr, err := b.adapter.NewTranslator(s.op, b.cfg)
 	if err != nil {
 		return result{err: asSchemaError(err, fasthttp.StatusBadRequest)}
@@ -357,6 +365,9 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 			timeout = rem
 		}
 	}
+	if b.pool != nil {
+		return s.sendPool(b, s.h.refs[c.i].Endpoints, tr, up, timeout)
+	}
 	return s.send(b, tr, up, timeout)
 }
 
@@ -365,6 +376,22 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	req.SetRequestURI(up.URL)
+	s.fillRequest(req, up, up.Body)
+	resp.StreamBody = up.Stream
+	err := b.up.client.DoTimeout(req, resp, timeout)
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		s.f.log.Warn("ai: upstream request failed", "rule", s.h.key, "backend", b.key,
+			"upstream", redactURL(up.URL), "err", err.Error())
+		return failure(transportError(err))
+	}
+	return s.receive(b, tr, up, resp)
+}
+
+// fillRequest sets an upstream request's method, content type, headers
+// (the translator's, then the request id) and body.
+func (s *exchange) fillRequest(req *fasthttp.Request, up *schema.Upstream, body []byte) {
 	if up.Method != "" {
 		req.Header.SetMethod(up.Method)
 	} else {
@@ -381,16 +408,12 @@ func (s *exchange) send(b *backend, tr providers.Translator, up *schema.Upstream
 	if s.x.RequestID != "" {
 		req.Header.Set("X-Request-Id", s.x.RequestID)
 	}
-	req.SetBodyRaw(up.Body)
-	resp.StreamBody = up.Stream
-	err := b.up.client.DoTimeout(req, resp, timeout)
-	fasthttp.ReleaseRequest(req)
-	if err != nil {
-		fasthttp.ReleaseResponse(resp)
-		s.f.log.Warn("ai: upstream request failed", "rule", s.h.key, "backend", b.key,
-			"upstream", redactURL(up.URL), "err", err.Error())
-		return failure(transportError(err))
-	}
+	req.SetBodyRaw(body)
+}
+
+// receive handles an upstream response of one attempt: a stream is relayed,
+// a buffered answer translated and written, a failure returned. It releases resp.
+func (s *exchange) receive(b *backend, tr providers.Translator, up *schema.Upstream, resp *fasthttp.Response) result {
 	status := resp.StatusCode()
 	if up.Stream && status >= 200 && status <= 299 {
 		// The headers are in: from now on the stream is bounded by the idle

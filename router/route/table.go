@@ -247,7 +247,7 @@ func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.Rout
 			kind = KindMCP
 		case b.A2A != nil:
 			kind = KindA2A
-		case b.AI == nil:
+		case b.AI == nil && b.InferencePool == nil:
 			kind = KindHTTP
 		}
 	}

@@ -75,3 +75,22 @@ func (e *Ejection) eject(now int64, od *config.OutlierDetection) {
 	e.ejectedUntil.Store(now + int64(base)*int64(k))
 	e.consecutive.Store(0)
 }
+
+// FailedAmong records a failure of one of members upstreams of which
+// ejected are ejected now (the caller counts them): as Failed, except that
+// outlier detection never ejects the last available member nor more than
+// od.MaxEjectionPercent of them (default 50). It reports whether this
+// failure ejected the upstream. For routes that keep their own endpoint
+// sets (TCP, TLS and gRPC routes).
+func (e *Ejection) FailedAmong(now int64, od *config.OutlierDetection, members, ejected int) bool {
+	if od != nil {
+		pct := od.MaxEjectionPercent
+		if pct <= 0 {
+			pct = defaultMaxEjectionPercent
+		}
+		if ejected+1 >= members || (ejected+1)*100 > pct*members {
+			od = nil
+		}
+	}
+	return e.Failed(now, od, 0)
+}

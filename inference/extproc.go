@@ -1,0 +1,380 @@
+package inference
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/switchyard-ai/switchyard/config"
+)
+
+// The protocol's names.
+const (
+	// HeaderDestination is the picker's ordered endpoint list (ip:port[,ip:port...]).
+	HeaderDestination = "x-gateway-destination-endpoint"
+	// MetadataLB is the metadata namespace of the destination and served endpoints.
+	MetadataLB = "envoy.lb"
+	// MetadataServed is the key of the endpoint that served, on the response path.
+	MetadataServed = "x-gateway-destination-endpoint-served"
+	// MetadataSubset is the namespace of the subset hint.
+	MetadataSubset = "envoy.lb.subset_hint"
+	// MetadataSubsetKey is the subset hint's key: a list of ip:port or bare IPs.
+	MetadataSubsetKey = "x-gateway-destination-endpoint-subset"
+)
+
+// bodyChunk is the largest request_body message sent to a picker.
+const bodyChunk = 62000
+
+// maxPickerBody bounds a body a picker sends back.
+const maxPickerBody = 64 << 20
+
+// extPicker is a pool's external endpoint picker: one gRPC connection (from
+// Conns, shared by the pools that name the same picker), one stream per request.
+type extPicker struct {
+	pool    *Pool
+	conn    *sharedConn
+	conns   *Conns
+	timeout time.Duration
+}
+
+// Conns is the gRPC connections to endpoint pickers, by address and TLS
+// settings, shared by the pools and kept across reloads while used.
+type Conns struct {
+	mu sync.Mutex
+	m  map[string]*sharedConn
+}
+
+type sharedConn struct {
+	key    string
+	refs   int
+	cc     *grpc.ClientConn
+	client extprocv3.ExternalProcessorClient
+}
+
+// NewConns returns an empty connection set.
+func NewConns() *Conns { return &Conns{m: map[string]*sharedConn{}} }
+
+func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, error) {
+	key := e.Address
+	if t := e.TLS; t.On() {
+		key += fmt.Sprintf("|tls|%v|%s|%s", t.InsecureSkipVerify, t.CAFile, t.ServerName)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sc := c.m[key]; sc != nil {
+		sc.refs++
+		return sc, nil
+	}
+	cc, err := grpc.NewClient(e.Address, grpc.WithTransportCredentials(transportCredentials(conf)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)),
+		// Fixed windows turn off grpc-go's bandwidth-delay probing (a PING
+		// per burst of data: system calls on every request of a busy pool).
+		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("inference: picker connection: %w", err)
+	}
+	sc := &sharedConn{key: key, refs: 1, cc: cc, client: extprocv3.NewExternalProcessorClient(cc)}
+	c.m[key] = sc
+	return sc, nil
+}
+
+func (c *Conns) put(sc *sharedConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sc.refs--; sc.refs > 0 {
+		return
+	}
+	delete(c.m, sc.key)
+	_ = sc.cc.Close()
+}
+
+// transportCredentials are plaintext, or TLS with conf.
+func transportCredentials(conf *tls.Config) credentials.TransportCredentials {
+	if conf == nil {
+		return insecure.NewCredentials()
+	}
+	return credentials.NewTLS(conf)
+}
+
+func newExtPicker(p *Pool, e *config.EndpointPicker, conf *tls.Config, conns *Conns) (*extPicker, error) {
+	if conns == nil {
+		conns = NewConns()
+	}
+	if e.TLS.On() && conf == nil {
+		return nil, errors.New("inference: the endpoint picker's TLS settings were not built")
+	}
+	sc, err := conns.get(e, conf)
+	if err != nil {
+		return nil, err
+	}
+	return &extPicker{pool: p, conn: sc, conns: conns, timeout: e.Timeout.D()}, nil
+}
+
+func (x *extPicker) close() { x.conns.put(x.conn) }
+
+// session is one request's open picker stream.
+type session struct {
+	stream extprocv3.ExternalProcessor_ProcessClient
+	// cancel ends the stream and unlinks it from the request (the request's
+	// goroutine only); cancelStream only ends it (any goroutine).
+	cancel, cancelStream context.CancelFunc
+	timeout              time.Duration
+}
+
+// pick runs the request half of the protocol: request headers and body to
+// the picker, then its headers response (the endpoints) and its body (the
+// body to forward), all within the picker's timeout.
+//
+// The stream's context is not derived from ctx: it is cancelled from timer
+// goroutines (the timeout), and cancelling a child reads its parent's values,
+// which a request context may not allow once its request ended. ctx's end
+// still ends the stream (context.AfterFunc), and close, on the request's
+// goroutine, unlinks them.
+func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
+	sctx, cancelStream := context.WithCancel(context.Background())
+	unlink := context.AfterFunc(ctx, cancelStream)
+	cancel := func() { unlink(); cancelStream() }
+	timer := time.AfterFunc(x.timeout, cancelStream)
+	d, err := x.exchange(sctx, r)
+	timedOut := !timer.Stop()
+	if err != nil {
+		cancel()
+		if timedOut && ctx.Err() == nil {
+			return nil, &Error{Status: 500, Reason: "timeout", Err: fmt.Errorf("no decision within %s", x.timeout)}
+		}
+		return nil, err
+	}
+	if d.session != nil {
+		d.session.cancel, d.session.cancelStream = cancel, cancelStream
+		d.session.timeout = x.timeout
+	} else {
+		cancel()
+	}
+	return d, nil
+}
+
+func (x *extPicker) exchange(ctx context.Context, r *Request) (*Decision, error) {
+	stream, err := x.conn.client.Process(ctx)
+	if err != nil {
+		return nil, &Error{Status: 500, Reason: "connect", Err: err}
+	}
+	if err := x.send(stream, r); err != nil {
+		return nil, &Error{Status: 500, Reason: "stream", Err: err}
+	}
+	d := &Decision{pool: x.pool, Body: r.Body, inflight: -1}
+	var body []byte
+	gotHeaders, wantBody := false, len(r.Body) > 0
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return nil, &Error{Status: 500, Reason: "stream", Err: err}
+		}
+		switch v := resp.Response.(type) {
+		case *extprocv3.ProcessingResponse_ImmediateResponse:
+			d.Immediate = immediate(v.ImmediateResponse)
+			_ = stream.CloseSend()
+			return d, nil
+		case *extprocv3.ProcessingResponse_RequestHeaders:
+			if gotHeaders {
+				return nil, garbage("a second request headers response")
+			}
+			gotHeaders = true
+			if err := x.readHeaders(d, v.RequestHeaders.GetResponse(), resp.GetDynamicMetadata(), r.Subset); err != nil {
+				return nil, err
+			}
+			if !wantBody {
+				d.session = &session{stream: stream}
+				return d, nil
+			}
+		case *extprocv3.ProcessingResponse_RequestBody:
+			if !gotHeaders {
+				return nil, garbage("a body response before the headers response")
+			}
+			c := v.RequestBody.GetResponse()
+			m := c.GetBodyMutation()
+			switch mm := m.GetMutation().(type) {
+			case *extprocv3.BodyMutation_StreamedResponse:
+				if len(body)+len(mm.StreamedResponse.GetBody()) > maxPickerBody {
+					return nil, garbage("a body larger than the gateway accepts")
+				}
+				body = append(body, mm.StreamedResponse.GetBody()...)
+				if !mm.StreamedResponse.GetEndOfStream() {
+					continue
+				}
+				d.Body = body
+			case *extprocv3.BodyMutation_Body:
+				d.Body = mm.Body
+			case *extprocv3.BodyMutation_ClearBody:
+				d.Body = nil
+			default:
+				// No mutation: the original body goes on.
+			}
+			d.session = &session{stream: stream}
+			return d, nil
+		default:
+			return nil, garbage(fmt.Sprintf("an unexpected %T", resp.Response))
+		}
+	}
+}
+
+func garbage(what string) *Error {
+	return &Error{Status: 500, Reason: "garbage", Err: errors.New("the picker answered " + what)}
+}
+
+// send streams the request headers and body to the picker.
+func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Request) error {
+	hs := make([]*corev3.HeaderValue, 0, len(r.Headers)+4)
+	hs = append(hs, &corev3.HeaderValue{Key: ":method", RawValue: []byte(r.Method)},
+		&corev3.HeaderValue{Key: ":path", RawValue: []byte(r.Path)},
+		&corev3.HeaderValue{Key: ":scheme", RawValue: []byte("http")})
+	if len(r.Body) > 0 {
+		hs = append(hs, &corev3.HeaderValue{Key: "content-length", RawValue: []byte(strconv.Itoa(len(r.Body)))})
+	}
+	for _, h := range r.Headers {
+		hs = append(hs, &corev3.HeaderValue{Key: strings.ToLower(h.Name), RawValue: []byte(h.Value)})
+	}
+	req := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
+		RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: len(r.Body) == 0}}}
+	if len(r.Subset) > 0 {
+		vals := make([]any, len(r.Subset))
+		for i, s := range r.Subset {
+			vals[i] = s
+		}
+		st, err := structpb.NewStruct(map[string]any{MetadataSubsetKey: vals})
+		if err != nil {
+			return fmt.Errorf("subset hint: %w", err)
+		}
+		req.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataSubset: st}}
+	}
+	if err := stream.Send(req); err != nil {
+		return err
+	}
+	for off := 0; off < len(r.Body); off += bodyChunk {
+		end := min(off+bodyChunk, len(r.Body))
+		if err := stream.Send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
+			RequestBody: &extprocv3.HttpBody{Body: r.Body[off:end], EndOfStream: end == len(r.Body)}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readHeaders takes the endpoints (the header, else the metadata) and the
+// headers the picker set from its request headers response.
+func (x *extPicker) readHeaders(d *Decision, c *extprocv3.CommonResponse, md *structpb.Struct, subset []string) error {
+	var list string
+	for _, o := range c.GetHeaderMutation().GetSetHeaders() {
+		h := o.GetHeader()
+		name := strings.ToLower(h.GetKey())
+		val := string(h.GetRawValue())
+		if val == "" {
+			val = h.GetValue()
+		}
+		switch {
+		case name == HeaderDestination:
+			list = val
+		case strings.HasPrefix(name, ":"), name == "content-length", name == "host", strings.HasPrefix(name, HeaderDestination):
+			// pseudo-headers and framing are the gateway's
+		default:
+			d.Headers = append(d.Headers, Header{Name: name, Value: val})
+		}
+	}
+	if list == "" {
+		if lb := md.GetFields()[MetadataLB]; lb != nil {
+			list = lb.GetStructValue().GetFields()[HeaderDestination].GetStringValue()
+		}
+	}
+	var eps []string
+	for e := range strings.SplitSeq(list, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			eps = append(eps, e)
+		}
+	}
+	if len(eps) == 0 {
+		return garbage("no destination endpoint")
+	}
+	d.Endpoints = x.pool.members(eps, subset)
+	if len(d.Endpoints) == 0 {
+		return garbage("endpoints outside the pool (" + list + ")")
+	}
+	return nil
+}
+
+// immediate converts a picker's immediate response.
+func immediate(ir *extprocv3.ImmediateResponse) *Immediate {
+	im := &Immediate{Status: int(ir.GetStatus().GetCode()), Body: ir.GetBody()}
+	if im.Status < 200 || im.Status > 599 {
+		im.Status = 500
+	}
+	for _, o := range ir.GetHeaders().GetSetHeaders() {
+		h := o.GetHeader()
+		val := string(h.GetRawValue())
+		if val == "" {
+			val = h.GetValue()
+		}
+		if name := strings.ToLower(h.GetKey()); !strings.HasPrefix(name, ":") && name != "content-length" {
+			im.Headers = append(im.Headers, Header{Name: name, Value: val})
+		}
+	}
+	return im
+}
+
+// served tells the picker which endpoint served, with the response
+// headers; it waits (at most the picker's timeout) for the picker's headers
+// answer and returns the headers it sets. The stream then ends: response
+// bodies are not sent to the picker (see docs/inference-pool.md).
+func (s *session) served(_ context.Context, endpoint string, status int, contentType string) []Header {
+	st := &structpb.Struct{Fields: map[string]*structpb.Value{MetadataServed: structpb.NewStringValue(endpoint)}}
+	hs := []*corev3.HeaderValue{{Key: ":status", RawValue: []byte(strconv.Itoa(status))}}
+	if contentType != "" {
+		hs = append(hs, &corev3.HeaderValue{Key: "content-type", RawValue: []byte(contentType)})
+	}
+	req := &extprocv3.ProcessingRequest{
+		Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+			Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: true}},
+		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataLB: st}},
+	}
+	if s.stream.Send(req) != nil {
+		return nil
+	}
+	_ = s.stream.CloseSend()
+	// The stream's context ends with the request's; the timer bounds the wait.
+	t := time.AfterFunc(s.timeout, s.cancelStream)
+	resp, err := s.stream.Recv()
+	t.Stop()
+	if err != nil {
+		return nil
+	}
+	var out []Header
+	for _, o := range resp.GetResponseHeaders().GetResponse().GetHeaderMutation().GetSetHeaders() {
+		h := o.GetHeader()
+		name := strings.ToLower(h.GetKey())
+		if strings.HasPrefix(name, ":") || name == "content-length" || name == "transfer-encoding" {
+			continue
+		}
+		val := string(h.GetRawValue())
+		if val == "" {
+			val = h.GetValue()
+		}
+		out = append(out, Header{Name: name, Value: val})
+	}
+	return out
+}
+
+func (s *session) close() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
