@@ -160,6 +160,10 @@ func checkRuleBackends(snap *Snapshot, rule *RouteRule, p string, r *reporter) {
 			ai = append(ai, ref.Name)
 		case b.Static != nil:
 			static = append(static, ref.Name)
+		case b.MCP != nil || b.A2A != nil:
+			if len(rule.BackendRefs) != 1 {
+				r.add(fmt.Sprintf("%s.backendRefs[%d]", p, k), "an mcp or a2a backend must be its rule's only backend")
+			}
 		}
 	}
 	for k, ref := range rule.BackendRefs {

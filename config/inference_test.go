@@ -42,7 +42,7 @@ func TestInferencePoolErrors(t *testing.T) {
 		{
 			name: "pool and ai together",
 			yaml: okListener + "backends:\n  - name: pool\n    ai: {provider: sim}\n    inferencePool: {endpoints: [\"h:1\"]}\n",
-			want: []string{`t.yaml:4: backends[0]: backend must set exactly one of static, ai or inferencePool, not several`},
+			want: []string{`t.yaml:4: backends[0]: backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several`},
 		},
 		{
 			name: "endpoints on a ref",

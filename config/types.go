@@ -301,6 +301,10 @@ type Backend struct {
 	AI     *AIBackend     `yaml:"ai" json:"ai,omitempty"`
 	// InferencePool is a set of model servers chosen by an endpoint picker.
 	InferencePool *InferencePool `yaml:"inferencePool" json:"inferencePool,omitempty"`
+	// MCP is a virtual MCP server over many targets (see config/mcp.go).
+	MCP *MCPBackend `yaml:"mcp" json:"mcp,omitempty"`
+	// A2A is an agent proxied over the A2A protocol (see config/a2a.go).
+	A2A *A2ABackend `yaml:"a2a" json:"a2a,omitempty"`
 	// Policies attach to every rule that routes to this backend and win over
 	// the rule's and the route's. A rule's backends must agree on them.
 	Policies *Policies `yaml:"policies" json:"policies,omitempty"`

@@ -215,18 +215,22 @@ func validateBackends(bs []Backend, r *reporter) {
 			names[b.Name] = i
 		}
 		kinds := 0
-		for _, set := range []bool{b.Static != nil, b.AI != nil, b.InferencePool != nil} {
+		for _, set := range []bool{b.Static != nil, b.AI != nil, b.InferencePool != nil, b.MCP != nil, b.A2A != nil} {
 			if set {
 				kinds++
 			}
 		}
 		switch {
 		case kinds == 0:
-			r.add(p, "backend must set exactly one of static, ai or inferencePool")
+			r.add(p, "backend must set exactly one of static, ai, inferencePool, mcp or a2a")
 		case kinds > 1:
-			r.add(p, "backend must set exactly one of static, ai or inferencePool, not several")
+			r.add(p, "backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several")
 		case b.InferencePool != nil:
 			validateInferencePool(b.InferencePool, p+".inferencePool", r)
+		case b.MCP != nil:
+			validateMCP(b.MCP, p+".mcp", r)
+		case b.A2A != nil:
+			validateA2A(b.A2A, p+".a2a", r)
 		case b.Static != nil:
 			validateStatic(b.Static, p+".static", r)
 		default:

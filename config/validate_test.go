@@ -216,8 +216,8 @@ func TestLoadErrors(t *testing.T) {
 			name: "backend kinds",
 			yaml: "backends:\n  - name: none\n  - name: both\n    static: {endpoints: [{host: h, port: 1}]}\n    ai: {provider: sim}\n",
 			want: []string{
-				`t.yaml:2: backends[0]: backend must set exactly one of static, ai or inferencePool`,
-				`t.yaml:3: backends[1]: backend must set exactly one of static, ai or inferencePool, not several`,
+				`t.yaml:2: backends[0]: backend must set exactly one of static, ai, inferencePool, mcp or a2a`,
+				`t.yaml:3: backends[1]: backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several`,
 			},
 		},
 		{

@@ -14,6 +14,7 @@ type accessRecord struct {
 	port     int
 	route    string
 	backend  string
+	tool     string
 	endpoint string
 	attempts int
 	status   int
@@ -62,6 +63,9 @@ func (g *Gateway) logRecord(rec *accessRecord) {
 	}
 	if rec.endpoint != "" {
 		attrs = append(attrs, slog.String("endpoint", rec.endpoint), slog.Int("attempts", rec.attempts))
+	}
+	if rec.tool != "" {
+		attrs = append(attrs, slog.String("tool", rec.tool))
 	}
 	if rec.reason != "" {
 		attrs = append(attrs, slog.String("reason", rec.reason))

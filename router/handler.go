@@ -35,7 +35,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 		ctx.Response.Header.Set("x-request-id", reqID)
 		rec.status = ctx.Response.StatusCode()
 		if ex != nil {
-			rec.backend, rec.endpoint, rec.attempts = ex.Access.Backend, ex.Access.Endpoint, ex.Access.Attempts
+			rec.backend, rec.endpoint, rec.attempts, rec.tool = ex.Access.Backend, ex.Access.Endpoint, ex.Access.Attempts, ex.Access.Tool
 			if rec.reason == "" {
 				rec.reason = ex.Access.Reason
 			}
@@ -95,7 +95,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx, port int) {
 			if ex != nil && ex.Detached() {
 				// The stream body owns the exchange: dropping the body below
 				// closes it, which finishes and releases the exchange.
-				rec.backend, rec.endpoint, rec.attempts = ex.Access.Backend, ex.Access.Endpoint, ex.Access.Attempts
+				rec.backend, rec.endpoint, rec.attempts, rec.tool = ex.Access.Backend, ex.Access.Endpoint, ex.Access.Attempts, ex.Access.Tool
 				ex = nil
 			}
 			writeError(ctx, fasthttp.StatusInternalServerError, "server_error", "internal error")

@@ -24,7 +24,9 @@ import (
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/policies/meter"
 	"github.com/switchyard-ai/switchyard/router"
+	"github.com/switchyard-ai/switchyard/router/a2aroute"
 	"github.com/switchyard-ai/switchyard/router/ai"
+	"github.com/switchyard-ai/switchyard/router/mcproute"
 )
 
 // runCmd serves until ctx ends (SIGTERM or SIGINT), then drains.
@@ -87,6 +89,8 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Profiling: *profiling,
 		Handlers: []router.HandlerFactory{
 			ai.NewFactory(ai.Options{Log: log, Providers: newProviders(log, reg), Context: ctx, Inference: inference.NewMetrics(reg)}),
+			mcproute.NewFactory(mcproute.Options{Log: log, Registry: reg, Context: ctx}),
+			a2aroute.NewFactory(log),
 		},
 		Policies: []policies.Policy{policies.NewMetrics(reg)},
 		Builders: []policies.Builder{noMetering{}},

@@ -133,6 +133,11 @@ func GatewayConfig(g Gateway, p Ports) (string, error) {
 			fmt.Fprintf(&routes, "          - {name: default/m%d}\n", i)
 			aiBackend(fmt.Sprintf("m%d", i), fmt.Sprintf(", models: [%s]", modelName(i)))
 		}
+	case "mcp":
+		routes.WriteString("  - name: default/mcp\n    listeners: [ai]\n    rules:\n      - matches: [{path: {value: /mcp}}]\n" +
+			"        backendRefs: [{name: default/tools}]\n")
+		fmt.Fprintf(&backends, "  - name: default/tools\n    mcp:\n      sessionKey: loadtest-session-key-0123\n"+
+			"      targets: [{name: up, url: \"%s/mcp\"}]\n", up)
 	default:
 		return "", fmt.Errorf("harness: unknown gateway kind %q", g.Kind)
 	}

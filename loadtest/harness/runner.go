@@ -156,6 +156,9 @@ func runRep(ctx context.Context, o Options, sc Scenario, targets []Target, rep i
 	if up.Response != "" {
 		upArgs = append(upArgs, "-response", up.Response)
 	}
+	if up.MCP {
+		upArgs = append(upArgs, "-mcp")
+	}
 	var err error
 	s.up, err = l.start(ctx, "upstream", sc.upstreamCPUs(o), nil, true, filepath.Join(o.Tools, "fakeupstream"), upArgs...)
 	if err != nil {
@@ -358,6 +361,15 @@ func runLoad(ctx context.Context, o Options, sc Scenario, t Target, s *servers, 
 	}
 	if ld.RampUp > 0 {
 		args = append(args, "-ramp", ld.RampUp.String())
+	}
+	if sc.Up.MCP { // tools/call in a session opened now, through the target
+		body, hdrs, err := mcpSession(ctx, "http://"+addr+"/mcp", filepath.Dir(file))
+		if err != nil {
+			return nil, err
+		}
+		args[1] = "http://" + addr + "/mcp"
+		args = append(args, "-body-file", body, "-jsonrpc")
+		headers = append(headers, hdrs...)
 	}
 	for _, h := range headers {
 		args = append(args, "-H", h)

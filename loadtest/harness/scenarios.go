@@ -25,7 +25,8 @@ const (
 type Gateway struct {
 	// Kind is "ai" (one openai-compatible route), "policy" (header match and
 	// filters, model routing over three backends), "bedrock" (translation to
-	// the Converse API) or "scale" (Routes routes and Models backends).
+	// the Converse API), "scale" (Routes routes and Models backends) or
+	// "mcp" (an MCP route over the MCP upstream).
 	Kind string
 	// AccessLog turns the access log on (it is off for throughput runs).
 	AccessLog bool
@@ -53,6 +54,9 @@ type Upstream struct {
 	// "" for the fixed 643-byte one, "openai" for a 591-byte answer shaped
 	// as OpenAI's today.
 	Response string
+	// MCP makes the fake upstream an MCP server (the official Go SDK) at
+	// /mcp; the load is tools/call in one session.
+	MCP bool
 	// SharedCore runs the fake upstream on the servers' CPUs (the gateway's
 	// core) instead of the generator's, as when a model server and the
 	// gateway share a machine.
@@ -200,6 +204,15 @@ func Default() []Scenario {
 		{Name: "pool-builtin", Title: "as pool with the built-in picker (vllm:* metrics scraped every 200 ms)",
 			Targets: []Target{TargetFloor, TargetSwitchyard, TargetSwitchyardPool}, Load: Load{Conns: 64, Shape: "sdk"},
 			Up: Upstream{Response: "openai"}, Gateway: Gateway{Kind: "pool", Picker: "builtin"}, GOMAXPROCS: 1},
+		// The MCP gateway (issue: agents and tools): tools/call in one
+		// session, against an MCP server built with the official Go SDK.
+		{Name: "mcp-tool-call", Title: "MCP tools/call through a virtual server over one remote target (official Go SDK server, " +
+			"JSON answers), GOMAXPROCS=1, 64 connections",
+			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard}, Load: Load{Conns: 64},
+			Up: Upstream{MCP: true}, Gateway: Gateway{Kind: "mcp"}, GOMAXPROCS: 1},
+		{Name: "mcp-latency-c1", Title: "as mcp-tool-call, one connection (added latency)",
+			Targets: []Target{TargetDirect, TargetFloor, TargetSwitchyard}, Load: Load{Conns: 1},
+			Up: Upstream{MCP: true}, Gateway: Gateway{Kind: "mcp"}, GOMAXPROCS: 1},
 		{Name: "body-1k", Title: "1 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},
 			Load: Load{Conns: 64, BodySize: 1 << 10}, Gateway: Gateway{Kind: "ai"}},
 		{Name: "body-32k", Title: "32 KB request bodies", Targets: []Target{TargetFloor, TargetSwitchyard},

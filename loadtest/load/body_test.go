@@ -81,3 +81,14 @@ func TestWithKey(t *testing.T) {
 		t.Errorf("no headers: %q", got)
 	}
 }
+
+// TestRPCBody numbers a JSON-RPC body's id.
+func TestRPCBody(t *testing.T) {
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call"}`)
+	if got := string(rpcBody(body, 4217)); got != `{"jsonrpc":"2.0","id":4217,"method":"tools/call"}` {
+		t.Errorf("rpcBody = %s", got)
+	}
+	if got := string(rpcBody([]byte(`{"id":"x"}`), 3)); got != `{"id":"x"}` {
+		t.Errorf("a body without the placeholder changed: %s", got)
+	}
+}

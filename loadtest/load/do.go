@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -32,7 +33,11 @@ func (g *gen) do(ctx context.Context, r *recorder, t0 time.Time) bool {
 	}
 	if g.o.Body != nil {
 		req.Header.SetContentType("application/json")
-		req.SetBodyRaw(g.o.Body)
+		if g.o.JSONRPC {
+			req.SetBodyRaw(rpcBody(g.o.Body, g.rpcID.Add(1)))
+		} else {
+			req.SetBodyRaw(g.o.Body)
+		}
 	}
 	err := g.client.DoDeadline(req, resp, t0.Add(g.o.Timeout))
 	if err != nil {
@@ -65,6 +70,10 @@ func (g *gen) do(ctx context.Context, r *recorder, t0 time.Time) bool {
 	}
 	if status >= 400 {
 		g.fail(r, end, fmt.Errorf("status %d: %.200s", status, resp.Body()))
+		return false
+	}
+	if g.o.JSONRPC && bytes.Contains(resp.Body(), []byte(`"error":`)) {
+		g.fail(r, end, fmt.Errorf("json-rpc error: %.200s", resp.Body()))
 		return false
 	}
 	if g.o.Stream && s.chunks == 0 {
@@ -245,4 +254,16 @@ func (m *procMeter) finish() []ProcResult {
 	default:
 		return nil
 	}
+}
+
+// rpcBody returns body with its first "id":1 replaced by id.
+func rpcBody(body []byte, id uint64) []byte {
+	i := bytes.Index(body, []byte(`"id":1`))
+	if i < 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body)+20)
+	out = append(out, body[:i+5]...)
+	out = strconv.AppendUint(out, id, 10)
+	return append(out, body[i+6:]...)
 }

@@ -30,6 +30,10 @@ type Options struct {
 	Method string
 	// Body is sent with every request (shared, never modified).
 	Body []byte
+	// JSONRPC sends Body with its first `"id":1` replaced by a request id of
+	// its own (the ids of one session's requests in flight must differ), and
+	// counts an answer holding a JSON-RPC error as a failure.
+	JSONRPC bool
 	// Headers are set on every request, as name/value pairs.
 	Headers [][2]string
 	// Open selects the open loop (a fixed Rate); otherwise each of Conns
@@ -191,6 +195,8 @@ type gen struct {
 	win          window
 	ok, errs     atomic.Int64
 	schedDropped atomic.Int64
+	// rpcID numbers JSON-RPC requests (Options.JSONRPC).
+	rpcID atomic.Uint64
 }
 
 func (g *gen) result(all *recorder, procs []ProcResult) *Result {

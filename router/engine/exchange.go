@@ -75,6 +75,8 @@ type Access struct {
 	// Reason says why the router or handler ended the request itself
 	// ("upstream_error", "policy_denied", ...); "" for a normal answer.
 	Reason string
+	// Tool is the MCP tool (or prompt, resource) a call named, "" otherwise.
+	Tool string
 }
 
 var pool = sync.Pool{New: func() any {

@@ -250,7 +250,12 @@ func (r *Rule) compileBackends(snap *config.Snapshot, ns string, rc *config.Rout
 			return fmt.Errorf("unknown backend %q", key)
 		}
 		r.Backends = append(r.Backends, Ref{Name: key, Weight: w, Priority: br.Priority, Backend: b})
-		if b.AI == nil && b.InferencePool == nil {
+		switch {
+		case b.MCP != nil:
+			kind = KindMCP
+		case b.A2A != nil:
+			kind = KindA2A
+		case b.AI == nil && b.InferencePool == nil:
 			kind = KindHTTP
 		}
 	}

@@ -1,7 +1,8 @@
 // Command fakeupstream is the fake OpenAI / Bedrock upstream of the load
 // tests. It listens on loopback and serves POST /v1/chat/completions (JSON,
 // the answer chosen by -response, or SSE when the body has "stream":true), POST /model/{id}/converse and GET
-// /stats (its own CPU time and request counts).
+// /stats (its own CPU time and request counts). With -mcp it is an MCP
+// server instead (mcp.go).
 package main
 
 import (
@@ -33,7 +34,11 @@ func run() error {
 	delay := flag.Duration("delay", 0, "pause before the first chunk")
 	response := flag.String("response", fake.ResponseFixed,
 		"non-streamed chat answer: fixed (643 bytes) or openai (591 bytes, shaped as OpenAI's today)")
+	mcpMode := flag.Bool("mcp", false, "serve an MCP server (the official Go SDK, one echo tool) at /mcp instead")
 	flag.Parse()
+	if *mcpMode {
+		return runMCP(*addr)
+	}
 	srv, err := fake.New(fake.Config{Chunks: *chunks, Gap: *gap, Delay: *delay, Response: *response})
 	if err != nil {
 		return err

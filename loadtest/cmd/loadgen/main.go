@@ -53,6 +53,7 @@ func run() error {
 	flag.DurationVar(&o.RampUp, "ramp", 0, "spread connection starts over this time")
 	flag.DurationVar(&o.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	flag.BoolVar(&o.Stream, "stream", false, "read responses as SSE streams")
+	flag.BoolVar(&o.JSONRPC, "jsonrpc", false, `number each request's JSON-RPC id (the body's "id":1) and count JSON-RPC error answers as failures`)
 	flag.IntVar(&o.ExpectChunks, "expect-chunks", 0, "stream: chunks the upstream sends (for the spread ratio)")
 	flag.DurationVar(&o.ChunkGap, "chunk-gap", 0, "stream: the upstream's gap between chunks")
 	flag.Var(&pids, "pid", "server process to measure, name=PID (repeatable)")
