@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +82,12 @@ func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, er
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)),
 		// Fixed windows turn off grpc-go's bandwidth-delay probing (a PING
 		// per burst of data: system calls on every request of a busy pool).
-		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20))
+		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20),
+		// A picker's stream is never retried (a failure is the failure
+		// mode's), so its messages need no replay buffer.
+		grpc.WithDisableRetry(),
+		// Idle connections hold no write buffer of their own.
+		grpc.WithSharedWriteBuffer(true))
 	if err != nil {
 		return nil, fmt.Errorf("inference: picker connection: %w", err)
 	}
@@ -131,6 +137,8 @@ type session struct {
 	// goroutine only); cancelStream only ends it (any goroutine).
 	cancel, cancelStream context.CancelFunc
 	timeout              time.Duration
+	// done: the picker ended the stream (no cancellation needed).
+	done bool
 }
 
 // pick runs the request half of the protocol: request headers and body to
@@ -353,6 +361,13 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 	// The stream's context ends with the request's; the timer bounds the wait.
 	t := time.AfterFunc(s.timeout, s.cancelStream)
 	resp, err := s.stream.Recv()
+	if err == nil {
+		// Read the picker's end of the stream (its trailers follow its
+		// answer): a stream that ended on both sides is released without
+		// a cancellation (an RST_STREAM to the picker and a wake-up).
+		_, err2 := s.stream.Recv()
+		s.done = errors.Is(err2, io.EOF)
+	}
 	t.Stop()
 	if err != nil {
 		return nil
