@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,8 +136,6 @@ type session struct {
 	// goroutine only); cancelStream only ends it (any goroutine).
 	cancel, cancelStream context.CancelFunc
 	timeout              time.Duration
-	// done: the picker ended the stream (no cancellation needed).
-	done bool
 }
 
 // pick runs the request half of the protocol: request headers and body to
@@ -405,13 +402,6 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 	// The stream's context ends with the request's; the timer bounds the wait.
 	t := time.AfterFunc(s.timeout, s.cancelStream)
 	resp, err := s.stream.Recv()
-	if err == nil {
-		// Read the picker's end of the stream (its trailers follow its
-		// answer): a stream that ended on both sides is released without
-		// a cancellation (an RST_STREAM to the picker and a wake-up).
-		_, err2 := s.stream.Recv()
-		s.done = errors.Is(err2, io.EOF)
-	}
 	t.Stop()
 	if err != nil {
 		return nil
