@@ -109,7 +109,7 @@ const MaxStreams = 9500
 
 // PoolRate is the request rate (per second) of the pool scenario's two
 // routes: one the external picker (on the generator's core) sustains.
-const PoolRate = 2000
+const PoolRate = 1500
 
 // Default returns the scenario table of `make bench`.
 func Default() []Scenario {
