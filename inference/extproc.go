@@ -84,9 +84,7 @@ func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, er
 		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20),
 		// A picker's stream is never retried (a failure is the failure
 		// mode's), so its messages need no replay buffer.
-		grpc.WithDisableRetry(),
-		// Idle connections hold no write buffer of their own.
-		grpc.WithSharedWriteBuffer(true))
+		grpc.WithDisableRetry())
 	if err != nil {
 		return nil, fmt.Errorf("inference: picker connection: %w", err)
 	}
