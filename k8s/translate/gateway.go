@@ -38,14 +38,17 @@ type listenerState struct {
 	ok       bool   // served: in the config
 	kinds    []gwv1.RouteGroupKind
 	attached int32
+	cfgIndex int // index in the config's listeners when ok
 	conds    []metav1.Condition
 }
 
-// The route kinds a listener of each protocol serves today. GRPCRoute,
-// TCPRoute and TLSRoute join them as the data plane serves them.
+// The route kinds a listener of each protocol serves. A GRPCRoute on an
+// HTTP listener turns h2c on for it (grpcroute.go).
 var servedKinds = map[gwv1.ProtocolType][]gwv1.Kind{
-	gwv1.HTTPProtocolType:  {"HTTPRoute"},
-	gwv1.HTTPSProtocolType: {"HTTPRoute"},
+	gwv1.HTTPProtocolType:  {"HTTPRoute", "GRPCRoute"},
+	gwv1.HTTPSProtocolType: {"HTTPRoute", "GRPCRoute"},
+	gwv1.TCPProtocolType:   {"TCPRoute"},
+	gwv1.TLSProtocolType:   {"TLSRoute"},
 }
 
 // translateClasses accepts the GatewayClasses naming our controller.
@@ -107,6 +110,9 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 		return
 	}
 	host := strings.ToLower(string(deref(l.Hostname, "")))
+	if l.Protocol == gwv1.TCPProtocolType {
+		host = "" // TCP has no hostname: one TCP listener per port
+	}
 	pu := ports[int32(l.Port)]
 	if pu != nil && pu.protocol != l.Protocol {
 		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonPortUnavailable), "",
@@ -127,7 +133,7 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 		refs = condition(string(gwv1.ListenerConditionResolvedRefs), false, string(gwv1.ListenerReasonInvalidRouteKinds),
 			"allowedRoutes.kinds names kinds Switchyard does not serve on this listener", gen)
 	}
-	if l.Protocol == gwv1.HTTPSProtocolType {
+	if l.Protocol == gwv1.HTTPSProtocolType || l.Protocol == gwv1.TLSProtocolType {
 		tlsCfg, cond := t.listenerTLS(ownerKind, ownerNS, gen, l)
 		if cond != nil {
 			ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonAccepted), cond.Message, noConflict(gen), *cond)
@@ -142,6 +148,7 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 	}
 	pu.hosts[host] = ls.key
 	ls.ok = true
+	ls.cfgIndex = len(t.cfg.Listeners)
 	ls.conds = listenerConds(gen, true, "", "", noConflict(gen), refs)
 	t.cfg.Listeners = append(t.cfg.Listeners, cl)
 }
@@ -195,15 +202,19 @@ func (t *translator) listenerKinds(l *gwv1.Listener) ([]gwv1.RouteGroupKind, boo
 	return out, ok
 }
 
-// listenerTLS resolves an HTTPS listener's certificateRefs to PEM in memory;
-// a non-nil condition is the ResolvedRefs failure.
+// listenerTLS resolves an HTTPS or TLS listener's certificateRefs to PEM in
+// memory (a TLS listener in Passthrough mode takes none); a non-nil condition
+// is the ResolvedRefs failure.
 func (t *translator) listenerTLS(ownerKind, ownerNS string, gen int64, l *gwv1.Listener) (*config.ListenerTLS, *metav1.Condition) {
 	fail := func(reason, format string, args ...any) (*config.ListenerTLS, *metav1.Condition) {
 		c := condition(string(gwv1.ListenerConditionResolvedRefs), false, reason, fmt.Sprintf(format, args...), gen)
 		return nil, &c
 	}
+	if l.Protocol == gwv1.TLSProtocolType && l.TLS != nil && deref(l.TLS.Mode, gwv1.TLSModeTerminate) == gwv1.TLSModePassthrough {
+		return &config.ListenerTLS{Mode: config.TLSModePassthrough}, nil // certificateRefs are ignored
+	}
 	if l.TLS == nil || len(l.TLS.CertificateRefs) == 0 {
-		return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "HTTPS listener needs tls.certificateRefs")
+		return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "%s listener needs tls.certificateRefs (or, on a TLS listener, mode Passthrough)", l.Protocol)
 	}
 	if m := deref(l.TLS.Mode, gwv1.TLSModeTerminate); m != gwv1.TLSModeTerminate {
 		return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "HTTPS listeners terminate TLS: mode %s is not supported", m)

@@ -8,10 +8,9 @@
 //
 // One file per kind of resource: gateway.go (classes, gateways, listeners,
 // TLS), httproute.go (routes, matches, filters), backends.go (backendRefs,
-// Services, Switchyard Backends), policy.go, consumer.go, unsupported.go (the
-// route kinds and backends the data plane does not serve yet: GRPCRoute,
-// TCPRoute, TLSRoute, InferencePool). A new kind adds its own file and a call
-// in Translate.
+// Services, Switchyard Backends), grpcroute.go, l4route.go (TCPRoute,
+// TLSRoute), attach.go (what route kinds share), inferencepool.go, policy.go,
+// consumer.go. A new kind adds its own file and a call in Translate.
 package translate
 
 import (
@@ -106,8 +105,11 @@ func Translate(in *Input, opts Options) *Output {
 		t := newTranslator(in, opts, drop)
 		out := t.run()
 		probe := t.newTranslatorCopy().run()
-		_, err := config.Compile("kubernetes", probe.Config)
+		snap, err := config.Compile("kubernetes", probe.Config)
 		errs, _ := err.(config.Errors)
+		if err == nil && drop.addDisabled(snap, t) {
+			continue
+		}
 		if err == nil || !drop.addAll(errs, t) {
 			if err != nil {
 				out.Problems = append(out.Problems, "configuration refused: "+err.Error())
@@ -141,6 +143,9 @@ type translator struct {
 	// routeIndex maps a config route index to its HTTPRoute key, for dropping.
 	routeIndex   []string
 	backendIndex []string
+	// tcpIndex, tlsIndex and grpcIndex map config tcpRoutes, tlsRoutes and
+	// grpcRoutes indexes to their route keys.
+	tcpIndex, tlsIndex, grpcIndex []string
 	// routeGateways are the Gateways (namespace/name) each translated HTTPRoute attaches to.
 	routeGateways map[string][]string
 	// usedBackends are the config backends by name, emitted once.
@@ -194,7 +199,9 @@ func (t *translator) run() *Output {
 	t.translateClasses()
 	t.translateGateways()
 	t.translateHTTPRoutes()
-	t.translateUnsupportedRoutes()
+	t.translateGRPCRoutes()
+	t.translateTCPRoutes()
+	t.translateTLSRoutes()
 	t.translateBackendStatus()
 	t.translatePolicies()
 	t.translateConsumers()
@@ -217,9 +224,45 @@ func (t *translator) problem(kind, ns, name, format string, args ...any) {
 type dropSet struct {
 	routes   map[string]string // HTTPRoute key -> why
 	backends map[string]string // config backend name -> why
+	// tcp, tls and grpc are TCPRoute, TLSRoute and GRPCRoute keys -> why.
+	tcp, tls, grpc map[string]string
 }
 
-var pathIndex = regexp.MustCompile(`^(routes|backends)\[(\d+)\]`)
+var pathIndex = regexp.MustCompile(`^(routes|backends|tcpRoutes|tlsRoutes|grpcRoutes)\[(\d+)\]`)
+
+// put records why for k in *m; false when it was there already.
+func put(m *map[string]string, index []string, i int, why string) bool {
+	if i >= len(index) {
+		return false
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	if _, ok := (*m)[index[i]]; ok {
+		return false
+	}
+	(*m)[index[i]] = why
+	return true
+}
+
+// addDisabled adds the TCP, TLS and gRPC routes the compiled snapshot
+// disabled (a listener conflict, a backend that is not static); false when
+// there are none.
+func (d *dropSet) addDisabled(snap *config.Snapshot, t *translator) bool {
+	added := false
+	for _, k := range []struct {
+		st    []config.RouteStatus
+		m     *map[string]string
+		index []string
+	}{{snap.TCPRoutes, &d.tcp, t.tcpIndex}, {snap.TLSRoutes, &d.tls, t.tlsIndex}, {snap.GRPCRoutes, &d.grpc, t.grpcIndex}} {
+		for i, st := range k.st {
+			if st.Disabled && put(k.m, k.index, i, st.Reason) {
+				added = true
+			}
+		}
+	}
+	return added
+}
 
 // addAll adds the resources named by errs' paths; false when none could be
 // attributed (the error is not about one resource).
@@ -237,6 +280,17 @@ func (d *dropSet) addAll(errs config.Errors, t *translator) bool {
 			msg += ": "
 		}
 		msg += e.Msg
+		switch m[1] {
+		case "tcpRoutes":
+			added = put(&d.tcp, t.tcpIndex, i, msg) || added
+			continue
+		case "tlsRoutes":
+			added = put(&d.tls, t.tlsIndex, i, msg) || added
+			continue
+		case "grpcRoutes":
+			added = put(&d.grpc, t.grpcIndex, i, msg) || added
+			continue
+		}
 		switch {
 		case m[1] == "routes" && i < len(t.routeIndex):
 			if d.routes == nil {
