@@ -52,6 +52,7 @@ func (t *translator) translateHTTPRoutes() {
 			for _, h := range r.Spec.Hostnames {
 				cr.Hostnames = append(cr.Hostnames, strings.ToLower(string(h)))
 			}
+			t.curRoute = rk
 			for ri := range r.Spec.Rules {
 				rule, is := t.httpRule(r.Namespace, &r.Spec.Rules[ri])
 				cr.Rules = append(cr.Rules, rule)

@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/config"
@@ -50,6 +51,9 @@ type Input struct {
 	Backends        []v1alpha1.Backend
 	Policies        []v1alpha1.Policy
 	Consumers       []v1alpha1.Consumer
+	// InferencePools and the Pods their selectors pick.
+	InferencePools []infv1.InferencePool
+	Pods           []corev1.Pod
 }
 
 // Options are the translation's settings, fixed for a process.
@@ -90,6 +94,8 @@ type Status struct {
 	Routes map[string][]gwv1.RouteParentStatus `json:"routes,omitempty"`
 	// Resources are Switchyard's own resources, keyed "Kind/namespace/name".
 	Resources map[string][]metav1.Condition `json:"resources,omitempty"`
+	// InferencePools are keyed "namespace/name" and hold only Switchyard's parent entries.
+	InferencePools map[string][]infv1.ParentStatus `json:"inferencePools,omitempty"`
 }
 
 // Translate is the translation. It never fails: what cannot be translated is
@@ -133,6 +139,11 @@ type translator struct {
 	services   map[string]*corev1.Service
 	slices     map[string][]*discoveryv1.EndpointSlice // by namespace/service
 	backends   map[string]*v1alpha1.Backend
+	pools      map[string]*infv1.InferencePool
+	pods       map[string][]*corev1.Pod // by namespace
+	// poolRoutes are the HTTPRoutes referencing each InferencePool.
+	poolRoutes map[string][]string
+	curRoute   string // the HTTPRoute being translated
 
 	cfg      *config.Config
 	status   Status
@@ -157,10 +168,12 @@ func newTranslator(in *Input, opts Options, drop dropSet) *translator {
 		classes: map[string]bool{}, namespaces: map[string]map[string]string{},
 		secrets: map[string]*corev1.Secret{}, services: map[string]*corev1.Service{},
 		slices: map[string][]*discoveryv1.EndpointSlice{}, backends: map[string]*v1alpha1.Backend{},
+		pools: map[string]*infv1.InferencePool{}, pods: map[string][]*corev1.Pod{}, poolRoutes: map[string][]string{},
 		listeners: map[string]*listenerState{}, usedBackends: map[string]bool{}, routeGateways: map[string][]string{},
 		cfg: &config.Config{},
 		status: Status{GatewayClasses: map[string][]metav1.Condition{}, Gateways: map[string]gwv1.GatewayStatus{}, ListenerSets: map[string]gwv1.ListenerSetStatus{},
-			Routes: map[string][]gwv1.RouteParentStatus{}, Resources: map[string][]metav1.Condition{}},
+			Routes: map[string][]gwv1.RouteParentStatus{}, Resources: map[string][]metav1.Condition{},
+			InferencePools: map[string][]infv1.ParentStatus{}},
 	}
 	for i := range in.Namespaces {
 		t.namespaces[in.Namespaces[i].Name] = in.Namespaces[i].Labels
@@ -184,6 +197,14 @@ func newTranslator(in *Input, opts Options, drop dropSet) *translator {
 		b := &in.Backends[i]
 		t.backends[key(b.Namespace, b.Name)] = b
 	}
+	for i := range in.InferencePools {
+		p := &in.InferencePools[i]
+		t.pools[key(p.Namespace, p.Name)] = p
+	}
+	for i := range in.Pods {
+		p := &in.Pods[i]
+		t.pods[p.Namespace] = append(t.pods[p.Namespace], p)
+	}
 	return t
 }
 
@@ -202,6 +223,7 @@ func (t *translator) run() *Output {
 	t.translateGRPCRoutes()
 	t.translateTCPRoutes()
 	t.translateTLSRoutes()
+	t.translatePoolStatus()
 	t.translateBackendStatus()
 	t.translatePolicies()
 	t.translateConsumers()
