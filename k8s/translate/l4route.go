@@ -11,8 +11,9 @@ import (
 )
 
 // translateTCPRoutes turns TCPRoutes into config tcpRoutes, oldest first. A
-// TCP listener serves one TCPRoute: a younger route finding every listener
-// it reaches taken is Accepted=False.
+// TCP listener serves one TCPRoute: as the conformance suite requires, a
+// younger route on a listener already taken is still Accepted and counted
+// in attachedRoutes, but only the oldest route receives connections.
 func (t *translator) translateTCPRoutes() {
 	routes := make([]*gwv1.TCPRoute, 0, len(t.in.TCPRoutes))
 	for i := range t.in.TCPRoutes {
@@ -40,8 +41,6 @@ func (t *translator) translateTCPRoutes() {
 		switch {
 		case dropped:
 			a.refuse(string(gwv1.RouteReasonUnsupportedValue), why, r.Generation)
-		case len(keys) == 0 && len(busy) > 0:
-			a.refuse(string(gwv1.RouteReasonUnsupportedValue), strings.Join(busy, "; ")+": a TCP listener serves one TCPRoute", r.Generation)
 		case len(keys) > 0 && rules != nil:
 			for _, k := range keys {
 				taken[k] = rk
@@ -53,6 +52,14 @@ func (t *translator) translateTCPRoutes() {
 			for _, k := range keys {
 				t.listeners[k].attached++ // attached, but nothing to send to: connections are closed
 			}
+		}
+		if !dropped && len(busy) > 0 {
+			for _, k := range a.all() {
+				if !slices.Contains(keys, k) {
+					t.listeners[k].attached++
+				}
+			}
+			t.problem("TCPRoute", r.Namespace, r.Name, "%s: a TCP listener serves only its oldest TCPRoute", strings.Join(busy, "; "))
 		}
 		t.finishRoute("TCPRoute", r.Namespace, r.Name, r.Generation, a, issues)
 	}
