@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/k8s/api/v1alpha1"
@@ -178,7 +179,45 @@ func (c *Controller) writeStatus(ctx context.Context, out *translate.Output) boo
 		}
 		return out
 	})
+	if c.watches("InferencePool") {
+		var pools infv1.InferencePoolList
+		if err := cl.List(ctx, &pools); err == nil {
+			for i := range pools.Items {
+				p := &pools.Items[i]
+				before := p.Status.DeepCopy()
+				mergePoolParents(&p.Status, out.Status.InferencePools[p.Namespace+"/"+p.Name], infv1.ControllerName(c.opts.Translate.ControllerName))
+				if !equality.Semantic.DeepEqual(before, &p.Status) {
+					update(p)
+				}
+			}
+		}
+	}
 	return ok
+}
+
+// mergePoolParents replaces this controller's parent entries of an
+// InferencePool's status, leaving other controllers' entries alone.
+func mergePoolParents(have *infv1.InferencePoolStatus, want []infv1.ParentStatus, controller infv1.ControllerName) {
+	var out []infv1.ParentStatus
+	var old []infv1.ParentStatus
+	for _, p := range have.Parents {
+		if p.ControllerName != controller {
+			out = append(out, p)
+		} else {
+			old = append(old, p)
+		}
+	}
+	for _, w := range want {
+		cur := infv1.ParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
+		for _, o := range old {
+			if reflect.DeepEqual(o.ParentRef, w.ParentRef) {
+				cur = *o.DeepCopy()
+			}
+		}
+		mergeConditions(&cur.Conditions, w.Conditions)
+		out = append(out, cur)
+	}
+	have.Parents = out
 }
 
 // ownObject is a Switchyard resource and its status.
