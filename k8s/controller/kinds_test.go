@@ -41,7 +41,7 @@ func TestControllerServesRouteKindsAndPools(t *testing.T) {
 				BackendObjectReference: gwv1.BackendObjectReference{Name: "echo", Port: &svcPort}}}}}}}},
 		&gwv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"}, Spec: gwv1.TCPRouteSpec{
 			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw", SectionName: ptr(gwv1.SectionName("tcp"))}}},
-			Rules: []gwv1.TCPRouteRule{{BackendRefs: []gwv1.BackendRef{{BackendObjectReference: gwv1.BackendObjectReference{Name: "echo", Port: &svcPort}}}}}}},
+			Rules:           []gwv1.TCPRouteRule{{BackendRefs: []gwv1.BackendRef{{BackendObjectReference: gwv1.BackendObjectReference{Name: "echo", Port: &svcPort}}}}}}},
 		&infv1.InferencePool{ObjectMeta: metav1.ObjectMeta{Name: "vllm", Namespace: "default"}, Spec: infv1.InferencePoolSpec{
 			Selector:    infv1.LabelSelector{MatchLabels: map[infv1.LabelKey]infv1.LabelValue{"app": "vllm"}},
 			TargetPorts: []infv1.Port{{Number: 8000}},

@@ -69,9 +69,20 @@ func (t *translator) poolBackend(p *infv1.InferencePool) (*config.InferencePool,
 			return nil, issue
 		}
 		ip.EndpointPicker = &config.EndpointPicker{Address: addr, FailureMode: string(ref.FailureMode)}
+		// The reference endpoint picker serves TLS with a self-signed
+		// certificate by default; the annotation turns TLS off for a
+		// picker that serves plaintext gRPC.
+		if p.Annotations[PickerTLSAnnotation] != "false" {
+			ip.EndpointPicker.TLS = &config.PickerTLS{InsecureSkipVerify: true}
+		}
 	}
 	return ip, ""
 }
+
+// PickerTLSAnnotation on an InferencePool, set to "false", makes the gateway
+// speak plaintext gRPC to its endpoint picker (default: TLS, accepting the
+// picker's self-signed certificate).
+const PickerTLSAnnotation = "switchyard.dev/endpoint-picker-tls"
 
 // poolPods are the IPs of the ready, running Pods in the pool's namespace
 // that its selector picks, sorted.
