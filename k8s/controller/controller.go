@@ -146,7 +146,7 @@ func New(opts Options) (*Controller, error) {
 		{&v1alpha1.Backend{}, &v1alpha1.BackendList{}, sy("Backend"), true},
 		{&v1alpha1.Policy{}, &v1alpha1.PolicyList{}, sy("Policy"), true},
 		{&v1alpha1.Consumer{}, &v1alpha1.ConsumerList{}, sy("Consumer"), true},
-		{&infv1.InferencePool{}, &infv1.InferencePoolList{}, infv1.SchemeGroupVersion.WithKind("InferencePool"), true},
+		{&infv1.InferencePool{}, &infv1.InferencePoolList{}, schema.GroupVersion(infv1.GroupVersion).WithKind("InferencePool"), true},
 		{&corev1.Pod{}, &corev1.PodList{}, core("Pod"), false},
 	}
 	return c, nil
