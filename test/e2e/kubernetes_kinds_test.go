@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,7 +22,8 @@ import (
 // k8sKindsManifests are a Gateway with an HTTP and a TCP listener, a
 // GRPCRoute (the HTTP listener gets h2c), an HTTPRoute to an InferencePool
 // whose ready Pod is the simulator (the not-ready one must not be picked),
-// and a TCPRoute. {{GRPC}}, {{SIM}}, {{ECHO}} and {{TCP}} are ports.
+// a TCPRoute and a TLSRoute on a Passthrough listener. {{GRPC}}, {{SIM}},
+// {{ECHO}}, {{TCP}}, {{TLS}} and {{TLSECHO}} are ports.
 const k8sKindsManifests = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -34,6 +38,27 @@ spec:
   listeners:
   - {name: http, port: 65000, protocol: HTTP}
   - {name: tcp, port: {{TCP}}, protocol: TCP}
+  - {name: tls, port: {{TLS}}, protocol: TLS, hostname: "*.example.com", tls: {mode: Passthrough}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: site, namespace: default}
+spec:
+  parentRefs: [{name: kinds, sectionName: tls}]
+  hostnames: [a.example.com, other.org]
+  rules: [{backendRefs: [{name: tls-echo, port: 443}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: tls-echo, namespace: default}
+spec: {ports: [{name: tls, port: 443}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: tls-echo-1, namespace: default, labels: {kubernetes.io/service-name: tls-echo}}
+addressType: IPv4
+ports: [{name: tls, port: {{TLSECHO}}}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
@@ -114,10 +139,19 @@ func TestKubernetesRouteKindsServed(t *testing.T) {
 	grpcAddr, calls := grpcBackend(t, nil, 0)
 	sim := startSim(t, "127.0.0.1", 0, "--mode", "echo")
 	echo := echoServer(t, "E", nil)
-	tcpPort := testutil.FreePort(t)
+	tcpPort, tlsPort := testutil.FreePort(t), testutil.FreePort(t)
+	certFile, keyFile := writeCert(t, t.TempDir(), "a.example.com", "21")
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	pem, _ := os.ReadFile(certFile)
+	roots.AppendCertsFromPEM(pem)
+	tlsEcho := echoServer(t, "T", func(c net.Conn) net.Conn { return tls.Server(c, &tls.Config{Certificates: []tls.Certificate{pair}}) })
 	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
 	manifests := strings.NewReplacer("{{GRPC}}", port(grpcAddr), "{{SIM}}", port(sim), "{{ECHO}}", port(echo),
-		"{{TCP}}", fmt.Sprint(tcpPort)).Replace(k8sKindsManifests)
+		"{{TCP}}", fmt.Sprint(tcpPort), "{{TLS}}", fmt.Sprint(tlsPort), "{{TLSECHO}}", port(tlsEcho)).Replace(k8sKindsManifests)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "manifests.yaml"), manifests)
 	cmd := exec.Command(binary, "translate", "-f", dir, "--bind-address", "127.0.0.1")
@@ -130,7 +164,7 @@ func TestKubernetesRouteKindsServed(t *testing.T) {
 		t.Errorf("translate reported problems:\n%s", stderr.String())
 	}
 	cfg := stdout.String()
-	for _, want := range []string{"h2c: true", "grpcRoutes:", "tcpRoutes:", "inferencePool:"} {
+	for _, want := range []string{"h2c: true", "grpcRoutes:", "tcpRoutes:", "tlsRoutes:", "inferencePool:"} {
 		if !strings.Contains(cfg, want) {
 			t.Fatalf("translated configuration lacks %q:\n%s", want, cfg)
 		}
@@ -164,6 +198,28 @@ func TestKubernetesRouteKindsServed(t *testing.T) {
 		defer c.Close()
 		if got := echoOnce(t, c, "ping"); got != "E:ping" {
 			t.Fatalf("echo = %q, want E:ping", got)
+		}
+	})
+	t.Run("TLS passthrough by SNI", func(t *testing.T) {
+		addr := fmt.Sprintf("127.0.0.1:%d", tlsPort)
+		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "a.example.com", RootCAs: roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := echoOnce(t, c, "hi"); got != "T:hi" {
+			t.Fatalf("echo = %q, want T:hi", got)
+		}
+		// other.org is outside the listener's *.example.com: not served.
+		raw, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		o := tls.Client(raw, &tls.Config{ServerName: "other.org", InsecureSkipVerify: true}) //nolint:gosec // the handshake must fail before any verification
+		_ = o.SetDeadline(time.Now().Add(5 * time.Second))
+		if err := o.Handshake(); err == nil {
+			t.Fatal("SNI other.org: handshake succeeded")
 		}
 	})
 }
