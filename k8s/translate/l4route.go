@@ -81,12 +81,29 @@ func (t *translator) translateTLSRoutes() {
 			continue
 		}
 		keys := a.all()
+		// Listeners whose hostnames give the same SNI names share one
+		// config route; others get their own, so that no listener serves
+		// a name its hostname does not admit.
+		type group struct {
+			keys  []string
+			hosts []string
+		}
+		var groups []*group
 		var hosts []string
 		for _, k := range keys {
-			for _, h := range intersectHostnames(string(deref(t.listeners[k].l.Hostname, "")), r.Spec.Hostnames) {
-				if !slices.Contains(hosts, h) {
-					hosts = append(hosts, h)
+			hs := intersectHostnames(string(deref(t.listeners[k].l.Hostname, "")), r.Spec.Hostnames)
+			if len(hs) == 0 {
+				continue
+			}
+			hosts = append(hosts, hs...)
+			found := false
+			for _, g := range groups {
+				if slices.Equal(g.hosts, hs) {
+					g.keys, found = append(g.keys, k), true
 				}
+			}
+			if !found {
+				groups = append(groups, &group{keys: []string{k}, hosts: hs})
 			}
 		}
 		rules, issues := t.l4Rules("TLSRoute", r.Namespace, tlsRules(r.Spec.Rules))
@@ -100,8 +117,15 @@ func (t *translator) translateTLSRoutes() {
 			for _, k := range keys {
 				t.listeners[k].attached++
 			}
-			if rules != nil {
-				t.cfg.TLSRoutes = append(t.cfg.TLSRoutes, config.TLSRoute{Name: rk, Listeners: keys, Hostnames: hosts, Rules: rules})
+			for i, g := range groups {
+				if rules == nil {
+					break
+				}
+				name := rk
+				if i > 0 {
+					name = fmt.Sprintf("%s-%d", rk, i) // config route names are unique
+				}
+				t.cfg.TLSRoutes = append(t.cfg.TLSRoutes, config.TLSRoute{Name: name, Listeners: g.keys, Hostnames: g.hosts, Rules: rules})
 				t.tlsIndex = append(t.tlsIndex, rk)
 			}
 		}
