@@ -59,7 +59,7 @@ func (t *translator) backendRef(routeKind, routeNS string, ref gwv1.BackendObjec
 		if routeKind != "HTTPRoute" {
 			return invalid(string(gwv1.RouteReasonInvalidKind), "InferencePool %s: InferencePools serve HTTPRoutes only", out.Name)
 		}
-		return t.poolRef(t.curRoute, out)
+		return t.poolRef(out)
 	}
 	if kind == "Backend" {
 		b := t.backends[out.Name]

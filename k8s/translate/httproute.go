@@ -45,6 +45,7 @@ func (t *translator) translateHTTPRoutes() {
 		if len(parents) == 0 {
 			continue // not ours: no status entry either
 		}
+		t.notePools(r)
 		why, dropped := t.drop.routes[rk]
 		var issues []*refIssue
 		if len(keys) > 0 && !dropped {
@@ -52,7 +53,6 @@ func (t *translator) translateHTTPRoutes() {
 			for _, h := range r.Spec.Hostnames {
 				cr.Hostnames = append(cr.Hostnames, strings.ToLower(string(h)))
 			}
-			t.curRoute = rk
 			for ri := range r.Spec.Rules {
 				rule, is := t.httpRule(r.Namespace, &r.Spec.Rules[ri])
 				cr.Rules = append(cr.Rules, rule)

@@ -21,13 +21,10 @@ func poolBackendName(ns, name string) string { return key(ns, name) + ".inferenc
 // poolRef resolves a backendRef to an InferencePool (namespace and grant
 // already checked) into an inferencePool backend: the ready Pods its
 // selector picks × its targetPorts, and the endpoint picker its
-// endpointPickerRef names. routeKey is the HTTPRoute, for the pool's status.
-func (t *translator) poolRef(routeKey string, out config.BackendRef) (config.BackendRef, *refIssue) {
+// endpointPickerRef names.
+func (t *translator) poolRef(out config.BackendRef) (config.BackendRef, *refIssue) {
 	pk := out.Name
 	out.Name = poolBackendName(splitKey(pk))
-	if !slices.Contains(t.poolRoutes[pk], routeKey) {
-		t.poolRoutes[pk] = append(t.poolRoutes[pk], routeKey)
-	}
 	invalid := func(reason, format string, args ...any) (config.BackendRef, *refIssue) {
 		msg := fmt.Sprintf(format, args...)
 		out.Invalid = msg
@@ -134,6 +131,29 @@ func (t *translator) pickerAddress(ns string, ref *infv1.EndpointPickerRef) (str
 		return net.JoinHostPort(ip, port), ""
 	}
 	return net.JoinHostPort(fmt.Sprintf("%s.%s.svc", svc.Name, ns), port), ""
+}
+
+// notePools records the InferencePools an HTTPRoute with a served parent
+// references (in its namespace, or granted), for their status: whether or
+// not the route is accepted.
+func (t *translator) notePools(r *gwv1.HTTPRoute) {
+	rk := key(r.Namespace, r.Name)
+	for _, rule := range r.Spec.Rules {
+		for _, br := range rule.BackendRefs {
+			ref := br.BackendObjectReference
+			if string(deref(ref.Group, "")) != groupInference || string(deref(ref.Kind, "")) != "InferencePool" {
+				continue
+			}
+			ns := string(deref(ref.Namespace, gwv1.Namespace(r.Namespace)))
+			pk := key(ns, string(ref.Name))
+			if t.pools[pk] == nil || (ns != r.Namespace && !t.granted("HTTPRoute", r.Namespace, groupInference, "InferencePool", ns, string(ref.Name))) {
+				continue
+			}
+			if !slices.Contains(t.poolRoutes[pk], rk) {
+				t.poolRoutes[pk] = append(t.poolRoutes[pk], rk)
+			}
+		}
+	}
 }
 
 // translatePoolStatus writes each referenced InferencePool's parent entries:

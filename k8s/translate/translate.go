@@ -143,7 +143,6 @@ type translator struct {
 	pods       map[string][]*corev1.Pod // by namespace
 	// poolRoutes are the HTTPRoutes referencing each InferencePool.
 	poolRoutes map[string][]string
-	curRoute   string // the HTTPRoute being translated
 
 	cfg      *config.Config
 	status   Status
