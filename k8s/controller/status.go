@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"reflect"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -198,26 +199,41 @@ func (c *Controller) writeStatus(ctx context.Context, out *translate.Output) boo
 // mergePoolParents replaces this controller's parent entries of an
 // InferencePool's status, leaving other controllers' entries alone.
 func mergePoolParents(have *infv1.InferencePoolStatus, want []infv1.ParentStatus, controller infv1.ControllerName) {
-	var out []infv1.ParentStatus
-	var old []infv1.ParentStatus
-	for _, p := range have.Parents {
-		if p.ControllerName != controller {
-			out = append(out, p)
+	have.Parents = mergeOwn(have.Parents, want,
+		func(p *infv1.ParentStatus) bool { return p.ControllerName == controller },
+		func(a, b *infv1.ParentStatus) bool { return reflect.DeepEqual(a.ParentRef, b.ParentRef) },
+		func(w *infv1.ParentStatus) infv1.ParentStatus {
+			return infv1.ParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
+		},
+		func(p *infv1.ParentStatus) *[]metav1.Condition { return &p.Conditions })
+}
+
+// mergeOwn returns the entries of have that are not mine, then one entry
+// per want: the old entry for the same parent (keeping the transition times
+// of conditions that did not change) or a fresh one, with want's conditions.
+func mergeOwn[E any](have, want []E, mine func(*E) bool, same func(a, b *E) bool, fresh func(*E) E, conds func(*E) *[]metav1.Condition) []E {
+	var out, old []E
+	for i := range have {
+		if mine(&have[i]) {
+			old = append(old, have[i])
 		} else {
-			old = append(old, p)
+			out = append(out, have[i])
 		}
 	}
-	for _, w := range want {
-		cur := infv1.ParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
-		for _, o := range old {
-			if reflect.DeepEqual(o.ParentRef, w.ParentRef) {
-				cur = *o.DeepCopy()
+	for i := range want {
+		w := &want[i]
+		cur := fresh(w)
+		for j := range old {
+			if same(&old[j], w) {
+				cur = old[j]
 			}
 		}
-		mergeConditions(&cur.Conditions, w.Conditions)
+		c := slices.Clone(*conds(&cur))
+		mergeConditions(&c, *conds(w))
+		*conds(&cur) = c
 		out = append(out, cur)
 	}
-	have.Parents = out
+	return out
 }
 
 // ownObject is a Switchyard resource and its status.
@@ -289,24 +305,11 @@ func mergeListeners(have, want []gwv1.ListenerStatus) []gwv1.ListenerStatus {
 // mergeParents replaces this controller's parent entries of a route status,
 // leaving other controllers' entries alone.
 func mergeParents(have *gwv1.RouteStatus, want []gwv1.RouteParentStatus, controller gwv1.GatewayController) {
-	var out []gwv1.RouteParentStatus
-	old := map[int]gwv1.RouteParentStatus{}
-	for i, p := range have.Parents {
-		if p.ControllerName != controller {
-			out = append(out, p)
-		} else {
-			old[i] = p
-		}
-	}
-	for _, w := range want {
-		cur := gwv1.RouteParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
-		for _, o := range old {
-			if reflect.DeepEqual(o.ParentRef, w.ParentRef) {
-				cur = *o.DeepCopy()
-			}
-		}
-		mergeConditions(&cur.Conditions, w.Conditions)
-		out = append(out, cur)
-	}
-	have.Parents = out
+	have.Parents = mergeOwn(have.Parents, want,
+		func(p *gwv1.RouteParentStatus) bool { return p.ControllerName == controller },
+		func(a, b *gwv1.RouteParentStatus) bool { return reflect.DeepEqual(a.ParentRef, b.ParentRef) },
+		func(w *gwv1.RouteParentStatus) gwv1.RouteParentStatus {
+			return gwv1.RouteParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
+		},
+		func(p *gwv1.RouteParentStatus) *[]metav1.Condition { return &p.Conditions })
 }
