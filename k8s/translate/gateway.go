@@ -76,6 +76,7 @@ func (t *translator) translateGateways() {
 		}
 	}
 	slices.SortFunc(gws, func(a, b *gwv1.Gateway) int { return olderFirst(a, b) })
+	t.mixedTLS = mixedTLSPorts(gws)
 	ports := map[int32]*portUse{}
 	for _, g := range gws {
 		gs := &gatewayState{gw: g}
@@ -88,6 +89,35 @@ func (t *translator) translateGateways() {
 		}
 		t.translateListenerSets(gs, ports)
 	}
+}
+
+// mixedTLSPorts are the ports on which the Gateways' TLS listeners mix
+// Terminate and Passthrough: the data plane terminates or passes through a
+// whole port, so every TLS listener there conflicts (ProtocolConflict).
+func mixedTLSPorts(gws []*gwv1.Gateway) map[gwv1.PortNumber]bool {
+	modes := map[gwv1.PortNumber]map[gwv1.TLSModeType]bool{}
+	for _, g := range gws {
+		for _, l := range g.Spec.Listeners {
+			if l.Protocol != gwv1.TLSProtocolType {
+				continue
+			}
+			m := gwv1.TLSModeTerminate
+			if l.TLS != nil {
+				m = deref(l.TLS.Mode, gwv1.TLSModeTerminate)
+			}
+			if modes[l.Port] == nil {
+				modes[l.Port] = map[gwv1.TLSModeType]bool{}
+			}
+			modes[l.Port][m] = true
+		}
+	}
+	out := map[gwv1.PortNumber]bool{}
+	for p, m := range modes {
+		if len(m) > 1 {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 // portUse is what the listeners served so far do with a port.
@@ -114,6 +144,12 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 		host = "" // TCP has no hostname: one TCP listener per port
 	}
 	pu := ports[int32(l.Port)]
+	if l.Protocol == gwv1.TLSProtocolType && t.mixedTLS[l.Port] {
+		msg := fmt.Sprintf("TLS listeners on port %d mix Terminate and Passthrough: Switchyard serves one TLS mode per port", l.Port)
+		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonProtocolConflict), msg,
+			condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonProtocolConflict), msg, gen), resolved(gen))
+		return
+	}
 	if pu != nil && pu.protocol != l.Protocol {
 		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonPortUnavailable), "",
 			condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonProtocolConflict),

@@ -149,6 +149,7 @@ type translator struct {
 	problems []string
 
 	gateways  []*gatewayState
+	mixedTLS  map[gwv1.PortNumber]bool  // ports whose TLS listeners mix modes
 	listeners map[string]*listenerState // by config listener key ns/gw.name
 	// routeIndex maps a config route index to its HTTPRoute key, for dropping.
 	routeIndex   []string
