@@ -57,12 +57,14 @@ func (b *Backend) Serve(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller,
 	case rc.IsPost():
 		b.post(ctx, rc, c, out)
 	case rc.IsGet() && b.ServeMetadata(rc):
+	case rc.IsGet():
+		b.serveListen(rc, c, out)
 	case rc.IsDelete():
 		b.delete(ctx, rc, c, out)
 	default:
-		rc.Response.Header.Set("Allow", "POST, DELETE")
+		rc.Response.Header.Set("Allow", "GET, POST, DELETE")
 		writeRPC(rc, http.StatusMethodNotAllowed, encodeResponse(nil, nil,
-			errorf(codeInvalidRequest, "this MCP endpoint takes POST (JSON-RPC messages) and DELETE (end a session); it offers no SSE stream on GET")))
+			errorf(codeInvalidRequest, "this MCP endpoint takes POST (JSON-RPC messages), GET (the session's SSE stream) and DELETE (end a session)")))
 	}
 }
 
@@ -193,7 +195,10 @@ func (b *Backend) one(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m
 		return answer{}, http.StatusAccepted
 	}
 	switch m.Method {
-	case "ping", "logging/setLevel":
+	case "ping":
+		return answer{body: encodeResponse(m.ID, nil, nil)}, http.StatusOK
+	case "logging/setLevel":
+		b.setLevel(ctx, s, c, m)
 		return answer{body: encodeResponse(m.ID, nil, nil)}, http.StatusOK
 	case "tools/list":
 		return b.list(ctx, s, c, m, kindTools, out)
@@ -278,9 +283,9 @@ func (b *Backend) initialize(ctx context.Context, rc *fasthttp.RequestCtx, c *Ca
 	res, _ := json.Marshal(map[string]any{
 		"protocolVersion": version,
 		"capabilities": map[string]any{
-			"tools":     map[string]any{},
-			"prompts":   map[string]any{},
-			"resources": map[string]any{},
+			"tools":     map[string]any{"listChanged": true},
+			"prompts":   map[string]any{"listChanged": true},
+			"resources": map[string]any{"listChanged": true},
 			"logging":   map[string]any{},
 		},
 		"serverInfo": map[string]any{"name": "switchyard", "version": "1"},
