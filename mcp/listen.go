@@ -130,6 +130,13 @@ func (b *Backend) serveListen(rc *fasthttp.RequestCtx, c *Caller, out *Outcome) 
 		fail(rc, out, status, errorf(codeSession, "%v", err))
 		return
 	}
+	b.listeners.mu.Lock()
+	open := len(b.listeners.m)
+	b.listeners.mu.Unlock()
+	if open >= maxSSEStreams {
+		fail(rc, out, http.StatusServiceUnavailable, errorf(codeInternal, "too many open streams"))
+		return
+	}
 	rc.SetStatusCode(http.StatusOK)
 	rc.SetContentType("text/event-stream")
 	rc.Response.Header.Set("Cache-Control", "no-cache")
