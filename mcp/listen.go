@@ -121,13 +121,8 @@ func (b *Backend) serveListen(rc *fasthttp.RequestCtx, c *Caller, out *Outcome) 
 		fail(rc, out, http.StatusNotAcceptable, errorf(codeInvalidRequest, "a GET opens an SSE stream: Accept must allow text/event-stream"))
 		return
 	}
-	s, err := b.session(rc)
-	if err != nil {
-		status := http.StatusNotFound
-		if errors.Is(err, errNoSession) {
-			status = http.StatusBadRequest
-		}
-		fail(rc, out, status, errorf(codeSession, "%v", err))
+	s := b.requireSession(rc, out)
+	if s == nil {
 		return
 	}
 	b.listeners.mu.Lock()
@@ -250,27 +245,13 @@ func (b *Backend) follow(ctx context.Context, target string, st streamer, c *cal
 // relayStream relays the events of one target stream to l until it ends;
 // it returns the id of the last event that had one.
 func (b *Backend) relayStream(ctx context.Context, target string, resp *http.Response, l *listener, lastID string) string {
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes)
-	var data bytes.Buffer
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			if data.Len() > 0 {
-				b.dispatch(ctx, target, data.Bytes(), l)
-				data.Reset()
-			}
-			continue
+	_ = eachEvent(resp.Body, func(data []byte, id string) bool {
+		if id != "" {
+			lastID = id
 		}
-		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			if data.Len() > 0 {
-				data.WriteByte('\n')
-			}
-			data.Write(bytes.TrimPrefix(v, []byte(" ")))
-		} else if v, ok := bytes.CutPrefix(line, []byte("id:")); ok {
-			lastID = string(bytes.TrimSpace(v))
-		}
-	}
+		b.dispatch(ctx, target, data, l)
+		return true
+	})
 	return lastID
 }
 

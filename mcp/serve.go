@@ -236,6 +236,21 @@ func (b *Backend) session(rc *fasthttp.RequestCtx) (*session, error) {
 	return b.seal.open(string(id), time.Now())
 }
 
+// requireSession opens the request's session, or answers the error (400
+// without a session id, 404 for one the gateway cannot open) and returns nil.
+func (b *Backend) requireSession(rc *fasthttp.RequestCtx, out *Outcome) *session {
+	s, err := b.session(rc)
+	if err != nil {
+		status := http.StatusNotFound
+		if errors.Is(err, errNoSession) {
+			status = http.StatusBadRequest
+		}
+		fail(rc, out, status, errorf(codeSession, "%v", err))
+		return nil
+	}
+	return s
+}
+
 // initialize opens a session on every target and seals their session ids
 // into the gateway's.
 func (b *Backend) initialize(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m *message, out *Outcome) answer {
@@ -432,13 +447,8 @@ func (b *Backend) answerTarget(ctx context.Context, rc *fasthttp.RequestCtx, c *
 // delete ends a session on every target.
 func (b *Backend) delete(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, out *Outcome) {
 	out.Method = "DELETE"
-	s, err := b.session(rc)
-	if err != nil {
-		status := http.StatusNotFound
-		if errors.Is(err, errNoSession) {
-			status = http.StatusBadRequest
-		}
-		fail(rc, out, status, errorf(codeSession, "%v", err))
+	s := b.requireSession(rc, out)
+	if s == nil {
 		return
 	}
 	for _, mb := range b.members {
