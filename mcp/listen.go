@@ -141,31 +141,8 @@ func (b *Backend) serveListen(rc *fasthttp.RequestCtx, c *Caller, out *Outcome) 
 // listen relays the targets' standalone streams to w until the client
 // leaves, the session expires or the backend closes; then it closes them.
 func (b *Backend) listen(s *session, c *Caller, w *bufio.Writer) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	l := &listener{out: make(chan []byte, listenQueue), wake: make(chan struct{}, 1), targets: s.Targets}
-	b.listeners.mu.Lock()
-	b.listeners.m[l] = struct{}{}
-	b.listeners.mu.Unlock()
-	defer func() {
-		b.listeners.mu.Lock()
-		delete(b.listeners.m, l)
-		b.listeners.mu.Unlock()
-	}()
-	for _, mb := range b.members {
-		ts, ok := s.Targets[mb.name]
-		st, can := mb.t.(streamer)
-		if !ok || !can {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.follow(ctx, mb.name, st, &call{caller: c, session: ts}, l)
-		}()
-	}
+	l, stop := b.attach(s, c)
+	defer stop()
 	// The first bytes send the headers: the client knows the stream is open.
 	if _, err := w.WriteString(": switchyard stream\n\n"); err != nil || w.Flush() != nil {
 		return
@@ -181,11 +158,7 @@ func (b *Backend) listen(s *session, c *Caller, w *bufio.Writer) {
 		case msg := <-l.out:
 			ev = appendEvent(ev, msg)
 		case <-l.wake:
-			for k, changed := range l.takeChanged() {
-				if changed {
-					ev = appendEvent(ev, []byte(`{"jsonrpc":"2.0","method":"`+listChanged[k]+`"}`))
-				}
-			}
+			ev = l.appendChanged(ev)
 		case <-tick.C:
 			ev = append(ev, ": keep-alive\n\n"...)
 		case <-ttl.C:
@@ -197,6 +170,48 @@ func (b *Backend) listen(s *session, c *Caller, w *bufio.Writer) {
 			return // the client left
 		}
 	}
+}
+
+// attach returns a listener of session s, fed by the standalone streams of
+// its remote targets (opened with c's credentials) and the list changes of
+// its shared ones, and the function that closes those streams.
+func (b *Backend) attach(s *session, c *Caller) (*listener, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &listener{out: make(chan []byte, listenQueue), wake: make(chan struct{}, 1), targets: s.Targets}
+	b.listeners.mu.Lock()
+	b.listeners.m[l] = struct{}{}
+	b.listeners.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, mb := range b.members {
+		ts, ok := s.Targets[mb.name]
+		st, can := mb.t.(streamer)
+		if !ok || !can {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.follow(ctx, mb.name, st, &call{caller: c, session: ts}, l)
+		}()
+	}
+	return l, func() {
+		cancel()
+		b.listeners.mu.Lock()
+		delete(b.listeners.m, l)
+		b.listeners.mu.Unlock()
+		wg.Wait()
+	}
+}
+
+// appendChanged appends the gateway's list_changed of each list changed
+// since the last call.
+func (l *listener) appendChanged(ev []byte) []byte {
+	for k, changed := range l.takeChanged() {
+		if changed {
+			ev = appendEvent(ev, []byte(`{"jsonrpc":"2.0","method":"`+listChanged[k]+`"}`))
+		}
+	}
+	return ev
 }
 
 // appendEvent appends an SSE message event carrying msg (one line of JSON).

@@ -79,6 +79,30 @@ func waitFor(t *testing.T, what string, each func(), cond func() bool) {
 	}
 }
 
+// outOfCallClient is an official Go client that records the log messages
+// it gets ("<level> <logger> <data>") and signals each tools/list_changed;
+// its one root is file:///srv/work.
+func outOfCallClient() (*mcp.Client, func(string) bool, chan struct{}) {
+	var mu sync.Mutex
+	var logs []string
+	changed := make(chan struct{}, 16)
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
+		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
+			mu.Lock()
+			logs = append(logs, fmt.Sprintf("%s %s %v", req.Params.Level, req.Params.Logger, req.Params.Data))
+			mu.Unlock()
+		},
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { changed <- struct{}{} },
+	})
+	client.AddRoots(&mcp.Root{URI: "file:///srv/work", Name: "work"})
+	logged := func(want string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(logs, want)
+	}
+	return client, logged, changed
+}
+
 // TestMCPStandaloneStream relays what targets send outside any call: the
 // client's GET stream on the gateway opens each remote target's own; log
 // messages, list_changed (a remote target's and a stdio target's) and a
@@ -97,18 +121,7 @@ func TestMCPStandaloneStream(t *testing.T) {
         - {name: c, url: "`+c.URL+`"}
         - {name: local, stdio: {command: "`+mcpStdioServer(t)+`", env: {MCPSTDIO_GROW: "1"}}}
 `))
-	var mu sync.Mutex
-	var logs []string
-	changed := make(chan struct{}, 16)
-	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
-		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
-			mu.Lock()
-			logs = append(logs, fmt.Sprintf("%s %s %v", req.Params.Level, req.Params.Logger, req.Params.Data))
-			mu.Unlock()
-		},
-		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { changed <- struct{}{} },
-	})
-	client.AddRoots(&mcp.Root{URI: "file:///srv/work", Name: "work"})
+	client, logged, changed := outOfCallClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: g.URL("/mcp")}, nil)
@@ -129,11 +142,6 @@ func TestMCPStandaloneStream(t *testing.T) {
 
 	// Log messages of two targets, sent until they arrive (a server drops
 	// what it sends before the gateway's stream is in place).
-	logged := func(want string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Contains(logs, want)
-	}
 	sa, sb := a.session(t), b.session(t)
 	waitFor(t, "a's log message", func() {
 		_ = sa.Log(ctx, &mcp.LoggingMessageParams{Level: "warning", Logger: "a-log", Data: "disk almost full"})
@@ -192,4 +200,48 @@ func TestMCPStandaloneStream(t *testing.T) {
 	// The client leaves: the targets' streams end.
 	_ = cs.Close()
 	waitFor(t, "the targets' streams to close", nil, func() bool { return a.open.Load() == 0 && b.open.Load() == 0 })
+}
+
+// TestMCPLegacySSEOutOfCall gives a client of the older HTTP+SSE transport
+// what a target sends outside any call, on its one stream: a log message, a
+// tools/list_changed and a roots/list request it answers.
+func TestMCPLegacySSEOutOfCall(t *testing.T) {
+	a := startStreamServer(t, "a", "alpha", false)
+	g := startAIGateway(t, mcpRoute(`  - name: tools
+    mcp: {targets: [{name: a, url: "`+a.URL+`"}]}
+`))
+	client, logged, changed := outOfCallClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: g.URL("/mcp/sse")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	select {
+	case <-a.opened:
+	case <-ctx.Done():
+		t.Fatal("the gateway never opened the target's stream")
+	}
+	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
+		t.Fatal(err)
+	}
+	sa := a.session(t)
+	waitFor(t, "the log message", func() {
+		_ = sa.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Logger: "a-log", Data: "over SSE"})
+	}, func() bool { return logged("info a-log over SSE") })
+	a.s.AddTool(&mcp.Tool{Name: "late", Description: "added after initialize", InputSchema: map[string]any{"type": "object"}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("no tools/list_changed")
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	if roots, err := sa.ListRoots(rctx, nil); err != nil || len(roots.Roots) != 1 || roots.Roots[0].URI != "file:///srv/work" {
+		t.Fatalf("roots/list through the gateway = %+v, %v", roots, err)
+	}
 }
