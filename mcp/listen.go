@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -135,16 +136,18 @@ func (b *Backend) serveListen(rc *fasthttp.RequestCtx, c *Caller, out *Outcome) 
 	rc.SetStatusCode(http.StatusOK)
 	rc.SetContentType("text/event-stream")
 	rc.Response.Header.Set("Cache-Control", "no-cache")
-	rc.SetBodyStreamWriter(func(w *bufio.Writer) { b.listen(s, c, w) })
+	conn := rc.Conn()
+	rc.SetBodyStreamWriter(func(w *bufio.Writer) { b.listen(s, c, &eventWriter{w: w, conn: conn}) })
 }
 
 // listen relays the targets' standalone streams to w until the client
 // leaves, the session expires or the backend closes; then it closes them.
-func (b *Backend) listen(s *session, c *Caller, w *bufio.Writer) {
+func (b *Backend) listen(s *session, c *Caller, w *eventWriter) {
 	l, stop := b.attach(s, c)
 	defer stop()
 	// The first bytes send the headers: the client knows the stream is open.
-	if _, err := w.WriteString(": switchyard stream\n\n"); err != nil || w.Flush() != nil {
+	defer w.done()
+	if !w.write([]byte(": switchyard stream\n\n")) {
 		return
 	}
 	tick := time.NewTicker(b.keepAlive)
@@ -166,8 +169,8 @@ func (b *Backend) listen(s *session, c *Caller, w *bufio.Writer) {
 		case <-b.done:
 			return
 		}
-		if _, err := w.Write(ev); err != nil || w.Flush() != nil {
-			return // the client left
+		if !w.write(ev) {
+			return // the client left, or stopped reading
 		}
 	}
 }
@@ -212,6 +215,34 @@ func (l *listener) appendChanged(ev []byte) []byte {
 		}
 	}
 	return ev
+}
+
+// streamWriteBound bounds each write of a stream to its client: one that
+// stops reading (its receive window full) ends the stream.
+const streamWriteBound = 30 * time.Second
+
+// eventWriter writes a stream's events to its client, each flushed within
+// streamWriteBound when the client's connection is known.
+type eventWriter struct {
+	w    *bufio.Writer
+	conn net.Conn // nil: writes not bounded
+}
+
+// write writes and flushes ev; false when the client cannot take it.
+func (e *eventWriter) write(ev []byte) bool {
+	if e.conn != nil {
+		_ = e.conn.SetWriteDeadline(time.Now().Add(streamWriteBound))
+	}
+	_, err := e.w.Write(ev)
+	return err == nil && e.w.Flush() == nil
+}
+
+// done clears the deadline, so that a later response on the connection is
+// not cut by it.
+func (e *eventWriter) done() {
+	if e.conn != nil {
+		_ = e.conn.SetWriteDeadline(time.Time{})
+	}
 }
 
 // appendEvent appends an SSE message event carrying msg (one line of JSON).

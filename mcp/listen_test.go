@@ -72,7 +72,7 @@ func TestListen(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.listen(s, &Caller{Authorization: "Bearer client"}, bufio.NewWriter(pw))
+		b.listen(s, &Caller{Authorization: "Bearer client"}, &eventWriter{w: bufio.NewWriter(pw)})
 		_ = pw.Close()
 	}()
 	r := bufio.NewReader(pr)
@@ -127,7 +127,7 @@ func TestListenEndsWithBackend(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.listen(&session{V: 1, IssuedAt: time.Now().Unix()}, nil, bufio.NewWriter(io.Discard))
+		b.listen(&session{V: 1, IssuedAt: time.Now().Unix()}, nil, &eventWriter{w: bufio.NewWriter(io.Discard)})
 	}()
 	b.Close()
 	select {

@@ -149,14 +149,17 @@ func (b *Backend) openSSE(rc *fasthttp.RequestCtx, out *Outcome) {
 	rc.SetStatusCode(http.StatusOK)
 	rc.SetContentType("text/event-stream")
 	rc.Response.Header.Set("Cache-Control", "no-cache")
-	rc.SetBodyStreamWriter(func(w *bufio.Writer) {
+	conn := rc.Conn()
+	rc.SetBodyStreamWriter(func(bw *bufio.Writer) {
+		w := &eventWriter{w: bw, conn: conn}
+		defer w.done()
 		defer func() {
 			close(st.done)
 			b.sse.mu.Lock()
 			delete(b.sse.m, id)
 			b.sse.mu.Unlock()
 		}()
-		if _, err := w.WriteString("event: endpoint\ndata: " + endpoint + "\n\n"); err != nil || w.Flush() != nil {
+		if !w.write([]byte("event: endpoint\ndata: " + endpoint + "\n\n")) {
 			return
 		}
 		tick := time.NewTicker(sseKeepAlive)
@@ -190,7 +193,7 @@ func (b *Backend) openSSE(rc *fasthttp.RequestCtx, out *Outcome) {
 			case <-ttl.C:
 				return
 			}
-			if _, err := w.Write(ev); err != nil || w.Flush() != nil {
+			if !w.write(ev) {
 				return // the client left
 			}
 		}
