@@ -36,7 +36,7 @@ func TestListenerCoalesces(t *testing.T) {
 
 // TestListen relays a target's standalone stream — a log message split on
 // two data lines, a request (its id wrapped), a list_changed (as the
-// gateway's own), a response (dropped) — skips a target that answers 405,
+// gateway's own, without the target's params), a response (dropped) — skips a target that answers 405,
 // and closes the target's stream when the client leaves.
 func TestListen(t *testing.T) {
 	closed := make(chan struct{})
@@ -48,7 +48,7 @@ func TestListen(t *testing.T) {
 			"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"+
 			"data: {\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"roots/list\"}\n\n"+
 			": a comment\n\n"+
-			"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n")
+			"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\",\"params\":{\"_meta\":{\"of\":\"a\"}}}\n\n")
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 		close(closed)
