@@ -36,8 +36,9 @@ func TestListenerCoalesces(t *testing.T) {
 
 // TestListen relays a target's standalone stream — a log message split on
 // two data lines, a request (its id wrapped), a list_changed (as the
-// gateway's own, without the target's params), a response (dropped) — skips a target that answers 405,
-// and closes the target's stream when the client leaves.
+// gateway's own, without the target's params), a response (dropped) —
+// skips a target that answers 405, and closes the target's stream when the
+// client leaves.
 func TestListen(t *testing.T) {
 	closed := make(chan struct{})
 	var header atomic.Value
