@@ -73,6 +73,8 @@ type Recorder struct {
 	log   *slog.Logger
 	spool *spool
 
+	ids *RecordIDs // names the records that come without an ID
+
 	mu     sync.Mutex
 	buf    []Record
 	closed bool
@@ -112,7 +114,7 @@ func NewRecorder(u Usage, opts RecorderOptions) (*Recorder, error) {
 		return nil, fmt.Errorf("usage recorder: %w", err)
 	}
 	r := &Recorder{
-		u: u, o: opts, log: opts.Log, spool: sp,
+		u: u, o: opts, log: opts.Log, spool: sp, ids: NewRecordIDs(),
 		buf:      make([]Record, 0, opts.MemoryQueue),
 		kick:     make(chan struct{}, 1),
 		overflow: make(chan []Record, overflowBatches),
@@ -135,17 +137,23 @@ func orDefault[T int | int64 | time.Duration](v, d T) T {
 	return v
 }
 
-// Record queues one record. It never blocks: the record is copied into the
-// memory buffer; a full buffer is handed to the spool writer. A record is
+// Record queues one record. It never blocks: the record, named by the
+// recorder when its ID is empty, is copied into the memory buffer; a full buffer is handed to the spool writer. A record is
 // dropped (and counted) only when the spool is full or the spool writer is
 // overflowBatches buffers behind, or after Close.
 func (r *Recorder) Record(rec Record) {
 	r.recorded.Add(1)
+	now := time.Now()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		r.dropped.Add(1)
 		return
+	}
+	if rec.ID == "" {
+		// Named under mu: ids increase in buffer order, so batches written
+		// one after another never overlap (see Usage.Write).
+		rec.ID = r.ids.Next(now)
 	}
 	r.buf = append(r.buf, rec)
 	n := len(r.buf)

@@ -237,3 +237,51 @@ type discard struct{}
 func (discard) Write(context.Context, []store.Record) error             { return nil }
 func (discard) Query(context.Context, store.Query) ([]store.Row, error) { return nil, nil }
 func (discard) Close() error                                            { return nil }
+
+// orderedUsage records the ids of each batch it is given, in order.
+type orderedUsage struct {
+	discard
+	mu  sync.Mutex
+	ids []string
+}
+
+func (o *orderedUsage) Write(_ context.Context, batch []store.Record) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range batch {
+		o.ids = append(o.ids, r.ID)
+	}
+	return nil
+}
+
+// TestRecorderNamesRecords: a record without an id gets one, and ids grow
+// in the order records are buffered (so the store's batches follow one
+// another); a record's own id is kept.
+func TestRecorderNamesRecords(t *testing.T) {
+	u := &orderedUsage{}
+	r := newRecorder(t, u, store.RecorderOptions{QueueDir: t.TempDir(), FlushInterval: time.Hour})
+	const n = 500
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for range n / 4 {
+				r.Record(store.Record{Consumer: fmt.Sprint(w)})
+			}
+		})
+	}
+	wg.Wait()
+	r.Record(store.Record{ID: "zz-own-id"})
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.ids) != n+1 || u.ids[n] != "zz-own-id" {
+		t.Fatalf("wrote %d records (last %q), want %d ending with the record's own id", len(u.ids), u.ids[len(u.ids)-1], n+1)
+	}
+	for i := 1; i < n; i++ {
+		if u.ids[i] <= u.ids[i-1] {
+			t.Fatalf("id %d %q does not follow %q", i, u.ids[i], u.ids[i-1])
+		}
+	}
+}

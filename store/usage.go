@@ -13,8 +13,9 @@ var ErrBadQuery = errors.New("bad usage query")
 // Record is the usage of one request.
 type Record struct {
 	// ID identifies the record: unique, assigned by the gateway (never by
-	// the client) and increasing with time, so that inserts append to the
-	// table's index. Writing a record twice keeps one.
+	// the client; the Recorder names a record that has none) and increasing
+	// with time, so that inserts append to the table's index. Writing a
+	// record twice keeps one.
 	ID string `json:"id"`
 	// RequestID is the exchange's request id (the x-request-id the client
 	// sent or the gateway made), to join a record with the access log. It

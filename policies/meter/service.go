@@ -49,23 +49,22 @@ type Options struct {
 // Service is token-metered access for the life of the process: see the
 // package documentation. It implements policies.Builder.
 type Service struct {
-	ctx       context.Context
-	counters  store.Counters
-	keyStore  store.Keys
-	keys      *keyCache
-	usage     Recorder
-	recordIDs *store.RecordIDs
-	count     func(x *policies.Exchange) int
-	newJWT    func(ctx context.Context, c config.JWTAuth) (Verifier, error)
-	failOpen  bool
-	log       *slog.Logger
-	metrics   *metrics
-	now       func() time.Time
-	resPool   *sync.Pool
-	settler   *settler                  // nil: settlements applied where they are made
-	dir       atomic.Pointer[directory] // the last compiled snapshot's
-	jwtMu     sync.Mutex
-	jwts      map[string]Verifier // by configuration, across reloads
+	ctx      context.Context
+	counters store.Counters
+	keyStore store.Keys
+	keys     *keyCache
+	usage    Recorder
+	count    func(x *policies.Exchange) int
+	newJWT   func(ctx context.Context, c config.JWTAuth) (Verifier, error)
+	failOpen bool
+	log      *slog.Logger
+	metrics  *metrics
+	now      func() time.Time
+	resPool  *sync.Pool
+	settler  *settler                  // nil: settlements applied where they are made
+	dir      atomic.Pointer[directory] // the last compiled snapshot's
+	jwtMu    sync.Mutex
+	jwts     map[string]Verifier // by configuration, across reloads
 
 	lastLog atomic.Int64 // unix seconds of the last store error logged
 	// costByModel caches switchyard_cost_total's series by model label.
@@ -88,7 +87,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.KeyRefresh <= 0 {
 		o.KeyRefresh = 30 * time.Second
 	}
-	s := &Service{ctx: ctx, counters: o.Counters, keyStore: o.Keys, usage: o.Usage, recordIDs: store.NewRecordIDs(), count: o.CountPrompt, newJWT: o.NewJWT,
+	s := &Service{ctx: ctx, counters: o.Counters, keyStore: o.Keys, usage: o.Usage, count: o.CountPrompt, newJWT: o.NewJWT,
 		failOpen: o.FailOpen, log: o.Log, metrics: newMetrics(o.Registry), now: o.Now, resPool: newReservationPool(),
 		jwts: map[string]Verifier{}}
 	s.keys = newKeyCache(ctx, o.Keys, o.KeyRefresh, o.Log)

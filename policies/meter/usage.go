@@ -36,7 +36,7 @@ func (p usagePolicy) Settle(_ context.Context, x *policies.Exchange, u schema.Us
 	dir := s.dir.Load()
 	got := usageOf(u)
 	rec := store.Record{
-		ID: s.recordIDs.Next(s.now()), RequestID: x.RequestID, Time: x.Start, Route: x.RouteKey, Backend: x.Backend, Provider: x.Provider, Model: x.Model,
+		RequestID: x.RequestID, Time: x.Start, Route: x.RouteKey, Backend: x.Backend, Provider: x.Provider, Model: x.Model,
 		InputTokens: got.input, OutputTokens: got.output, CachedTokens: got.cached, ReasoningTokens: got.reasoning,
 		Status: x.Status, Latency: s.now().Sub(x.Start), Estimated: u.Estimated,
 	}

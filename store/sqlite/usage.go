@@ -14,16 +14,25 @@ import (
 // Write implements [store.Usage.Write]: the batch becomes one row of
 // usage_batches (see usagecodec.go), in one transaction. A record whose ID
 // is already stored is skipped: the batches whose id range overlaps this
-// one's are read for their ids first. Ids grow with time, so that is the
-// batch before, at most, when records arrive in order.
+// one's are read for their ids first. The recorder names records in the
+// order it buffers them, so its batches follow one another and the
+// overlap query finds nothing; only a replayed or repeated batch pays for
+// the ids it must compare.
 func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		seen, err := storedIDs(ctx, tx, batch)
+		lo, hi := idRange(batch)
+		seen, err := storedIDs(ctx, tx, lo, hi)
 		if err != nil {
 			return err
+		}
+		if seen == nil && increasing(batch) {
+			return insertBatch(ctx, tx, batch) // nothing stored, no repeats
+		}
+		if seen == nil {
+			seen = make(map[string]struct{}, len(batch))
 		}
 		fresh := make([]store.Record, 0, len(batch))
 		for i := range batch {
@@ -41,16 +50,26 @@ func (db *DB) Write(ctx context.Context, batch []store.Record) error {
 	return nil
 }
 
-// storedIDs returns the ids of the stored batches whose id range overlaps
-// batch's, as a set that Write goes on filling.
-func storedIDs(ctx context.Context, tx *sql.Tx, batch []store.Record) (map[string]struct{}, error) {
-	lo, hi := idRange(batch)
-	seen := make(map[string]struct{}, len(batch))
+// increasing reports whether the records' ids strictly increase (so none
+// repeats).
+func increasing(recs []store.Record) bool {
+	for i := 1; i < len(recs); i++ {
+		if recs[i].ID <= recs[i-1].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// storedIDs returns the stored ids in [lo, hi], read from the batches
+// whose id range overlaps it; nil when no batch does.
+func storedIDs(ctx context.Context, tx *sql.Tx, lo, hi string) (map[string]struct{}, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT min_time, data FROM usage_batches WHERE max_id >= ? AND min_id <= ?`, lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var seen map[string]struct{}
 	for rows.Next() {
 		var base int64
 		var data []byte
@@ -60,6 +79,9 @@ func storedIDs(ctx context.Context, tx *sql.Tx, batch []store.Record) (map[strin
 		br, err := newBatchReader(data, base)
 		if err != nil {
 			return nil, err
+		}
+		if seen == nil {
+			seen = map[string]struct{}{}
 		}
 		var r store.Record
 		for br.next(&r, true) {
