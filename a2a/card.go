@@ -28,11 +28,15 @@ type signer struct {
 	jwkURL string
 }
 
-// loadSigner reads a PEM private key: EC P-256 (ES256) or RSA (RS256).
-func loadSigner(file, kid, jku string) (*signer, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("a2a: signing key: %w", err)
+// loadSigner reads a PEM private key, b or else the file: EC P-256 (ES256) or RSA (RS256).
+func loadSigner(file string, b []byte, kid, jku string) (*signer, error) {
+	var err error
+	if len(b) == 0 {
+		if b, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("a2a: signing key: %w", err)
+		}
+	} else {
+		file = "keyPEM"
 	}
 	block, _ := pem.Decode(b)
 	if block == nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/pem"
 	"net/url"
 	"strings"
 )
@@ -20,6 +21,9 @@ type A2ABackend struct {
 	Signing string `yaml:"signing" json:"signing,omitempty"`
 	// KeyFile is a PEM private key (EC P-256 or RSA) the gateway signs cards with (signing: resign).
 	KeyFile string `yaml:"keyFile" json:"keyFile,omitempty"`
+	// KeyPEM is the key itself, instead of KeyFile (redacted in /config): the
+	// Kubernetes controller delivers a Secret's key so.
+	KeyPEM Secret `yaml:"keyPEM" json:"keyPEM,omitempty"`
 	// KeyID is the signature's kid header (default: none).
 	KeyID string `yaml:"keyID" json:"keyID,omitempty"`
 	// JWKSURL, when set, is the jku header of the gateway's signatures.
@@ -48,13 +52,20 @@ func validateA2A(a *A2ABackend, p string, r *reporter) {
 	}
 	switch a.Signing {
 	case "", A2ASigningKeep:
-		if a.KeyFile != "" {
-			r.add(p+".keyFile", "keyFile is only used with signing: resign")
+		if a.KeyFile != "" || a.KeyPEM != "" {
+			r.add(p+".keyFile", "keyFile and keyPEM are only used with signing: resign")
 		}
 	case A2ASigningResign:
-		if a.KeyFile == "" {
-			r.add(p+".keyFile", "signing: resign needs keyFile")
-		} else {
+		switch {
+		case a.KeyFile != "" && a.KeyPEM != "":
+			r.add(p+".keyFile", "set keyFile or keyPEM, not both")
+		case a.KeyPEM != "":
+			if b, _ := pem.Decode([]byte(a.KeyPEM)); b == nil {
+				r.add(p+".keyPEM", "keyPEM holds no PEM block")
+			}
+		case a.KeyFile == "":
+			r.add(p+".keyFile", "signing: resign needs keyFile or keyPEM")
+		default:
 			readPEM(r, p+".keyFile", "keyFile", a.KeyFile)
 		}
 	default:
