@@ -48,6 +48,7 @@ type Input struct {
 	Services        []corev1.Service
 	EndpointSlices  []discoveryv1.EndpointSlice
 	Secrets         []corev1.Secret
+	ConfigMaps      []corev1.ConfigMap // OpenAPI documents of MCP Backends
 	Backends        []v1alpha1.Backend
 	Policies        []v1alpha1.Policy
 	Consumers       []v1alpha1.Consumer
