@@ -58,27 +58,7 @@ func TestRunKubernetesAgents(t *testing.T) {
 	_, keyPEM := testutil.SelfSignedPEM(t, 3, "agent.example")
 
 	port := testutil.FreePort(t)
-	logs := &lockedBuffer{}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- runCmd(runCtx, []string{"--kubernetes", "--kubeconfig", kc.Kubeconfig, "--leader-elect=false",
-			"--bind-address", "127.0.0.1", "--data-dir", t.TempDir()}, logs)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-		if t.Failed() {
-			t.Logf("gateway logs:\n%s", logs.String())
-		}
-	}()
+	logs := startKubernetesGateway(t, kc)
 
 	om := func(n string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: n, Namespace: "default"} }
 	sy, backendKind := gwv1.Group(v1alpha1.Group), gwv1.Kind("Backend")
