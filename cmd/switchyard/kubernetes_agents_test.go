@@ -147,6 +147,29 @@ paths:
 	if err != nil || out.IsError || len(out.Content) != 1 || out.Content[0].(*mcp.TextContent).Text != "found" {
 		t.Errorf("search_find = %+v, %v", out, err)
 	}
+
+	// A change to the ConfigMap is followed: a new session sees the new operation.
+	var cm corev1.ConfigMap
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "petstore"}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["openapi.yaml"] += `  /pets/count:
+    get:
+      operationId: countPets
+      responses: {"200": {description: ok}}
+`
+	if err := cl.Update(ctx, &cm); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		s, err := c.Connect(cctx, &mcp.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1}, nil)
+		if err != nil {
+			return false
+		}
+		defer s.Close()
+		res, err := s.ListTools(cctx, nil)
+		return err == nil && slices.ContainsFunc(res.Tools, func(tool *mcp.Tool) bool { return tool.Name == "pets_countPets" })
+	}, "the new operation of the ConfigMap's document listed")
 	if strings.Contains(logs.String(), "search-token") || strings.Contains(logs.String(), "BEGIN EC PRIVATE KEY") {
 		t.Error("a secret reached the logs")
 	}
