@@ -81,7 +81,10 @@ func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, er
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)),
 		// Fixed windows turn off grpc-go's bandwidth-delay probing (a PING
 		// per burst of data: system calls on every request of a busy pool).
-		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20))
+		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20),
+		// A picker's stream is never retried (a failure is the failure
+		// mode's), so its messages need no replay buffer.
+		grpc.WithDisableRetry())
 	if err != nil {
 		return nil, fmt.Errorf("inference: picker connection: %w", err)
 	}
@@ -235,15 +238,37 @@ func garbage(what string) *Error {
 
 // send streams the request headers and body to the picker.
 func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Request) error {
+	// The header values in one allocation, their raw values in another.
+	vals := make([]corev3.HeaderValue, 0, len(r.Headers)+4)
 	hs := make([]*corev3.HeaderValue, 0, len(r.Headers)+4)
-	hs = append(hs, &corev3.HeaderValue{Key: ":method", RawValue: []byte(r.Method)},
-		&corev3.HeaderValue{Key: ":path", RawValue: []byte(r.Path)},
-		&corev3.HeaderValue{Key: ":scheme", RawValue: []byte("http")})
+	n := len(r.Method) + len(r.Path) + 20
+	for _, h := range r.Headers {
+		n += len(h.Name) + len(h.Value)
+	}
+	raw := make([]byte, 0, n)
+	// add appends one header; name is lower case when lower.
+	add := func(name, value string, lower bool) {
+		if !lower {
+			start := len(raw)
+			raw = appendLower(raw, name)
+			name = string(raw[start:])
+		}
+		start := len(raw)
+		raw = append(raw, value...)
+		vals = append(vals, corev3.HeaderValue{Key: name, RawValue: raw[start:len(raw):len(raw)]})
+		hs = append(hs, &vals[len(vals)-1])
+	}
+	add(":method", r.Method, true)
+	add(":path", r.Path, true)
+	add(":scheme", "http", true)
 	if len(r.Body) > 0 {
-		hs = append(hs, &corev3.HeaderValue{Key: "content-length", RawValue: []byte(strconv.Itoa(len(r.Body)))})
+		start := len(raw)
+		raw = strconv.AppendInt(raw, int64(len(r.Body)), 10)
+		vals = append(vals, corev3.HeaderValue{Key: "content-length", RawValue: raw[start:len(raw):len(raw)]})
+		hs = append(hs, &vals[len(vals)-1])
 	}
 	for _, h := range r.Headers {
-		hs = append(hs, &corev3.HeaderValue{Key: strings.ToLower(h.Name), RawValue: []byte(h.Value)})
+		add(h.Name, h.Value, isLower(h.Name))
 	}
 	req := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
 		RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: len(r.Body) == 0}}}
@@ -269,6 +294,28 @@ func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Re
 		}
 	}
 	return nil
+}
+
+// isLower reports whether s has no upper-case ASCII letter.
+func isLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendLower appends s in ASCII lower case.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // readHeaders takes the endpoints (the header, else the metadata) and the

@@ -16,7 +16,7 @@ import (
 
 var poolEndpoints = []string{"10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000"}
 
-func newTestPool(t *testing.T, addr, mode string, tlsConf *config.PickerTLS) *Pool {
+func newTestPool(t testing.TB, addr, mode string, tlsConf *config.PickerTLS) *Pool {
 	t.Helper()
 	off := false
 	cfg := &config.InferencePool{Endpoints: poolEndpoints, Picker: &config.BuiltinPicker{PrefixAffinity: &off}}

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/config"
@@ -81,7 +82,7 @@ type watched struct {
 // Scheme returns a scheme with every type the controller reads.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gwv1.Install, v1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gwv1.Install, infv1.Install, v1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("controller: scheme: %w", err)
 		}
@@ -146,6 +147,8 @@ func New(opts Options) (*Controller, error) {
 		{&v1alpha1.Backend{}, &v1alpha1.BackendList{}, sy("Backend"), true},
 		{&v1alpha1.Policy{}, &v1alpha1.PolicyList{}, sy("Policy"), true},
 		{&v1alpha1.Consumer{}, &v1alpha1.ConsumerList{}, sy("Consumer"), true},
+		{&infv1.InferencePool{}, &infv1.InferencePoolList{}, schema.GroupVersion(infv1.GroupVersion).WithKind("InferencePool"), true},
+		{&corev1.Pod{}, &corev1.PodList{}, core("Pod"), false},
 	}
 	return c, nil
 }
@@ -325,6 +328,10 @@ func (c *Controller) read(ctx context.Context) (*translate.Input, error) {
 			in.Policies = l.Items
 		case *v1alpha1.ConsumerList:
 			in.Consumers = l.Items
+		case *infv1.InferencePoolList:
+			in.InferencePools = l.Items
+		case *corev1.PodList:
+			in.Pods = l.Items
 		}
 	}
 	return in, nil

@@ -3,12 +3,14 @@ package controller
 import (
 	"context"
 	"reflect"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/k8s/api/v1alpha1"
@@ -178,7 +180,60 @@ func (c *Controller) writeStatus(ctx context.Context, out *translate.Output) boo
 		}
 		return out
 	})
+	if c.watches("InferencePool") {
+		var pools infv1.InferencePoolList
+		if err := cl.List(ctx, &pools); err == nil {
+			for i := range pools.Items {
+				p := &pools.Items[i]
+				before := p.Status.DeepCopy()
+				mergePoolParents(&p.Status, out.Status.InferencePools[p.Namespace+"/"+p.Name], infv1.ControllerName(c.opts.Translate.ControllerName))
+				if !equality.Semantic.DeepEqual(before, &p.Status) {
+					update(p)
+				}
+			}
+		}
+	}
 	return ok
+}
+
+// mergePoolParents replaces this controller's parent entries of an
+// InferencePool's status, leaving other controllers' entries alone.
+func mergePoolParents(have *infv1.InferencePoolStatus, want []infv1.ParentStatus, controller infv1.ControllerName) {
+	have.Parents = mergeOwn(have.Parents, want,
+		func(p *infv1.ParentStatus) bool { return p.ControllerName == controller },
+		func(a, b *infv1.ParentStatus) bool { return reflect.DeepEqual(a.ParentRef, b.ParentRef) },
+		func(w *infv1.ParentStatus) infv1.ParentStatus {
+			return infv1.ParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
+		},
+		func(p *infv1.ParentStatus) *[]metav1.Condition { return &p.Conditions })
+}
+
+// mergeOwn returns the entries of have that are not mine, then one entry
+// per want: the old entry for the same parent (keeping the transition times
+// of conditions that did not change) or a fresh one, with want's conditions.
+func mergeOwn[E any](have, want []E, mine func(*E) bool, same func(a, b *E) bool, fresh func(*E) E, conds func(*E) *[]metav1.Condition) []E {
+	var out, old []E
+	for i := range have {
+		if mine(&have[i]) {
+			old = append(old, have[i])
+		} else {
+			out = append(out, have[i])
+		}
+	}
+	for i := range want {
+		w := &want[i]
+		cur := fresh(w)
+		for j := range old {
+			if same(&old[j], w) {
+				cur = old[j]
+			}
+		}
+		c := slices.Clone(*conds(&cur))
+		mergeConditions(&c, *conds(w))
+		*conds(&cur) = c
+		out = append(out, cur)
+	}
+	return out
 }
 
 // ownObject is a Switchyard resource and its status.
@@ -250,24 +305,11 @@ func mergeListeners(have, want []gwv1.ListenerStatus) []gwv1.ListenerStatus {
 // mergeParents replaces this controller's parent entries of a route status,
 // leaving other controllers' entries alone.
 func mergeParents(have *gwv1.RouteStatus, want []gwv1.RouteParentStatus, controller gwv1.GatewayController) {
-	var out []gwv1.RouteParentStatus
-	old := map[int]gwv1.RouteParentStatus{}
-	for i, p := range have.Parents {
-		if p.ControllerName != controller {
-			out = append(out, p)
-		} else {
-			old[i] = p
-		}
-	}
-	for _, w := range want {
-		cur := gwv1.RouteParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
-		for _, o := range old {
-			if reflect.DeepEqual(o.ParentRef, w.ParentRef) {
-				cur = *o.DeepCopy()
-			}
-		}
-		mergeConditions(&cur.Conditions, w.Conditions)
-		out = append(out, cur)
-	}
-	have.Parents = out
+	have.Parents = mergeOwn(have.Parents, want,
+		func(p *gwv1.RouteParentStatus) bool { return p.ControllerName == controller },
+		func(a, b *gwv1.RouteParentStatus) bool { return reflect.DeepEqual(a.ParentRef, b.ParentRef) },
+		func(w *gwv1.RouteParentStatus) gwv1.RouteParentStatus {
+			return gwv1.RouteParentStatus{ParentRef: w.ParentRef, ControllerName: controller}
+		},
+		func(p *gwv1.RouteParentStatus) *[]metav1.Condition { return &p.Conditions })
 }

@@ -1,5 +1,5 @@
 // Package kubetest starts a real kube-apiserver and etcd for tests, with the
-// Gateway API standard CRDs and Switchyard's installed. The binaries are
+// Gateway API standard CRDs, the InferencePool CRD and Switchyard's installed. The binaries are
 // built from Go modules by tools/kube-apiserver/build.sh into bin/kube (.ci/run
 // does it); KUBEBUILDER_ASSETS points elsewhere. Without them the test skips.
 package kubetest
@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/k8s/api/v1alpha1"
@@ -62,6 +63,11 @@ func Start(t testing.TB) *Cluster {
 	for _, k := range []string{"gatewayclasses", "gateways", "listenersets", "httproutes", "grpcroutes", "referencegrants", "tcproutes", "tlsroutes"} {
 		crds = append(crds, filepath.Join(std, "gateway.networking.k8s.io_"+k+".yaml"))
 	}
+	out, err = exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api-inference-extension").Output()
+	if err != nil {
+		t.Fatalf("locate the inference extension module: %v", err)
+	}
+	crds = append(crds, filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "bases", "inference.networking.k8s.io_inferencepools.yaml"))
 	env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
@@ -69,7 +75,7 @@ func Start(t testing.TB) *Cluster {
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	scheme := k8sruntime.NewScheme()
-	for _, add := range []func(*k8sruntime.Scheme) error{clientgoscheme.AddToScheme, gwv1.Install, v1alpha1.AddToScheme} {
+	for _, add := range []func(*k8sruntime.Scheme) error{clientgoscheme.AddToScheme, gwv1.Install, infv1.Install, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}

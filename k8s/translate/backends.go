@@ -49,12 +49,17 @@ func (t *translator) backendRef(routeKind, routeNS string, ref gwv1.BackendObjec
 	case group == groupCore && kind == "Service":
 	case group == v1alpha1.Group && kind == "Backend":
 	case group == groupInference && kind == "InferencePool":
-		return invalid(string(gwv1.RouteReasonInvalidKind), "InferencePool %s: InferencePool backends are not served by Switchyard yet", out.Name)
 	default:
 		return invalid(string(gwv1.RouteReasonInvalidKind), "backendRef %s/%s %s: unsupported kind", group, kind, out.Name)
 	}
 	if ns != routeNS && !t.granted(routeKind, routeNS, group, kind, ns, name) {
 		return invalid(string(gwv1.RouteReasonRefNotPermitted), "no ReferenceGrant in %s allows %ss in %s to use %s %s", ns, routeKind, routeNS, kind, name)
+	}
+	if kind == "InferencePool" {
+		if routeKind != "HTTPRoute" {
+			return invalid(string(gwv1.RouteReasonInvalidKind), "InferencePool %s: InferencePools serve HTTPRoutes only", out.Name)
+		}
+		return t.poolRef(out)
 	}
 	if kind == "Backend" {
 		b := t.backends[out.Name]

@@ -37,6 +37,17 @@ var conformanceCases = []string{
 	"httproute-invalid-backendref-unknown-kind", "httproute-invalid-parentref-not-matching-listener-port",
 	"httproute-invalid-parentref-not-matching-section-name", "httproute-invalid-parentref-section-name-not-matching-port",
 	"httproute-disallowed-kind", "httproute-omitted-backendrefs", "httproute-named-rule", "httproute-multiple-gateways",
+	// GRPCRoute, TCPRoute and TLSRoute cases.
+	"grpcroute-exact-method-matching", "grpcroute-header-matching", "grpcroute-listener-hostname-matching",
+	"grpcroute-named-rule", "grpcroute-weight",
+	"tcproute-invalid-backendref-nonexistent", "tcproute-invalid-cross-namespace-backend-ref", "tcproute-invalid-non-tcp-listener",
+	"tcproute-multiple-routes-attachment", "tcproute-parentref-attach-all", "tcproute-parentref-port-and-section-name",
+	"tcproute-reference-grant", "tcproute-weighted-routing",
+	"tlsroute-hostname-intersection", "tlsroute-invalid-backendref-nonexistent", "tlsroute-invalid-backendref-unknown-kind",
+	"tlsroute-invalid-no-matching-listener-hostname", "tlsroute-invalid-no-matching-listener", "tlsroute-invalid-reference-grant",
+	"tlsroute-listener-mixed-termination-not-supported", "tlsroute-listener-passthrough-supported-kinds",
+	"tlsroute-listener-terminate-not-supported", "tlsroute-listener-terminate-supported-kinds",
+	"tlsroute-mixed-termination-same-namespace", "tlsroute-simple-same-namespace", "tlsroute-terminate-simple-same-namespace",
 }
 
 // TestConformanceGolden translates the Gateway API conformance suite's base
@@ -61,10 +72,11 @@ func TestConformanceGolden(t *testing.T) {
 	baseDoc := class + strings.ReplaceAll(string(base), "{GATEWAY_CLASS_NAME}", "switchyard")
 	for _, name := range conformanceCases {
 		t.Run(name, func(t *testing.T) {
-			caseDoc, err := os.ReadFile(filepath.Join(dir, "tests", name+".yaml"))
+			raw, err := os.ReadFile(filepath.Join(dir, "tests", name+".yaml"))
 			if err != nil {
 				t.Fatal(err)
 			}
+			caseDoc := []byte(strings.ReplaceAll(string(raw), "{GATEWAY_CLASS_NAME}", "switchyard"))
 			in := &Input{}
 			if err := Decode(in, "base/manifests.yaml", []byte(baseDoc)); err != nil {
 				t.Fatal(err)
@@ -94,6 +106,13 @@ func TestConformanceGolden(t *testing.T) {
 					t.Errorf("route %s disabled: %s", r.Key, r.Reason)
 				}
 			}
+			for _, rs := range [][]config.RouteStatus{snap.TCPRoutes, snap.TLSRoutes, snap.GRPCRoutes} {
+				for _, r := range rs {
+					if r.Disabled {
+						t.Errorf("route %s disabled: %s", r.Key, r.Reason)
+					}
+				}
+			}
 		})
 	}
 }
@@ -104,10 +123,13 @@ func TestConformanceGolden(t *testing.T) {
 // would conflict on port 80 (hostname-less listeners on one port).
 func onlyReferencedGateways(in, own *Input) {
 	used := map[string]bool{}
-	for _, r := range own.HTTPRoutes {
-		for _, p := range r.Spec.ParentRefs {
-			used[key(string(deref(p.Namespace, gwv1.Namespace(r.Namespace))), string(p.Name))] = true
+	for _, r := range ownRoutes(own) {
+		for _, p := range r.parents {
+			used[key(string(deref(p.Namespace, gwv1.Namespace(r.ns))), string(p.Name))] = true
 		}
+	}
+	for _, g := range own.Gateways {
+		used[key(g.Namespace, g.Name)] = true
 	}
 	var gws []gwv1.Gateway
 	for _, g := range in.Gateways {
@@ -175,29 +197,81 @@ func addCertificates(t *testing.T, in *Input) {
 // renderCase renders the case's own routes: their configuration, their
 // status and the problems about them.
 func renderCase(out *Output, own *Input) ([]byte, error) {
-	mine := map[string]bool{}
-	for _, r := range own.HTTPRoutes {
-		mine[key(r.Namespace, r.Name)] = true
+	mine := map[string]bool{} // Kind/namespace/name
+	for _, r := range ownRoutes(own) {
+		mine[r.kind+"/"+key(r.ns, r.name)] = true
 	}
 	cfg := &config.Config{}
 	for _, r := range out.Config.Routes {
-		if mine[r.Name] {
+		if mine["HTTPRoute/"+r.Name] {
 			cfg.Routes = append(cfg.Routes, r)
 		}
 	}
-	st := Status{Routes: map[string][]gwv1.RouteParentStatus{}}
+	for _, r := range out.Config.GRPCRoutes {
+		if mine["GRPCRoute/"+r.Name] {
+			cfg.GRPCRoutes = append(cfg.GRPCRoutes, r)
+		}
+	}
+	for _, r := range out.Config.TCPRoutes {
+		if mine["TCPRoute/"+r.Name] {
+			cfg.TCPRoutes = append(cfg.TCPRoutes, r)
+		}
+	}
+	for _, r := range out.Config.TLSRoutes {
+		if mine["TLSRoute/"+r.Name] {
+			cfg.TLSRoutes = append(cfg.TLSRoutes, r)
+		}
+	}
+	st := Status{Routes: map[string][]gwv1.RouteParentStatus{}, Gateways: map[string]gwv1.GatewayStatus{}}
 	for k, v := range out.Status.Routes {
-		if mine[strings.TrimPrefix(k, "HTTPRoute/")] {
+		if mine[k] {
 			st.Routes[k] = v
+		}
+	}
+	// The case's own Gateways (TCP and TLS cases bring theirs): their
+	// listeners' status is what some cases check.
+	for _, g := range own.Gateways {
+		if gs, ok := out.Status.Gateways[key(g.Namespace, g.Name)]; ok {
+			st.Gateways[key(g.Namespace, g.Name)] = gs
+			for _, l := range out.Config.Listeners {
+				if l.Namespace == g.Namespace && l.Gateway == g.Name {
+					cfg.Listeners = append(cfg.Listeners, l)
+				}
+			}
 		}
 	}
 	var problems []string
 	for _, p := range out.Problems {
 		for r := range mine {
-			if strings.HasPrefix(p, "HTTPRoute "+r+":") {
+			kind, rest, _ := strings.Cut(r, "/")
+			if strings.HasPrefix(p, kind+" "+rest+":") {
 				problems = append(problems, p)
 			}
 		}
 	}
 	return Render(&Output{Config: cfg, Status: st, Problems: problems})
+}
+
+// caseRoute is one route of a conformance case, of any kind.
+type caseRoute struct {
+	kind, ns, name string
+	parents        []gwv1.ParentReference
+}
+
+// ownRoutes are a case's routes of every kind.
+func ownRoutes(own *Input) []caseRoute {
+	var out []caseRoute
+	for _, r := range own.HTTPRoutes {
+		out = append(out, caseRoute{"HTTPRoute", r.Namespace, r.Name, r.Spec.ParentRefs})
+	}
+	for _, r := range own.GRPCRoutes {
+		out = append(out, caseRoute{"GRPCRoute", r.Namespace, r.Name, r.Spec.ParentRefs})
+	}
+	for _, r := range own.TCPRoutes {
+		out = append(out, caseRoute{"TCPRoute", r.Namespace, r.Name, r.Spec.ParentRefs})
+	}
+	for _, r := range own.TLSRoutes {
+		out = append(out, caseRoute{"TLSRoute", r.Namespace, r.Name, r.Spec.ParentRefs})
+	}
+	return out
 }

@@ -38,14 +38,17 @@ type listenerState struct {
 	ok       bool   // served: in the config
 	kinds    []gwv1.RouteGroupKind
 	attached int32
+	cfgIndex int // index in the config's listeners when ok
 	conds    []metav1.Condition
 }
 
-// The route kinds a listener of each protocol serves today. GRPCRoute,
-// TCPRoute and TLSRoute join them as the data plane serves them.
+// The route kinds a listener of each protocol serves. A GRPCRoute on an
+// HTTP listener turns h2c on for it (grpcroute.go).
 var servedKinds = map[gwv1.ProtocolType][]gwv1.Kind{
-	gwv1.HTTPProtocolType:  {"HTTPRoute"},
-	gwv1.HTTPSProtocolType: {"HTTPRoute"},
+	gwv1.HTTPProtocolType:  {"HTTPRoute", "GRPCRoute"},
+	gwv1.HTTPSProtocolType: {"HTTPRoute", "GRPCRoute"},
+	gwv1.TCPProtocolType:   {"TCPRoute"},
+	gwv1.TLSProtocolType:   {"TLSRoute"},
 }
 
 // translateClasses accepts the GatewayClasses naming our controller.
@@ -73,6 +76,7 @@ func (t *translator) translateGateways() {
 		}
 	}
 	slices.SortFunc(gws, func(a, b *gwv1.Gateway) int { return olderFirst(a, b) })
+	t.mixedTLS = mixedTLSPorts(gws)
 	ports := map[int32]*portUse{}
 	for _, g := range gws {
 		gs := &gatewayState{gw: g}
@@ -85,6 +89,35 @@ func (t *translator) translateGateways() {
 		}
 		t.translateListenerSets(gs, ports)
 	}
+}
+
+// mixedTLSPorts are the ports on which the Gateways' TLS listeners mix
+// Terminate and Passthrough: the data plane terminates or passes through a
+// whole port, so every TLS listener there conflicts (ProtocolConflict).
+func mixedTLSPorts(gws []*gwv1.Gateway) map[gwv1.PortNumber]bool {
+	modes := map[gwv1.PortNumber]map[gwv1.TLSModeType]bool{}
+	for _, g := range gws {
+		for _, l := range g.Spec.Listeners {
+			if l.Protocol != gwv1.TLSProtocolType {
+				continue
+			}
+			m := gwv1.TLSModeTerminate
+			if l.TLS != nil {
+				m = deref(l.TLS.Mode, gwv1.TLSModeTerminate)
+			}
+			if modes[l.Port] == nil {
+				modes[l.Port] = map[gwv1.TLSModeType]bool{}
+			}
+			modes[l.Port][m] = true
+		}
+	}
+	out := map[gwv1.PortNumber]bool{}
+	for p, m := range modes {
+		if len(m) > 1 {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 // portUse is what the listeners served so far do with a port.
@@ -107,7 +140,16 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 		return
 	}
 	host := strings.ToLower(string(deref(l.Hostname, "")))
+	if l.Protocol == gwv1.TCPProtocolType {
+		host = "" // TCP has no hostname: one TCP listener per port
+	}
 	pu := ports[int32(l.Port)]
+	if l.Protocol == gwv1.TLSProtocolType && t.mixedTLS[l.Port] {
+		msg := fmt.Sprintf("TLS listeners on port %d mix Terminate and Passthrough: Switchyard serves one TLS mode per port", l.Port)
+		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonProtocolConflict), msg,
+			condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonProtocolConflict), msg, gen), resolved(gen))
+		return
+	}
 	if pu != nil && pu.protocol != l.Protocol {
 		ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonPortUnavailable), "",
 			condition(string(gwv1.ListenerConditionConflicted), true, string(gwv1.ListenerReasonProtocolConflict),
@@ -127,7 +169,7 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 		refs = condition(string(gwv1.ListenerConditionResolvedRefs), false, string(gwv1.ListenerReasonInvalidRouteKinds),
 			"allowedRoutes.kinds names kinds Switchyard does not serve on this listener", gen)
 	}
-	if l.Protocol == gwv1.HTTPSProtocolType {
+	if l.Protocol == gwv1.HTTPSProtocolType || l.Protocol == gwv1.TLSProtocolType {
 		tlsCfg, cond := t.listenerTLS(ownerKind, ownerNS, gen, l)
 		if cond != nil {
 			ls.conds = listenerConds(gen, false, string(gwv1.ListenerReasonAccepted), cond.Message, noConflict(gen), *cond)
@@ -142,6 +184,7 @@ func (t *translator) addListener(ls *listenerState, ownerKind, ownerNS, ownerNam
 	}
 	pu.hosts[host] = ls.key
 	ls.ok = true
+	ls.cfgIndex = len(t.cfg.Listeners)
 	ls.conds = listenerConds(gen, true, "", "", noConflict(gen), refs)
 	t.cfg.Listeners = append(t.cfg.Listeners, cl)
 }
@@ -195,15 +238,19 @@ func (t *translator) listenerKinds(l *gwv1.Listener) ([]gwv1.RouteGroupKind, boo
 	return out, ok
 }
 
-// listenerTLS resolves an HTTPS listener's certificateRefs to PEM in memory;
-// a non-nil condition is the ResolvedRefs failure.
+// listenerTLS resolves an HTTPS or TLS listener's certificateRefs to PEM in
+// memory (a TLS listener in Passthrough mode takes none); a non-nil condition
+// is the ResolvedRefs failure.
 func (t *translator) listenerTLS(ownerKind, ownerNS string, gen int64, l *gwv1.Listener) (*config.ListenerTLS, *metav1.Condition) {
 	fail := func(reason, format string, args ...any) (*config.ListenerTLS, *metav1.Condition) {
 		c := condition(string(gwv1.ListenerConditionResolvedRefs), false, reason, fmt.Sprintf(format, args...), gen)
 		return nil, &c
 	}
+	if l.Protocol == gwv1.TLSProtocolType && l.TLS != nil && deref(l.TLS.Mode, gwv1.TLSModeTerminate) == gwv1.TLSModePassthrough {
+		return &config.ListenerTLS{Mode: config.TLSModePassthrough}, nil // certificateRefs are ignored
+	}
 	if l.TLS == nil || len(l.TLS.CertificateRefs) == 0 {
-		return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "HTTPS listener needs tls.certificateRefs")
+		return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "%s listener needs tls.certificateRefs (or, on a TLS listener, mode Passthrough)", l.Protocol)
 	}
 	if m := deref(l.TLS.Mode, gwv1.TLSModeTerminate); m != gwv1.TLSModeTerminate {
 		return fail(string(gwv1.ListenerReasonInvalidCertificateRef), "HTTPS listeners terminate TLS: mode %s is not supported", m)

@@ -45,6 +45,7 @@ func (t *translator) translateHTTPRoutes() {
 		if len(parents) == 0 {
 			continue // not ours: no status entry either
 		}
+		t.notePools(r)
 		why, dropped := t.drop.routes[rk]
 		var issues []*refIssue
 		if len(keys) > 0 && !dropped {

@@ -15,6 +15,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
@@ -206,6 +207,16 @@ func decodeDoc(in *Input, d []byte) error {
 		var o v1alpha1.Policy
 		err := into(&o)
 		in.Policies = append(in.Policies, o)
+		return err
+	case infv1.GroupName + "/InferencePool":
+		var o infv1.InferencePool
+		err := into(&o)
+		in.InferencePools = append(in.InferencePools, o)
+		return err
+	case "/Pod":
+		var o corev1.Pod
+		err := into(&o)
+		in.Pods = append(in.Pods, o)
 		return err
 	case v1alpha1.Group + "/Consumer":
 		var o v1alpha1.Consumer

@@ -8,10 +8,9 @@
 //
 // One file per kind of resource: gateway.go (classes, gateways, listeners,
 // TLS), httproute.go (routes, matches, filters), backends.go (backendRefs,
-// Services, Switchyard Backends), policy.go, consumer.go, unsupported.go (the
-// route kinds and backends the data plane does not serve yet: GRPCRoute,
-// TCPRoute, TLSRoute, InferencePool). A new kind adds its own file and a call
-// in Translate.
+// Services, Switchyard Backends), grpcroute.go, l4route.go (TCPRoute,
+// TLSRoute), attach.go (what route kinds share), inferencepool.go, policy.go,
+// consumer.go. A new kind adds its own file and a call in Translate.
 package translate
 
 import (
@@ -24,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	infv1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/switchyard-ai/switchyard/config"
@@ -52,6 +52,9 @@ type Input struct {
 	Backends        []v1alpha1.Backend
 	Policies        []v1alpha1.Policy
 	Consumers       []v1alpha1.Consumer
+	// InferencePools and the Pods their selectors pick.
+	InferencePools []infv1.InferencePool
+	Pods           []corev1.Pod
 }
 
 // Options are the translation's settings, fixed for a process.
@@ -92,6 +95,8 @@ type Status struct {
 	Routes map[string][]gwv1.RouteParentStatus `json:"routes,omitempty"`
 	// Resources are Switchyard's own resources, keyed "Kind/namespace/name".
 	Resources map[string][]metav1.Condition `json:"resources,omitempty"`
+	// InferencePools are keyed "namespace/name" and hold only Switchyard's parent entries.
+	InferencePools map[string][]infv1.ParentStatus `json:"inferencePools,omitempty"`
 }
 
 // Translate is the translation. It never fails: what cannot be translated is
@@ -107,8 +112,11 @@ func Translate(in *Input, opts Options) *Output {
 		t := newTranslator(in, opts, drop)
 		out := t.run()
 		probe := t.newTranslatorCopy().run()
-		_, err := config.Compile("kubernetes", probe.Config)
+		snap, err := config.Compile("kubernetes", probe.Config)
 		errs, _ := err.(config.Errors)
+		if err == nil && drop.addDisabled(snap, t) {
+			continue
+		}
 		if err == nil || !drop.addAll(errs, t) {
 			if err != nil {
 				out.Problems = append(out.Problems, "configuration refused: "+err.Error())
@@ -132,16 +140,24 @@ type translator struct {
 	services   map[string]*corev1.Service
 	slices     map[string][]*discoveryv1.EndpointSlice // by namespace/service
 	backends   map[string]*v1alpha1.Backend
+	pools      map[string]*infv1.InferencePool
+	pods       map[string][]*corev1.Pod // by namespace
+	// poolRoutes are the HTTPRoutes referencing each InferencePool.
+	poolRoutes map[string][]string
 
 	cfg      *config.Config
 	status   Status
 	problems []string
 
 	gateways  []*gatewayState
+	mixedTLS  map[gwv1.PortNumber]bool  // ports whose TLS listeners mix modes
 	listeners map[string]*listenerState // by config listener key ns/gw.name
 	// routeIndex maps a config route index to its HTTPRoute key, for dropping.
 	routeIndex   []string
 	backendIndex []string
+	// tcpIndex, tlsIndex and grpcIndex map config tcpRoutes, tlsRoutes and
+	// grpcRoutes indexes to their route keys.
+	tcpIndex, tlsIndex, grpcIndex []string
 	// routeGateways are the Gateways (namespace/name) each translated HTTPRoute attaches to.
 	routeGateways map[string][]string
 	// usedBackends are the config backends by name, emitted once.
@@ -153,10 +169,12 @@ func newTranslator(in *Input, opts Options, drop dropSet) *translator {
 		classes: map[string]bool{}, namespaces: map[string]map[string]string{},
 		secrets: map[string]*corev1.Secret{}, services: map[string]*corev1.Service{},
 		slices: map[string][]*discoveryv1.EndpointSlice{}, backends: map[string]*v1alpha1.Backend{},
+		pools: map[string]*infv1.InferencePool{}, pods: map[string][]*corev1.Pod{}, poolRoutes: map[string][]string{},
 		listeners: map[string]*listenerState{}, usedBackends: map[string]bool{}, routeGateways: map[string][]string{},
 		cfg: &config.Config{},
 		status: Status{GatewayClasses: map[string][]metav1.Condition{}, Gateways: map[string]gwv1.GatewayStatus{}, ListenerSets: map[string]gwv1.ListenerSetStatus{},
-			Routes: map[string][]gwv1.RouteParentStatus{}, Resources: map[string][]metav1.Condition{}},
+			Routes: map[string][]gwv1.RouteParentStatus{}, Resources: map[string][]metav1.Condition{},
+			InferencePools: map[string][]infv1.ParentStatus{}},
 	}
 	for i := range in.Namespaces {
 		t.namespaces[in.Namespaces[i].Name] = in.Namespaces[i].Labels
@@ -180,6 +198,14 @@ func newTranslator(in *Input, opts Options, drop dropSet) *translator {
 		b := &in.Backends[i]
 		t.backends[key(b.Namespace, b.Name)] = b
 	}
+	for i := range in.InferencePools {
+		p := &in.InferencePools[i]
+		t.pools[key(p.Namespace, p.Name)] = p
+	}
+	for i := range in.Pods {
+		p := &in.Pods[i]
+		t.pods[p.Namespace] = append(t.pods[p.Namespace], p)
+	}
 	return t
 }
 
@@ -195,7 +221,10 @@ func (t *translator) run() *Output {
 	t.translateClasses()
 	t.translateGateways()
 	t.translateHTTPRoutes()
-	t.translateUnsupportedRoutes()
+	t.translateGRPCRoutes()
+	t.translateTCPRoutes()
+	t.translateTLSRoutes()
+	t.translatePoolStatus()
 	t.translateBackendStatus()
 	t.translatePolicies()
 	t.translateConsumers()
@@ -218,9 +247,45 @@ func (t *translator) problem(kind, ns, name, format string, args ...any) {
 type dropSet struct {
 	routes   map[string]string // HTTPRoute key -> why
 	backends map[string]string // config backend name -> why
+	// tcp, tls and grpc are TCPRoute, TLSRoute and GRPCRoute keys -> why.
+	tcp, tls, grpc map[string]string
 }
 
-var pathIndex = regexp.MustCompile(`^(routes|backends)\[(\d+)\]`)
+var pathIndex = regexp.MustCompile(`^(routes|backends|tcpRoutes|tlsRoutes|grpcRoutes)\[(\d+)\]`)
+
+// put records why for k in *m; false when it was there already.
+func put(m *map[string]string, index []string, i int, why string) bool {
+	if i >= len(index) {
+		return false
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	if _, ok := (*m)[index[i]]; ok {
+		return false
+	}
+	(*m)[index[i]] = why
+	return true
+}
+
+// addDisabled adds the TCP, TLS and gRPC routes the compiled snapshot
+// disabled (a listener conflict, a backend that is not static); false when
+// there are none.
+func (d *dropSet) addDisabled(snap *config.Snapshot, t *translator) bool {
+	added := false
+	for _, k := range []struct {
+		st    []config.RouteStatus
+		m     *map[string]string
+		index []string
+	}{{snap.TCPRoutes, &d.tcp, t.tcpIndex}, {snap.TLSRoutes, &d.tls, t.tlsIndex}, {snap.GRPCRoutes, &d.grpc, t.grpcIndex}} {
+		for i, st := range k.st {
+			if st.Disabled && put(k.m, k.index, i, st.Reason) {
+				added = true
+			}
+		}
+	}
+	return added
+}
 
 // addAll adds the resources named by errs' paths; false when none could be
 // attributed (the error is not about one resource).
@@ -238,6 +303,17 @@ func (d *dropSet) addAll(errs config.Errors, t *translator) bool {
 			msg += ": "
 		}
 		msg += e.Msg
+		switch m[1] {
+		case "tcpRoutes":
+			added = put(&d.tcp, t.tcpIndex, i, msg) || added
+			continue
+		case "tlsRoutes":
+			added = put(&d.tls, t.tlsIndex, i, msg) || added
+			continue
+		case "grpcRoutes":
+			added = put(&d.grpc, t.grpcIndex, i, msg) || added
+			continue
+		}
 		switch {
 		case m[1] == "routes" && i < len(t.routeIndex):
 			if d.routes == nil {

@@ -33,8 +33,9 @@ func (c *requestContext) reset(parent *fasthttp.RequestCtx) {
 }
 
 // release ends the context for good: the exchange is over, so anything still
-// waiting on Done (a policy's context.AfterFunc, say) is let go.
-func (c *requestContext) release() {
+// waiting on Done (a policy's context.AfterFunc, say) is let go. observed
+// reports whether Done was handed out: such a context must not be reused.
+func (c *requestContext) release() (observed bool) {
 	c.mu.Lock()
 	c.gen++
 	if c.timer != nil {
@@ -46,8 +47,10 @@ func (c *requestContext) release() {
 			close(c.done)
 		}
 	}
+	observed = c.done != nil
 	c.parent, c.done, c.timer = nil, nil, nil
 	c.mu.Unlock()
+	return observed
 }
 
 // armLocked starts the deadline timer; c.mu is held.

@@ -86,3 +86,26 @@ func TestRequestContextReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestObservedContextNotReused: a context whose Done channel was handed out
+// (here to a child context, whose goroutine reads Err once Done closes) is
+// not given to the next exchange: reset would make its Err nil again, and
+// the context package panics on a closed Done with a nil Err.
+func TestObservedContextNotReused(t *testing.T) {
+	ex := Acquire(&fasthttp.RequestCtx{}, "a", time.Now(), nil)
+	ctx := ex.Context()
+	child, cancel := context.WithCancel(ctx)
+	defer cancel()
+	Release(ex)
+	<-child.Done()
+	for range 8 { // the pool hands the exchange back, on this P, at once
+		next := Acquire(&fasthttp.RequestCtx{}, "b", time.Now(), nil)
+		if next.Context() == ctx {
+			t.Fatal("a context whose Done was handed out was reused")
+		}
+		Release(next)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the released context lost its error")
+	}
+}

@@ -51,7 +51,7 @@ type Exchange struct {
 	OnRelease func()
 
 	res      policies.Reservations
-	rctx     requestContext
+	rctx     *requestContext
 	detached bool
 	finished bool
 	header   func(name string) string
@@ -96,6 +96,9 @@ func Acquire(ctx *fasthttp.RequestCtx, requestID string, start time.Time, log *s
 	ex.Ctx, ex.Log = ctx, log
 	ex.hdr = &ctx.Request.Header
 	ex.X = policies.Exchange{RequestID: requestID, Start: start, Header: ex.header, ResponseHeaders: ex.respHdr[:0]}
+	if ex.rctx == nil {
+		ex.rctx = new(requestContext)
+	}
 	ex.rctx.reset(ctx)
 	return ex
 }
@@ -111,7 +114,12 @@ func Release(ex *Exchange) {
 		ex.OnRelease = nil
 		defer fn()
 	}
-	ex.rctx.release()
+	if ex.rctx.release() {
+		// Someone holds its Done channel (a context.AfterFunc, a child
+		// context): a reused context would tell them Err() == nil after
+		// Done closed, which the context package panics on. Let it go.
+		ex.rctx = nil
+	}
 	ex.res.Reset()
 	ex.Ctx, ex.Chain, ex.Log, ex.hdr, ex.Local = nil, nil, nil, nil, nil
 	ex.X, ex.Usage, ex.Access, ex.ClientHost = policies.Exchange{}, schema.Usage{}, Access{}, ""
@@ -122,7 +130,7 @@ func Release(ex *Exchange) {
 // Context returns the request's context: it carries the route's request
 // deadline (SetDeadline) and is cancelled when the client goes away
 // (ClientGone). Policies and upstream calls take it.
-func (ex *Exchange) Context() context.Context { return &ex.rctx }
+func (ex *Exchange) Context() context.Context { return ex.rctx }
 
 // SetDeadline sets the request's deadline (the route's request timeout).
 func (ex *Exchange) SetDeadline(t time.Time) { ex.rctx.setDeadline(t) }
