@@ -1,7 +1,14 @@
 package config
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -60,13 +67,17 @@ func validateA2A(a *A2ABackend, p string, r *reporter) {
 		case a.KeyFile != "" && a.KeyPEM != "":
 			r.add(p+".keyFile", "set keyFile or keyPEM, not both")
 		case a.KeyPEM != "":
-			if b, _ := pem.Decode([]byte(a.KeyPEM)); b == nil {
-				r.add(p+".keyPEM", "keyPEM holds no PEM block")
+			if _, _, err := SigningKey([]byte(a.KeyPEM)); err != nil {
+				r.add(p+".keyPEM", "not a signing key: %v", err)
 			}
 		case a.KeyFile == "":
 			r.add(p+".keyFile", "signing: resign needs keyFile or keyPEM")
 		default:
-			readPEM(r, p+".keyFile", "keyFile", a.KeyFile)
+			if b := readPEM(r, p+".keyFile", "keyFile", a.KeyFile); b != nil {
+				if _, _, err := SigningKey(b); err != nil {
+					r.add(p+".keyFile", "keyFile %q is not a signing key: %v", a.KeyFile, err)
+				}
+			}
 		}
 	default:
 		r.add(p+".signing", "unknown signing %q (use keep or resign)", a.Signing)
@@ -75,4 +86,36 @@ func validateA2A(a *A2ABackend, p string, r *reporter) {
 	if a.Auth.Forward != "" && a.Auth.Forward != MCPForwardNone && a.Auth.Forward != MCPForwardPassthrough {
 		r.add(p+".auth.forward", "unknown forward %q (use none or passthrough)", a.Auth.Forward)
 	}
+}
+
+// SigningKey parses a PEM private key agent cards are signed with: EC P-256
+// (alg ES256) or RSA (RS256). Errors never hold the key.
+func SigningKey(b []byte) (crypto.Signer, string, error) {
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, "", errors.New("holds no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			return nil, "", errors.New("an EC signing key must be on P-256 (ES256)")
+		}
+		return k, "ES256", nil
+	case *rsa.PrivateKey:
+		return k, "RS256", nil
+	}
+	return nil, "", fmt.Errorf("a %T key; use EC P-256 or RSA", key)
 }

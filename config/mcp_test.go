@@ -55,7 +55,7 @@ func TestMCPAndA2AErrors(t *testing.T) {
 			want: []string{
 				`t.yaml:7: backends[0].mcp.targets[0].openapi.spec: openapi target needs exactly one of spec (a file or an http(s) URL) and document`,
 				`t.yaml:8: backends[0].mcp.targets[1].openapi.spec: openapi target needs exactly one of spec (a file or an http(s) URL) and document`,
-				`t.yaml:10: backends[1].a2a.keyPEM: keyPEM holds no PEM block`,
+				`t.yaml:10: backends[1].a2a.keyPEM: not a signing key: holds no PEM block`,
 				`t.yaml:12: backends[2].a2a.keyFile: keyFile and keyPEM are only used with signing: resign`,
 			},
 		},
