@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/config"
@@ -36,6 +37,12 @@ type Backend struct {
 	problems map[string]string
 	onCall   CallObserver
 	sse      sseStreams
+	// listeners are the open standalone streams; keepAlive paces their
+	// keep-alive comments; done ends them when the backend closes.
+	listeners listeners
+	keepAlive time.Duration
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // Options are what a Backend needs of the process.
@@ -63,7 +70,8 @@ func New(name string, cfg *config.MCPBackend, opts Options) (*Backend, error) {
 	}
 	b := &Backend{name: name, byName: map[string]*member{}, prefix: cfg.PrefixMode, maxMessage: cfg.MaxMessageBytes,
 		maxBatch: cfg.MaxBatch, timeout: cfg.Timeout.D(), resource: cfg.ProtectedResource, log: log, problems: map[string]string{}, onCall: opts.OnCall,
-		sse: sseStreams{m: map[string]*sseStream{}}}
+		sse: sseStreams{m: map[string]*sseStream{}}, listeners: listeners{m: map[*listener]struct{}{}},
+		keepAlive: sseKeepAlive, done: make(chan struct{})}
 	if b.prefix == "" {
 		b.prefix = config.PrefixConditional
 	}
@@ -94,11 +102,11 @@ func New(name string, cfg *config.MCPBackend, opts Options) (*Backend, error) {
 		}
 		switch {
 		case tc.Stdio != nil:
-			m.t, err = newStdioTarget(tc.Name, tc.Stdio, b.timeout, log)
+			m.t, err = newStdioTarget(tc.Name, tc.Stdio, b.timeout, log, b.broadcastChanged)
 		case tc.OpenAPI != nil:
 			m.t, err = newOpenAPITarget(ctx, tc.Name, tc.OpenAPI, &m.auth, client, b.timeout, log)
 		case tc.Transport == config.MCPTransportSSE:
-			m.t = newSSETarget(tc.Name, tc.URL, client, &m.auth, b.timeout, log)
+			m.t = newSSETarget(tc.Name, tc.URL, client, &m.auth, b.timeout, log, b.broadcastChanged)
 		default:
 			m.t = &httpTarget{url: tc.URL, client: client, auth: &m.auth, timeout: b.timeout}
 		}
@@ -119,8 +127,9 @@ func (b *Backend) Name() string { return b.name }
 // Problems are the targets left out and why, by target name.
 func (b *Backend) Problems() map[string]string { return b.problems }
 
-// Close stops the backend's child processes.
+// Close ends the backend's standalone streams and stops its child processes.
 func (b *Backend) Close() {
+	b.closeOnce.Do(func() { close(b.done) })
 	for _, m := range b.members {
 		m.t.stop()
 	}

@@ -119,18 +119,40 @@ func readReply(contentType string, body io.Reader, id json.RawMessage) (json.Raw
 
 // readSSEReply reads SSE events until one is the answer to id.
 func readSSEReply(body io.Reader, id json.RawMessage) (json.RawMessage, *rpcError, error) {
-	sc := bufio.NewScanner(body)
-	sc.Buffer(make([]byte, 0, 64<<10), maxEventBytes)
+	var res json.RawMessage
+	var rerr *rpcError
+	found := false
+	err := eachEvent(body, func(data []byte, _ string) bool {
+		r, e, err := matchReply(data, id)
+		if err != nil {
+			return true
+		}
+		res, rerr, found = r, e, true
+		return false
+	})
+	switch {
+	case found:
+		return res, rerr, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	return nil, nil, errNoReply
+}
+
+// eachEvent calls fn with the data (its lines joined) and the last event id
+// of each SSE event read from r, until fn returns false or r ends.
+func eachEvent(r io.Reader, fn func(data []byte, id string) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes)
 	var data bytes.Buffer
+	id := ""
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(line) == 0 {
-			if data.Len() > 0 {
-				if res, rerr, err := matchReply(data.Bytes(), id); err == nil {
-					return res, rerr, nil
-				}
-				data.Reset()
+			if data.Len() > 0 && !fn(data.Bytes(), id) {
+				return nil
 			}
+			data.Reset()
 			continue
 		}
 		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
@@ -138,17 +160,17 @@ func readSSEReply(body io.Reader, id json.RawMessage) (json.RawMessage, *rpcErro
 				data.WriteByte('\n')
 			}
 			data.Write(bytes.TrimPrefix(v, []byte(" ")))
+		} else if v, ok := bytes.CutPrefix(line, []byte("id:")); ok {
+			id = string(bytes.TrimSpace(v))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("mcp: read target stream: %w", err)
+		return fmt.Errorf("mcp: read target stream: %w", err)
 	}
 	if data.Len() > 0 {
-		if res, rerr, err := matchReply(data.Bytes(), id); err == nil {
-			return res, rerr, nil
-		}
+		fn(data.Bytes(), id)
 	}
-	return nil, nil, errNoReply
+	return nil
 }
 
 // matchReply returns the result or error of the answer to id in b.

@@ -57,12 +57,14 @@ func (b *Backend) Serve(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller,
 	case rc.IsPost():
 		b.post(ctx, rc, c, out)
 	case rc.IsGet() && b.ServeMetadata(rc):
+	case rc.IsGet():
+		b.serveListen(rc, c, out)
 	case rc.IsDelete():
 		b.delete(ctx, rc, c, out)
 	default:
-		rc.Response.Header.Set("Allow", "POST, DELETE")
+		rc.Response.Header.Set("Allow", "GET, POST, DELETE")
 		writeRPC(rc, http.StatusMethodNotAllowed, encodeResponse(nil, nil,
-			errorf(codeInvalidRequest, "this MCP endpoint takes POST (JSON-RPC messages) and DELETE (end a session); it offers no SSE stream on GET")))
+			errorf(codeInvalidRequest, "this MCP endpoint takes POST (JSON-RPC messages), GET (the session's SSE stream) and DELETE (end a session)")))
 	}
 }
 
@@ -193,7 +195,10 @@ func (b *Backend) one(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, m
 		return answer{}, http.StatusAccepted
 	}
 	switch m.Method {
-	case "ping", "logging/setLevel":
+	case "ping":
+		return answer{body: encodeResponse(m.ID, nil, nil)}, http.StatusOK
+	case "logging/setLevel":
+		b.setLevel(ctx, s, c, m)
 		return answer{body: encodeResponse(m.ID, nil, nil)}, http.StatusOK
 	case "tools/list":
 		return b.list(ctx, s, c, m, kindTools, out)
@@ -229,6 +234,21 @@ func (b *Backend) session(rc *fasthttp.RequestCtx) (*session, error) {
 		return nil, errNoSession
 	}
 	return b.seal.open(string(id), time.Now())
+}
+
+// requireSession opens the request's session, or answers the error (400
+// without a session id, 404 for one the gateway cannot open) and returns nil.
+func (b *Backend) requireSession(rc *fasthttp.RequestCtx, out *Outcome) *session {
+	s, err := b.session(rc)
+	if err != nil {
+		status := http.StatusNotFound
+		if errors.Is(err, errNoSession) {
+			status = http.StatusBadRequest
+		}
+		fail(rc, out, status, errorf(codeSession, "%v", err))
+		return nil
+	}
+	return s
 }
 
 // initialize opens a session on every target and seals their session ids
@@ -278,9 +298,9 @@ func (b *Backend) initialize(ctx context.Context, rc *fasthttp.RequestCtx, c *Ca
 	res, _ := json.Marshal(map[string]any{
 		"protocolVersion": version,
 		"capabilities": map[string]any{
-			"tools":     map[string]any{},
-			"prompts":   map[string]any{},
-			"resources": map[string]any{},
+			"tools":     map[string]any{"listChanged": true},
+			"prompts":   map[string]any{"listChanged": true},
+			"resources": map[string]any{"listChanged": true},
 			"logging":   map[string]any{},
 		},
 		"serverInfo": map[string]any{"name": "switchyard", "version": "1"},
@@ -427,13 +447,8 @@ func (b *Backend) answerTarget(ctx context.Context, rc *fasthttp.RequestCtx, c *
 // delete ends a session on every target.
 func (b *Backend) delete(ctx context.Context, rc *fasthttp.RequestCtx, c *Caller, out *Outcome) {
 	out.Method = "DELETE"
-	s, err := b.session(rc)
-	if err != nil {
-		status := http.StatusNotFound
-		if errors.Is(err, errNoSession) {
-			status = http.StatusBadRequest
-		}
-		fail(rc, out, status, errorf(codeSession, "%v", err))
+	s := b.requireSession(rc, out)
+	if s == nil {
 		return
 	}
 	for _, mb := range b.members {

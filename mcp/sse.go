@@ -39,6 +39,15 @@ type sseStream struct {
 	done    chan struct{}
 	mu      sync.Mutex
 	session string // the sealed session id, once initialize succeeded
+	// attached takes the session once initialize succeeded: the stream
+	// then also carries what its targets send outside any call.
+	attached chan attachment
+}
+
+// attachment is a stream's session and the caller who initialized it.
+type attachment struct {
+	s *session
+	c *Caller
 }
 
 // sseStreams are a backend's open streams by id.
@@ -89,9 +98,16 @@ func (b *Backend) serveSSE(ctx context.Context, rc *fasthttp.RequestCtx, c *Call
 	if m.Method == "initialize" {
 		if sid := rc.Response.Header.Peek("Mcp-Session-Id"); len(sid) > 0 {
 			st.mu.Lock()
+			first := st.session == ""
 			st.session = string(sid)
 			st.mu.Unlock()
 			rc.Response.Header.Del("Mcp-Session-Id")
+			if s, err := b.seal.open(string(sid), time.Now()); err == nil && first {
+				select {
+				case st.attached <- attachment{s: s, c: c}:
+				default:
+				}
+			}
 		}
 	}
 	if a.body == nil {
@@ -119,7 +135,7 @@ func (b *Backend) openSSE(rc *fasthttp.RequestCtx, out *Outcome) {
 	raw := make([]byte, sseStreamIDSize)
 	_, _ = rand.Read(raw)
 	id := base64.RawURLEncoding.EncodeToString(raw)
-	st := &sseStream{out: make(chan []byte, sseQueue), done: make(chan struct{})}
+	st := &sseStream{out: make(chan []byte, sseQueue), done: make(chan struct{}), attached: make(chan attachment, 1)}
 	b.sse.mu.Lock()
 	if len(b.sse.m) >= maxSSEStreams {
 		b.sse.mu.Unlock()
@@ -133,31 +149,51 @@ func (b *Backend) openSSE(rc *fasthttp.RequestCtx, out *Outcome) {
 	rc.SetStatusCode(http.StatusOK)
 	rc.SetContentType("text/event-stream")
 	rc.Response.Header.Set("Cache-Control", "no-cache")
-	rc.SetBodyStreamWriter(func(w *bufio.Writer) {
+	conn := rc.Conn()
+	rc.SetBodyStreamWriter(func(bw *bufio.Writer) {
+		w := &eventWriter{w: bw, conn: conn}
+		defer w.done()
 		defer func() {
 			close(st.done)
 			b.sse.mu.Lock()
 			delete(b.sse.m, id)
 			b.sse.mu.Unlock()
 		}()
-		if _, err := w.WriteString("event: endpoint\ndata: " + endpoint + "\n\n"); err != nil || w.Flush() != nil {
+		if !w.write([]byte("event: endpoint\ndata: " + endpoint + "\n\n")) {
 			return
 		}
 		tick := time.NewTicker(sseKeepAlive)
 		defer tick.Stop()
 		ttl := time.NewTimer(b.seal.ttl)
 		defer ttl.Stop()
+		// Once initialized, what the targets send outside any call (nil
+		// channels until then).
+		var l *listener
+		var lout chan []byte
+		var lwake chan struct{}
 		for {
 			var ev []byte
 			select {
 			case msg := <-st.out:
-				ev = append(append([]byte("event: message\ndata: "), msg...), '\n', '\n')
+				ev = appendEvent(nil, msg)
+			case a := <-st.attached:
+				var stop func()
+				l, stop = b.attach(a.s, a.c)
+				defer stop()
+				lout, lwake = l.out, l.wake
+				continue
+			case msg := <-lout:
+				ev = appendEvent(nil, msg)
+			case <-lwake:
+				ev = l.appendChanged(nil)
+			case <-b.done:
+				return
 			case <-tick.C:
 				ev = []byte(": keep-alive\n\n")
 			case <-ttl.C:
 				return
 			}
-			if _, err := w.Write(ev); err != nil || w.Flush() != nil {
+			if !w.write(ev) {
 				return // the client left
 			}
 		}

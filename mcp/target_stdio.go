@@ -43,6 +43,9 @@ type stdioTarget struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// changed is told when the target's list of a kind changed.
+	changed func(target, kind string)
+
 	mu sync.Mutex
 	cs *sdk.ClientSession
 }
@@ -50,7 +53,7 @@ type stdioTarget struct {
 var _ target = (*stdioTarget)(nil)
 
 // newStdioTarget starts the process's supervisor.
-func newStdioTarget(name string, s *config.StdioTarget, timeout time.Duration, log *slog.Logger) (*stdioTarget, error) {
+func newStdioTarget(name string, s *config.StdioTarget, timeout time.Duration, log *slog.Logger, changed func(target, kind string)) (*stdioTarget, error) {
 	argv, err := splitCommand(s.Command)
 	if err != nil {
 		return nil, fmt.Errorf("mcp: target %s: %w", name, err)
@@ -74,7 +77,7 @@ func newStdioTarget(name string, s *config.StdioTarget, timeout time.Duration, l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &stdioTarget{name: name, argv: argv, env: env, log: log, timeout: timeout, sem: make(chan struct{}, n),
-		ctx: ctx, cancel: cancel, done: make(chan struct{})}
+		ctx: ctx, cancel: cancel, done: make(chan struct{}), changed: changed}
 	go t.supervise()
 	return t, nil
 }
@@ -105,11 +108,11 @@ func (t *stdioTarget) supervise() {
 
 // newSSETarget is a remote server over the HTTP+SSE transport, reached
 // through one shared session with the target's static credentials.
-func newSSETarget(name, endpoint string, client *http.Client, auth *config.MCPTargetAuth, timeout time.Duration, log *slog.Logger) *stdioTarget {
+func newSSETarget(name, endpoint string, client *http.Client, auth *config.MCPTargetAuth, timeout time.Duration, log *slog.Logger, changed func(target, kind string)) *stdioTarget {
 	hc := &http.Client{Transport: authTransport{base: client.Transport, auth: auth}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &stdioTarget{name: name, sse: &sdk.SSEClientTransport{Endpoint: endpoint, HTTPClient: hc}, log: log,
-		timeout: timeout, sem: make(chan struct{}, 64), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+		timeout: timeout, sem: make(chan struct{}, 64), ctx: ctx, cancel: cancel, done: make(chan struct{}), changed: changed}
 	go t.supervise()
 	return t
 }
@@ -141,7 +144,7 @@ func (t *stdioTarget) runOnce() {
 		return
 	}
 	go t.logStderr(stderr)
-	client := sdk.NewClient(&sdk.Implementation{Name: "switchyard", Version: "1"}, nil)
+	client := t.client()
 	ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
 	cs, err := client.Connect(ctx, &sdk.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}, nil)
 	cancel()
@@ -159,7 +162,7 @@ func (t *stdioTarget) runOnce() {
 
 // runSSE connects to the remote server and waits for the session to end.
 func (t *stdioTarget) runSSE() {
-	client := sdk.NewClient(&sdk.Implementation{Name: "switchyard", Version: "1"}, nil)
+	client := t.client()
 	// The SSE stream lives as long as the context Connect gets: a bounded
 	// connect, then the session's own life.
 	ctx, cancel := context.WithCancel(t.ctx)
@@ -172,6 +175,21 @@ func (t *stdioTarget) runSSE() {
 		return
 	}
 	t.serve(cs)
+}
+
+// client is the SDK client of one connection: the target's list_changed
+// notifications reach the streams of every session that has the target.
+func (t *stdioTarget) client() *sdk.Client {
+	changed := func(kind string) {
+		if t.changed != nil {
+			t.changed(t.name, kind)
+		}
+	}
+	return sdk.NewClient(&sdk.Implementation{Name: "switchyard", Version: "1"}, &sdk.ClientOptions{
+		ToolListChangedHandler:     func(context.Context, *sdk.ToolListChangedRequest) { changed(kindTools) },
+		PromptListChangedHandler:   func(context.Context, *sdk.PromptListChangedRequest) { changed(kindPrompts) },
+		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) { changed(kindResources) },
+	})
 }
 
 // serve publishes cs until it ends.

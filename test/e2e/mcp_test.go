@@ -338,16 +338,34 @@ func TestMCPBadInput(t *testing.T) {
 	if err := json.Unmarshal([]byte(drain(resp)), &batch); err != nil || resp.StatusCode != 200 || len(batch) != 2 || batch[1]["result"] == nil {
 		t.Errorf("a batch within the limit: %d %v %v", resp.StatusCode, batch, err)
 	}
-	req, _ := http.NewRequest("GET", url, nil)
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if drain(resp); resp.StatusCode != 405 {
-		t.Errorf("GET: %d, want 405", resp.StatusCode)
+	// The standalone stream (GET) needs a session it can open and an Accept that allows SSE; PUT is no method of MCP.
+	for _, tc := range []struct {
+		method, session, accept string
+		want                    int
+	}{
+		{"GET", "", "text/event-stream", 400},
+		{"GET", "forged-session", "text/event-stream", 404},
+		{"GET", bsid, "application/json", 406},
+		{"PUT", bsid, "", 405},
+	} {
+		req, _ := http.NewRequest(tc.method, url, nil)
+		if tc.session != "" {
+			req.Header.Set("Mcp-Session-Id", tc.session)
+		}
+		if tc.accept != "" {
+			req.Header.Set("Accept", tc.accept)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		if _ = json.Unmarshal([]byte(drain(resp)), &out); resp.StatusCode != tc.want || out["error"] == nil {
+			t.Errorf("%s with session %q, Accept %q: %d %v; want %d and a JSON-RPC error", tc.method, tc.session, tc.accept, resp.StatusCode, out, tc.want)
+		}
 	}
 	// A session replayed after its DELETE: the target forgot it, the client must initialize again.
-	req, _ = http.NewRequest("DELETE", url, nil)
+	req, _ := http.NewRequest("DELETE", url, nil)
 	req.Header.Set("Mcp-Session-Id", bsid)
 	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
 // Command mcpstdio is an MCP server over stdio for the end-to-end tests,
 // built with the official Go SDK: shout (upper-cases its text), pid (the
 // process id, to see restarts) and crash (exits at once, to see the gateway
-// restart it). It writes one line to stderr when it starts.
+// restart it). It writes one line to stderr when it starts. With
+// MCPSTDIO_GROW=1 it also has grow, which adds a tool (grown): the server
+// sends notifications/tools/list_changed.
 package main
 
 import (
@@ -36,6 +38,16 @@ func main() {
 			go func() { time.Sleep(10 * time.Millisecond); os.Exit(3) }()
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "bye"}}}, nil, nil
 		})
+	if os.Getenv("MCPSTDIO_GROW") == "1" {
+		mcp.AddTool(s, &mcp.Tool{Name: "grow", Description: "Adds the tool grown"},
+			func(context.Context, *mcp.CallToolRequest, none) (*mcp.CallToolResult, any, error) {
+				mcp.AddTool(s, &mcp.Tool{Name: "grown", Description: "A tool added by grow"},
+					func(context.Context, *mcp.CallToolRequest, none) (*mcp.CallToolResult, any, error) {
+						return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "grown"}}}, nil, nil
+					})
+				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "grew"}}}, nil, nil
+			})
+	}
 	fmt.Fprintln(os.Stderr, "mcpstdio ready, pid", os.Getpid())
 	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		fmt.Fprintln(os.Stderr, "mcpstdio:", err)
