@@ -72,7 +72,7 @@ func New(name string, cfg *config.A2ABackend, log *slog.Logger) (*Agent, error) 
 		a.cardURL = c
 	}
 	if cfg.Signing == config.A2ASigningResign {
-		if a.signer, err = loadSigner(cfg.KeyFile, cfg.KeyID, cfg.JWKSURL); err != nil {
+		if a.signer, err = loadSigner(cfg.KeyFile, []byte(cfg.KeyPEM), cfg.KeyID, cfg.JWKSURL); err != nil {
 			return nil, err
 		}
 	}

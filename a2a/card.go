@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/switchyard-ai/switchyard/config"
 )
 
 // signer signs agent cards (JWS, detached payload: the card without its
@@ -28,40 +26,21 @@ type signer struct {
 	jwkURL string
 }
 
-// loadSigner reads a PEM private key: EC P-256 (ES256) or RSA (RS256).
-func loadSigner(file, kid, jku string) (*signer, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("a2a: signing key: %w", err)
+// loadSigner reads a PEM private key, b or else the file: EC P-256 (ES256) or RSA (RS256).
+func loadSigner(file string, b []byte, kid, jku string) (*signer, error) {
+	var err error
+	if len(b) == 0 {
+		if b, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("a2a: signing key: %w", err)
+		}
+	} else {
+		file = "keyPEM"
 	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("a2a: signing key %s holds no PEM block", file)
-	}
-	var key any
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	}
+	key, alg, err := config.SigningKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("a2a: signing key %s: %w", file, err)
 	}
-	s := &signer{kid: kid, jwkURL: jku}
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		if k.Curve != elliptic.P256() {
-			return nil, errors.New("a2a: an EC signing key must be on P-256 (ES256)")
-		}
-		s.key, s.alg = k, "ES256"
-	case *rsa.PrivateKey:
-		s.key, s.alg = k, "RS256"
-	default:
-		return nil, fmt.Errorf("a2a: signing key %s is a %T; use EC P-256 or RSA", file, key)
-	}
+	s := &signer{key: key, alg: alg, kid: kid, jwkURL: jku}
 	return s, nil
 }
 

@@ -90,7 +90,10 @@ type StdioTarget struct {
 // OpenAPITarget is an OpenAPI 3 document whose operations become tools.
 type OpenAPITarget struct {
 	// Spec is a file path or an http(s) URL.
-	Spec string `yaml:"spec" json:"spec"`
+	Spec string `yaml:"spec" json:"spec,omitempty"`
+	// Document is the document itself (YAML or JSON), instead of Spec: the
+	// Kubernetes controller delivers a ConfigMap's document so.
+	Document string `yaml:"document" json:"document,omitempty"`
 	// BaseURL overrides the document's first server URL.
 	BaseURL string `yaml:"baseURL" json:"baseURL,omitempty"`
 }
@@ -215,8 +218,8 @@ func validateMCPTarget(t *MCPTarget, tp string, names map[string]int, i int, r *
 	}
 	if o := t.OpenAPI; o != nil {
 		set++
-		if o.Spec == "" {
-			r.add(tp+".openapi.spec", "openapi target needs spec (a file or an http(s) URL)")
+		if (o.Spec == "") == (o.Document == "") {
+			r.add(tp+".openapi.spec", "openapi target needs exactly one of spec (a file or an http(s) URL) and document")
 		}
 		if o.BaseURL != "" {
 			if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {

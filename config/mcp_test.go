@@ -42,8 +42,21 @@ func TestMCPAndA2AErrors(t *testing.T) {
 			yaml: okListener + "backends:\n  - name: agent\n    a2a: {url: 'agent.local', signing: resign}\n  - name: both\n    a2a: {url: 'http://x'}\n    static: {endpoints: [{host: h, port: 1}]}\n",
 			want: []string{
 				`t.yaml:5: backends[0].a2a.url: url must be an http(s) URL, not "agent.local"`,
-				`t.yaml:5: backends[0].a2a.keyFile: signing: resign needs keyFile`,
+				`t.yaml:5: backends[0].a2a.keyFile: signing: resign needs keyFile or keyPEM`,
 				`t.yaml:6: backends[1]: backend must set exactly one of static, ai, inferencePool, mcp or a2a, not several`,
+			},
+		},
+		{
+			name: "inline document and key",
+			yaml: okListener + "backends:\n  - name: t\n    mcp:\n      targets:\n" +
+				"        - {name: a, openapi: {spec: s.yaml, document: 'openapi: 3.0.0'}}\n        - {name: b, openapi: {}}\n" +
+				"  - name: agent\n    a2a: {url: 'http://x', signing: resign, keyPEM: 'not a key'}\n" +
+				"  - name: keep\n    a2a: {url: 'http://x', keyPEM: 'k'}\n",
+			want: []string{
+				`t.yaml:7: backends[0].mcp.targets[0].openapi.spec: openapi target needs exactly one of spec (a file or an http(s) URL) and document`,
+				`t.yaml:8: backends[0].mcp.targets[1].openapi.spec: openapi target needs exactly one of spec (a file or an http(s) URL) and document`,
+				`t.yaml:10: backends[1].a2a.keyPEM: not a signing key: holds no PEM block`,
+				`t.yaml:12: backends[2].a2a.keyFile: keyFile and keyPEM are only used with signing: resign`,
 			},
 		},
 	}

@@ -99,7 +99,10 @@ func newOpenAPITarget(ctx context.Context, name string, o *config.OpenAPITarget,
 	client *http.Client, timeout time.Duration, log *slog.Logger) (*openapiTarget, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	data, specURL, err := loadSpec(ctx, o.Spec, client)
+	data, specURL, err := []byte(o.Document), (*url.URL)(nil), error(nil)
+	if o.Document == "" {
+		data, specURL, err = loadSpec(ctx, o.Spec, client)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mcp: openapi target %s: %w", name, err)
 	}

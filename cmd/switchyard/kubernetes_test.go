@@ -39,27 +39,7 @@ func TestRunKubernetes(t *testing.T) {
 	port := testutil.FreePort(t)
 
 	admin := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-	logs := &lockedBuffer{}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- runCmd(runCtx, []string{"--kubernetes", "--kubeconfig", kc.Kubeconfig, "--leader-elect=false",
-			"--bind-address", "127.0.0.1", "--admin", admin, "--data-dir", t.TempDir()}, logs)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-		if t.Failed() {
-			t.Logf("gateway logs:\n%s", logs.String())
-		}
-	}()
+	startKubernetesGateway(t, kc, "--admin", admin)
 
 	sy, backendKind := gwv1.Group(v1alpha1.Group), gwv1.Kind("Backend")
 	objs := []client.Object{
@@ -169,4 +149,33 @@ func TestRunKubernetes(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 30*time.Second, func() bool { code, _ := get("/hello"); return code == 404 }, "the route removed")
+}
+
+// startKubernetesGateway runs `switchyard run --kubernetes` against kc (no leader
+// election, listeners on loopback) until the test ends, then checks that it
+// stopped cleanly; its logs are shown when the test failed and returned.
+func startKubernetesGateway(t *testing.T, kc *kubetest.Cluster, args ...string) *lockedBuffer {
+	t.Helper()
+	logs := &lockedBuffer{}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runCmd(runCtx, append([]string{"--kubernetes", "--kubeconfig", kc.Kubeconfig, "--leader-elect=false",
+			"--bind-address", "127.0.0.1", "--data-dir", t.TempDir()}, args...), logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(40 * time.Second):
+			t.Error("run did not stop")
+		}
+		if t.Failed() {
+			t.Logf("gateway logs:\n%s", logs.String())
+		}
+	})
+	return logs
 }

@@ -142,6 +142,7 @@ func New(opts Options) (*Controller, error) {
 		{&corev1.Namespace{}, &corev1.NamespaceList{}, core("Namespace"), false},
 		{&corev1.Service{}, &corev1.ServiceList{}, core("Service"), false},
 		{&corev1.Secret{}, &corev1.SecretList{}, core("Secret"), false},
+		{&corev1.ConfigMap{}, &corev1.ConfigMapList{}, core("ConfigMap"), false},
 		{&discoveryv1.EndpointSlice{}, &discoveryv1.EndpointSliceList{}, discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"), false},
 		{&v1alpha1.Backend{}, &v1alpha1.BackendList{}, sy("Backend"), true},
 		{&v1alpha1.Policy{}, &v1alpha1.PolicyList{}, sy("Policy"), true},
@@ -317,6 +318,8 @@ func (c *Controller) read(ctx context.Context) (*translate.Input, error) {
 			in.Services = l.Items
 		case *corev1.SecretList:
 			in.Secrets = l.Items
+		case *corev1.ConfigMapList:
+			in.ConfigMaps = l.Items
 		case *discoveryv1.EndpointSliceList:
 			in.EndpointSlices = l.Items
 		case *v1alpha1.BackendList:

@@ -171,8 +171,12 @@ func (t *translator) emitBackend(b *v1alpha1.Backend) string {
 	}
 	s := b.Spec
 	switch {
-	case (s.AI == nil) == (s.Static == nil):
-		return "set exactly one of ai and static"
+	case countSet(s.AI != nil, s.Static != nil, s.MCP != nil, s.A2A != nil) != 1:
+		return "set exactly one of ai, static, mcp and a2a"
+	case s.MCP != nil:
+		return t.emitMCP(b)
+	case s.A2A != nil:
+		return t.emitA2A(b)
 	case s.Static != nil:
 		eps := make([]config.Endpoint, 0, len(s.Static.Endpoints))
 		for _, e := range s.Static.Endpoints {

@@ -188,6 +188,11 @@ func decodeDoc(in *Input, d []byte) error {
 		o.StringData = nil
 		in.Secrets = append(in.Secrets, o)
 		return err
+	case "/ConfigMap":
+		var o corev1.ConfigMap
+		err := into(&o)
+		in.ConfigMaps = append(in.ConfigMaps, o)
+		return err
 	case discoveryv1.GroupName + "/EndpointSlice":
 		var o discoveryv1.EndpointSlice
 		err := into(&o)

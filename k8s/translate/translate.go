@@ -1,5 +1,5 @@
 // Package translate turns Kubernetes resources (Gateway API Gateways and
-// HTTPRoutes, Services and their EndpointSlices, Secrets, ReferenceGrants,
+// HTTPRoutes, Services and their EndpointSlices, Secrets, ConfigMaps, ReferenceGrants,
 // and Switchyard's own Backend, Policy and Consumer) into a Switchyard
 // config.Config and the status each resource should carry. It is a pure
 // function of its Input: the controller feeds it from informers, `switchyard
@@ -8,7 +8,8 @@
 //
 // One file per kind of resource: gateway.go (classes, gateways, listeners,
 // TLS), httproute.go (routes, matches, filters), backends.go (backendRefs,
-// Services, Switchyard Backends), grpcroute.go, l4route.go (TCPRoute,
+// Services, Switchyard Backends), backend_agents.go (mcp and a2a Backends,
+// with Secrets and ConfigMaps), grpcroute.go, l4route.go (TCPRoute,
 // TLSRoute), attach.go (what route kinds share), inferencepool.go, policy.go,
 // consumer.go. A new kind adds its own file and a call in Translate.
 package translate
@@ -48,6 +49,7 @@ type Input struct {
 	Services        []corev1.Service
 	EndpointSlices  []discoveryv1.EndpointSlice
 	Secrets         []corev1.Secret
+	ConfigMaps      []corev1.ConfigMap // OpenAPI documents of MCP Backends
 	Backends        []v1alpha1.Backend
 	Policies        []v1alpha1.Policy
 	Consumers       []v1alpha1.Consumer

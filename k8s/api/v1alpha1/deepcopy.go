@@ -51,6 +51,8 @@ func (b *Backend) DeepCopy() *Backend {
 	if s := b.Spec.Static; s != nil {
 		out.Spec.Static = &StaticBackend{Endpoints: slices.Clone(s.Endpoints)}
 	}
+	out.Spec.MCP = b.Spec.MCP.DeepCopy()
+	out.Spec.A2A = b.Spec.A2A.DeepCopy()
 	b.Status.DeepCopyInto(&out.Status)
 	return out
 }

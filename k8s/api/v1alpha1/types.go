@@ -37,7 +37,8 @@ type Status struct {
 }
 
 // Backend is a Switchyard backend a route's backendRef may name (group
-// switchyard.dev, kind Backend): an AI provider or a static set of endpoints.
+// switchyard.dev, kind Backend): an AI provider, a static set of endpoints,
+// a virtual MCP server or an A2A agent.
 type Backend struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -46,12 +47,16 @@ type Backend struct {
 	Status Status      `json:"status,omitempty"`
 }
 
-// BackendSpec sets exactly one of AI and Static.
+// BackendSpec sets exactly one of AI, Static, MCP and A2A.
 type BackendSpec struct {
 	// AI is a model provider.
 	AI *AIBackend `json:"ai,omitempty"`
 	// Static is a set of host:port endpoints.
 	Static *StaticBackend `json:"static,omitempty"`
+	// MCP is a virtual MCP server over many targets (agents.go).
+	MCP *MCPBackend `json:"mcp,omitempty"`
+	// A2A is an agent proxied over the A2A protocol (agents.go).
+	A2A *A2ABackend `json:"a2a,omitempty"`
 }
 
 // AIBackend is config.AIBackend with its credentials taken from Secrets.
