@@ -196,7 +196,10 @@ func addCertificates(t *testing.T, in *Input) {
 
 // renderCase renders the case's own routes: their configuration, their
 // status and the problems about them.
-func renderCase(out *Output, own *Input) ([]byte, error) {
+func renderCase(out *Output, own *Input) ([]byte, error) { return Render(caseOutput(out, own)) }
+
+// caseOutput is the part of out about the case's own routes and Gateways.
+func caseOutput(out *Output, own *Input) *Output {
 	mine := map[string]bool{} // Kind/namespace/name
 	for _, r := range ownRoutes(own) {
 		mine[r.kind+"/"+key(r.ns, r.name)] = true
@@ -249,7 +252,7 @@ func renderCase(out *Output, own *Input) ([]byte, error) {
 			}
 		}
 	}
-	return Render(&Output{Config: cfg, Status: st, Problems: problems})
+	return &Output{Config: cfg, Status: st, Problems: problems}
 }
 
 // caseRoute is one route of a conformance case, of any kind.

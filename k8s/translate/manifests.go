@@ -98,7 +98,9 @@ func decodeDoc(in *Input, d []byte) error {
 		return err
 	}
 	if tm.Kind == "" {
-		if strings.TrimSpace(string(d)) == "null" {
+		// An empty document (only comments, or null) is no object.
+		var v any
+		if err := yaml.Unmarshal(d, &v); err == nil && v == nil {
 			return nil
 		}
 		return fmt.Errorf("no kind")

@@ -91,6 +91,23 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeEmptyDocuments checks that documents holding only comments or
+// null (as a file's header comment before its first "---") are skipped.
+func TestDecodeEmptyDocuments(t *testing.T) {
+	for _, doc := range []string{
+		"# header\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n",
+		"null\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n# trailing\n",
+	} {
+		in := &Input{}
+		if err := Decode(in, "x.yaml", []byte(doc)); err != nil {
+			t.Fatalf("Decode(%q): %v", doc, err)
+		}
+		if len(in.Services) != 1 || in.Services[0].Name != "s" {
+			t.Errorf("Decode(%q): services = %+v, want s", doc, in.Services)
+		}
+	}
+}
+
 // TestGatewayAddresses checks the Gateways' status addresses taken from the
 // Service in front of the replicas.
 func TestGatewayAddresses(t *testing.T) {
