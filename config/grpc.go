@@ -129,21 +129,7 @@ func validateGRPCRoutes(rs []GRPCRoute, r *reporter) {
 	for i := range rs {
 		rt := &rs[i]
 		p := fmt.Sprintf("grpcRoutes[%d]", i)
-		if _, n := SplitName(rt.Name); n == "" {
-			r.add(p+".name", "route name is required")
-		} else if j, dup := names[rt.Name]; dup {
-			r.add(p+".name", "duplicate route name %q (also grpcRoutes[%d])", rt.Name, j)
-		} else {
-			names[rt.Name] = i
-		}
-		for j, h := range rt.Hostnames {
-			if !validHostname(h, true) {
-				r.add(fmt.Sprintf("%s.hostnames[%d]", p, j), "invalid hostname %q", h)
-			}
-		}
-		if len(rt.Rules) == 0 {
-			r.add(p+".rules", "route needs at least one rule")
-		}
+		validateRouteHead(names, "grpcRoutes", i, rt.Name, rt.Hostnames, len(rt.Rules), r)
 		for j := range rt.Rules {
 			validateGRPCRule(&rt.Rules[j], fmt.Sprintf("%s.rules[%d]", p, j), r)
 		}

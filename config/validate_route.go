@@ -12,26 +12,33 @@ func validateRoutes(rs []Route, r *reporter) {
 	for i := range rs {
 		rt := &rs[i]
 		p := fmt.Sprintf("routes[%d]", i)
-		_, name := SplitName(rt.Name)
-		if name == "" {
-			r.add(p+".name", "route name is required")
-		} else if j, dup := names[rt.Name]; dup {
-			r.add(p+".name", "duplicate route name %q (also routes[%d])", rt.Name, j)
-		} else {
-			names[rt.Name] = i
-		}
-		for j, h := range rt.Hostnames {
-			if !validHostname(h, true) {
-				r.add(fmt.Sprintf("%s.hostnames[%d]", p, j), "invalid hostname %q", h)
-			}
-		}
-		if len(rt.Rules) == 0 {
-			r.add(p+".rules", "route needs at least one rule")
-		}
+		validateRouteHead(names, "routes", i, rt.Name, rt.Hostnames, len(rt.Rules), r)
 		for j := range rt.Rules {
 			validateRule(&rt.Rules[j], fmt.Sprintf("%s.rules[%d]", p, j), r)
 		}
 		validatePolicies(rt.Policies, p+".policies", r)
+	}
+}
+
+// validateRouteHead checks what every HTTP-like route kind has (list is
+// its field, "routes" or "grpcRoutes"): a name unique in names, valid
+// hostnames, at least one rule.
+func validateRouteHead(names map[string]int, list string, i int, name string, hostnames []string, rules int, r *reporter) {
+	p := fmt.Sprintf("%s[%d]", list, i)
+	if _, n := SplitName(name); n == "" {
+		r.add(p+".name", "route name is required")
+	} else if j, dup := names[name]; dup {
+		r.add(p+".name", "duplicate route name %q (also %s[%d])", name, list, j)
+	} else {
+		names[name] = i
+	}
+	for j, h := range hostnames {
+		if !validHostname(h, true) {
+			r.add(fmt.Sprintf("%s.hostnames[%d]", p, j), "invalid hostname %q", h)
+		}
+	}
+	if rules == 0 {
+		r.add(p+".rules", "route needs at least one rule")
 	}
 }
 
