@@ -54,13 +54,15 @@ func TestAIFailover(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			// The secondary first: a free port picked before it was bound
+			// could be the one it then binds (the primary would answer).
+			secondary := openaifake.New(t, openaifake.Options{APIKey: upstreamKey, Reply: secondReply})
 			primary := openaifake.New(t, openaifake.Options{APIKey: upstreamKey})
 			primary.SetFault(tt.fault)
 			primaryURL := primary.URL
 			if tt.refused {
 				primaryURL = fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t))
 			}
-			secondary := openaifake.New(t, openaifake.Options{APIKey: upstreamKey, Reply: secondReply})
 			g := startAIGateway(t, failoverYAML(primaryURL, secondary.URL))
 			c := sdkClient(g, clientKey)
 
