@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/store"
 )
@@ -80,12 +82,28 @@ func (s *Service) audited(r *reservation, d store.Decision) {
 		if c.Algorithm == store.Bucket || i >= len(d.States) {
 			continue
 		}
-		unit := "tokens"
 		v := float64(d.States[i].Remaining)
 		if k == chMoney {
-			unit, v = "usd", v/1e12
+			v /= 1e12
 		}
-		kind, name := subjectOf(c.Key)
-		s.metrics.budgetRemaining.WithLabelValues(kind, name, unit).Set(v)
+		s.remainingGauge(c.Key, k == chMoney).Set(v)
 	}
+}
+
+// remainingGauge returns switchyard_budget_remaining's series for a counter
+// (its key gives the subject labels; money is in USD, else tokens), cached:
+// every admission sets its budgets' series, and a cached lookup costs a
+// fraction of WithLabelValues. The cache holds a series per budget counter,
+// as the vector does.
+func (s *Service) remainingGauge(key string, money bool) prometheus.Gauge {
+	cache, unit := &s.remainingTokens, "tokens"
+	if money {
+		cache, unit = &s.remainingUSD, "usd"
+	}
+	if g, ok := cache.Load(key); ok {
+		return g.(prometheus.Gauge)
+	}
+	kind, name := subjectOf(key)
+	g, _ := cache.LoadOrStore(key, s.metrics.budgetRemaining.WithLabelValues(kind, name, unit))
+	return g.(prometheus.Gauge)
 }

@@ -69,6 +69,9 @@ type Service struct {
 	lastLog atomic.Int64 // unix seconds of the last store error logged
 	// costByModel caches switchyard_cost_total's series by model label.
 	costByModel sync.Map
+	// remainingTokens and remainingUSD cache switchyard_budget_remaining's
+	// series by counter key.
+	remainingTokens, remainingUSD sync.Map
 }
 
 var _ policies.Builder = (*Service)(nil)

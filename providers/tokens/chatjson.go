@@ -36,25 +36,7 @@ func (c *Counter) CountChatJSON(body []byte) (n int, ok bool) {
 	}
 	enc := c.in(model)
 	msgs.ForEach(func(_, m gjson.Result) bool {
-		n += PerMessage
-		m.ForEach(func(k, v gjson.Result) bool {
-			switch k.Str {
-			case "role", "refusal", "tool_call_id":
-				n += enc.count(text(v))
-			case "content":
-				n += enc.countContentJSON(v)
-			case "name":
-				if name := text(v); name != "" {
-					n += enc.count(name) + PerName
-				}
-			case "tool_calls":
-				v.ForEach(func(_, tc gjson.Result) bool {
-					n += enc.count(text(tc.Get("function.name"))) + enc.count(text(tc.Get("function.arguments")))
-					return true
-				})
-			}
-			return true
-		})
+		n += enc.countMessageJSON(m)
 		return true
 	})
 	n += ReplyPriming
@@ -67,6 +49,42 @@ func (c *Counter) CountChatJSON(body []byte) (n int, ok bool) {
 		return true
 	})
 	return n, true
+}
+
+// countMessageJSON counts one message of a chat's messages array, cached by
+// the message's raw JSON: a conversation resends its whole history on every
+// turn, so all but the newest messages are found whole, without reading
+// their members.
+func (enc encoding) countMessageJSON(m gjson.Result) int {
+	key, cached := enc.messageKey(m.Raw)
+	if cached {
+		if n, ok := enc.c.cache.get(key); ok {
+			return n
+		}
+	}
+	n := PerMessage
+	m.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "role", "refusal", "tool_call_id":
+			n += enc.count(text(v))
+		case "content":
+			n += enc.countContentJSON(v)
+		case "name":
+			if name := text(v); name != "" {
+				n += enc.count(name) + PerName
+			}
+		case "tool_calls":
+			v.ForEach(func(_, tc gjson.Result) bool {
+				n += enc.count(text(tc.Get("function.name"))) + enc.count(text(tc.Get("function.arguments")))
+				return true
+			})
+		}
+		return true
+	})
+	if cached {
+		enc.c.cache.put(key, n)
+	}
+	return n
 }
 
 // countContentJSON counts a message content: a string, or an array of parts.

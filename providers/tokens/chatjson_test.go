@@ -1,6 +1,8 @@
 package tokens
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/providers/schema"
@@ -24,11 +26,40 @@ func TestCountChatJSON(t *testing.T) {
 				t.Fatalf("ParseChatRequest: %v", err)
 			}
 			want := c.CountChat(req)
-			got, ok := c.CountChatJSON([]byte(tc.body))
-			if !ok || got != want {
-				t.Errorf("CountChatJSON = %d, %v; CountChat = %d", got, ok, want)
+			// The second count finds each message whole in the cache.
+			for _, pass := range []string{"first", "cached"} {
+				got, ok := c.CountChatJSON([]byte(tc.body))
+				if !ok || got != want {
+					t.Errorf("%s CountChatJSON = %d, %v; CountChat = %d", pass, got, ok, want)
+				}
 			}
 		})
+	}
+	// A message's count is cached by its raw JSON, apart from texts: a text
+	// spelling a counted message's JSON is counted as a text.
+	msg := `{"role":"user","content":"hi"}`
+	if _, ok := c.CountChatJSON([]byte(`{"model":"gpt-4o","messages":[` + msg + `]}`)); !ok {
+		t.Fatal("CountChatJSON refused a message")
+	}
+	body := `{"model":"gpt-4o","messages":[{"role":"user","content":` + strconv.Quote(msg) + `}]}`
+	req, err := schema.ParseChatRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.CountChatJSON([]byte(body)); !ok || got != New().CountChat(req) {
+		t.Errorf("a text equal to a cached message's JSON: CountChatJSON = %d, %v; want %d", got, ok, New().CountChat(req))
+	}
+	// The same message under another encoding is counted in that encoding.
+	long := `{"model":"%s","messages":[{"role":"user","content":"Antidisestablishmentarianism, pneumonoultramicroscopic; 東京 ☃ ∑"}]}`
+	for _, model := range []string{"gpt-4o", "gpt-4", "gpt-4o"} {
+		b := fmt.Sprintf(long, model)
+		req, err := schema.ParseChatRequest([]byte(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := c.CountChatJSON([]byte(b)); got != c.CountChat(req) {
+			t.Errorf("%s: CountChatJSON = %d, CountChat = %d", model, got, c.CountChat(req))
+		}
 	}
 	if n, ok := c.CountChatJSON([]byte(`{"model":"gpt-4o","messages":[]}`)); !ok || n != ReplyPriming {
 		t.Errorf("no messages: %d, %v; want %d, true", n, ok, ReplyPriming)

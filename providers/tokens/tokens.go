@@ -65,6 +65,9 @@ type countKey struct {
 	hash uint64
 	len  int
 	o200 bool
+	// message marks a whole message's raw JSON (countMessageJSON), whose
+	// count differs from the same bytes counted as a text.
+	message bool
 }
 
 func (c *countCache) get(k countKey) (int, bool) {
@@ -191,6 +194,15 @@ func (e encoding) count(text string) int {
 	n := len(e.tk.EncodeOrdinary(text))
 	c.cache.put(k, n)
 	return n
+}
+
+// messageKey is the cache key of a message's raw JSON; ok is false when
+// counts are not cached (no seed, or the encoding failed to load).
+func (e encoding) messageKey(raw string) (k countKey, ok bool) {
+	if e.tk == nil || e.c.cache.seed == (maphash.Seed{}) {
+		return countKey{}, false
+	}
+	return countKey{hash: maphash.String(e.c.cache.seed, raw), len: len(raw), o200: e.o200, message: true}, true
 }
 
 // Split returns text cut into its tokens' texts, in model's encoding: joined,
