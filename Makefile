@@ -5,6 +5,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 STATICCHECK_VERSION := 2025.1.1
+# Every go command builds with go-control-plane's generated vtprotobuf
+# marshallers (the endpoint picker's messages: inference/codec.go); a build
+# without the tag works and marshals them by reflection.
+export GOFLAGS := -tags=vtprotobuf $(GOFLAGS)
 
 .PHONY: help build run test node-deps llmd-sim test-short check fmt vet staticcheck imports bench bench-go bench-compare clean
 

@@ -78,7 +78,7 @@ func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, er
 		return sc, nil
 	}
 	cc, err := grpc.NewClient(e.Address, grpc.WithTransportCredentials(transportCredentials(conf)),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody), grpc.ForceCodecV2(newPickerCodec())),
 		// Fixed windows turn off grpc-go's bandwidth-delay probing (a PING
 		// per burst of data: system calls on every request of a busy pool).
 		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20),

@@ -1,0 +1,62 @@
+package inference
+
+import (
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// TestPickerCodec checks that the picker codec's bytes decode to the
+// message it was given, for the messages the gateway sends (small ones and
+// one past gRPC's buffer pooling threshold), and that its answers decode.
+func TestPickerCodec(t *testing.T) {
+	c := newPickerCodec()
+	big := make([]byte, 100<<10)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	served := &extprocv3.ProcessingRequest{
+		Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+			Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":status", RawValue: []byte("200")}}}, EndOfStream: true}},
+		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataLB: {Fields: map[string]*structpb.Value{
+			MetadataServed: structpb.NewStringValue("10.0.0.1:8000")}}}},
+	}
+	for name, m := range map[string]*extprocv3.ProcessingRequest{
+		"served": served,
+		"headers": {Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
+			Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":method", RawValue: []byte("POST")},
+				{Key: "x-gateway-inference-objective", RawValue: []byte("chat")}}}}}},
+		"big body": {Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: big, EndOfStream: true}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := c.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := out.Materialize()
+			out.Free()
+			got := &extprocv3.ProcessingRequest{}
+			if err := proto.Unmarshal(b, got); err != nil {
+				t.Fatalf("the codec's bytes do not decode: %v", err)
+			}
+			if !proto.Equal(got, m) {
+				t.Errorf("decoded %v, want %v", got, m)
+			}
+		})
+	}
+	answer := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+		ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{
+			SetHeaders: []*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: "x-picker", RawValue: []byte("seen")}}}}}}}}
+	b, err := proto.Marshal(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &extprocv3.ProcessingResponse{}
+	if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, got); err != nil || !proto.Equal(got, answer) {
+		t.Errorf("Unmarshal = %v, %v; want %v", got, err, answer)
+	}
+}
