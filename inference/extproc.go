@@ -143,11 +143,11 @@ type session struct {
 // The stream's context is not derived from ctx: it is cancelled from timer
 // goroutines (the timeout), and cancelling a child reads its parent's values,
 // which a request context may not allow once its request ended. ctx's end
-// still ends the stream (context.AfterFunc), and close, on the request's
-// goroutine, unlinks them.
+// still ends the stream (afterFunc), and close, on the request's goroutine,
+// unlinks them.
 func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
 	sctx, cancelStream := context.WithCancel(context.Background())
-	unlink := context.AfterFunc(ctx, cancelStream)
+	unlink := afterFunc(ctx, cancelStream)
 	cancel := func() { unlink(); cancelStream() }
 	timer := time.AfterFunc(x.timeout, cancelStream)
 	d, err := x.exchange(sctx, r)
@@ -166,6 +166,17 @@ func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
 		cancel()
 	}
 	return d, nil
+}
+
+// afterFunc is context.AfterFunc, through ctx's own AfterFunc method when it
+// has one: the gateway's request context then registers f without making
+// its Done channel, a goroutine to wait on it, or a context the next request
+// may not reuse.
+func afterFunc(ctx context.Context, f func()) (stop func() bool) {
+	if a, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(ctx, f)
 }
 
 func (x *extPicker) exchange(ctx context.Context, r *Request) (*Decision, error) {

@@ -21,6 +21,16 @@ type requestContext struct {
 	done     chan struct{}
 	timer    *time.Timer
 	err      error
+	// after are the functions AfterFunc registered and not yet stopped;
+	// afterID numbers them.
+	after   []afterFunc
+	afterID uint64
+}
+
+// afterFunc is one function registered with AfterFunc.
+type afterFunc struct {
+	id uint64
+	f  func()
 }
 
 var _ context.Context = (*requestContext)(nil)
@@ -29,6 +39,7 @@ func (c *requestContext) reset(parent *fasthttp.RequestCtx) {
 	c.mu.Lock()
 	c.gen++
 	c.parent, c.deadline, c.done, c.timer, c.err = parent, time.Time{}, nil, nil, nil
+	c.after = c.after[:0]
 	c.mu.Unlock()
 }
 
@@ -41,13 +52,10 @@ func (c *requestContext) release() (observed bool) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	if c.err == nil {
-		c.err = context.Canceled
-		if c.done != nil {
-			close(c.done)
-		}
-	}
-	observed = c.done != nil
+	// A function still registered runs now, and may yet read the
+	// context: it is not reused either.
+	observed = c.done != nil || len(c.after) > 0
+	c.cancelLocked(context.Canceled)
 	c.parent, c.done, c.timer = nil, nil, nil
 	c.mu.Unlock()
 	return observed
@@ -72,7 +80,7 @@ func (c *requestContext) setDeadline(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.deadline = t
-	if c.done != nil && c.timer == nil && !t.IsZero() && c.err == nil {
+	if (c.done != nil || len(c.after) > 0) && c.timer == nil && !t.IsZero() && c.err == nil {
 		c.armLocked()
 	}
 }
@@ -134,5 +142,44 @@ func (c *requestContext) cancelLocked(err error) {
 	c.err = err
 	if c.done != nil {
 		close(c.done)
+	}
+	for _, a := range c.after {
+		go a.f()
+	}
+	c.after = c.after[:0]
+}
+
+// AfterFunc arranges for f to run in its own goroutine once the context
+// ends, as context.AfterFunc does; stop unregisters f, reporting whether it
+// had not run. The context package finds this method (its afterFuncer), and
+// callers that hold on to a request's end (an endpoint picker's stream) can
+// call it directly: it makes no Done channel and no waiting goroutine, and a
+// context whose functions were all stopped is reused by the next exchange.
+func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	c.afterID++
+	id, gen := c.afterID, c.gen
+	c.after = append(c.after, afterFunc{id: id, f: f})
+	if c.timer == nil && !c.deadline.IsZero() {
+		c.armLocked()
+	}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.gen != gen {
+			return false
+		}
+		for i, a := range c.after {
+			if a.id == id {
+				c.after = append(c.after[:i], c.after[i+1:]...)
+				return true
+			}
+		}
+		return false
 	}
 }

@@ -109,3 +109,76 @@ func TestObservedContextNotReused(t *testing.T) {
 		t.Fatal("the released context lost its error")
 	}
 }
+
+// TestRequestContextAfterFunc: a function registered with AfterFunc runs once
+// when the context ends (client gone, deadline, release) and not once
+// stopped; stopping a released use's function touches nothing of the next
+// use, and a context whose functions were stopped is reused.
+func TestRequestContextAfterFunc(t *testing.T) {
+	tests := []struct {
+		name     string
+		deadline time.Duration
+		end      func(ex *Exchange)
+		stop     bool
+		wantRun  bool
+	}{
+		{name: "client goes", end: func(ex *Exchange) { ex.ClientGone() }, wantRun: true},
+		{name: "deadline passes", deadline: 20 * time.Millisecond, end: func(*Exchange) { time.Sleep(60 * time.Millisecond) }, wantRun: true},
+		{name: "exchange released", end: func(ex *Exchange) { Release(ex) }, wantRun: true},
+		{name: "stopped, then client goes", end: func(ex *Exchange) { ex.ClientGone() }, stop: true},
+		{name: "stopped, deadline passes", deadline: 20 * time.Millisecond, end: func(*Exchange) { time.Sleep(60 * time.Millisecond) }, stop: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := Acquire(&fasthttp.RequestCtx{}, "id", time.Now(), nil)
+			if tt.deadline > 0 {
+				ex.SetDeadline(time.Now().Add(tt.deadline))
+			}
+			ran := make(chan struct{}, 2)
+			stop := ex.Context().(interface{ AfterFunc(func()) func() bool }).AfterFunc(func() { ran <- struct{}{} })
+			if tt.stop && !stop() {
+				t.Fatal("stop before the end reported the function had run")
+			}
+			tt.end(ex)
+			select {
+			case <-ran:
+				if !tt.wantRun {
+					t.Fatal("a stopped function ran")
+				}
+				if stop() {
+					t.Fatal("stop after the run reported it had not run")
+				}
+			case <-time.After(200 * time.Millisecond):
+				if tt.wantRun {
+					t.Fatal("the function did not run")
+				}
+			}
+			if tt.name != "exchange released" {
+				Release(ex)
+			}
+		})
+	}
+	// A context whose functions were all stopped may be reused (release
+	// reports it unobserved); one with a function left may not. The old
+	// use's stop is a no-op on the next use.
+	var c requestContext
+	c.reset(nil)
+	ran := make(chan struct{}, 2)
+	old := c.AfterFunc(func() { ran <- struct{}{} })
+	old()
+	if c.release() {
+		t.Fatal("a context whose AfterFunc was stopped was reported observed")
+	}
+	c.reset(nil)
+	stopNext := c.AfterFunc(func() { ran <- struct{}{} })
+	if old() {
+		t.Fatal("the previous use's stop removed the next use's function")
+	}
+	if !c.release() {
+		t.Fatal("a context with a function still registered was reported unobserved")
+	}
+	<-ran
+	if stopNext() {
+		t.Fatal("stop reported a function that ran as not run")
+	}
+}
