@@ -10,10 +10,10 @@ STATICCHECK_VERSION := 2025.1.1
 # without the tag works and marshals them by reflection.
 export GOFLAGS := -tags=vtprotobuf $(GOFLAGS)
 
-.PHONY: help build run test node-deps llmd-sim test-short check fmt vet staticcheck imports bench bench-go bench-compare clean
+.PHONY: help build run test node-deps llmd-sim controller-gen generate test-short check fmt vet staticcheck imports bench bench-go bench-compare clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-15s %s\n", $$1, $$2}'
 
 build: ## build bin/switchyard
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchyard
@@ -21,7 +21,7 @@ build: ## build bin/switchyard
 run: build ## build and run the gateway on its embedded default configuration (127.0.0.1:8080, admin 127.0.0.1:15000)
 	./$(BIN) run
 
-test: node-deps llmd-sim ## run every test with the race detector (unit and end-to-end through the binary)
+test: node-deps llmd-sim controller-gen ## run every test with the race detector (unit and end-to-end through the binary)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 node-deps: ## install the pinned npm clients the end-to-end tests drive (skipped when npm is absent)
@@ -36,6 +36,12 @@ llmd-sim: bin/llm-d-inference-sim ## build llm-d-inference-sim (the inference-po
 bin/llm-d-inference-sim: tools/llmd/go.mod tools/llmd/go.sum
 	mkdir -p bin
 	cd tools/llmd && $(GO) build -o ../../bin/llm-d-inference-sim github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
+
+controller-gen: ## build controller-gen (pinned in tools/controller-gen) into bin/, once
+	./tools/controller-gen/build.sh
+
+generate: controller-gen ## regenerate the CRDs (k8s/crds) and deep copies from the Go types of k8s/api/v1alpha1
+	./tools/controller-gen/generate.sh
 
 test-short: ## run the unit tests only (no end-to-end tests through the binary)
 	$(GO) test -short -count=1 $(PKGS)

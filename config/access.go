@@ -61,40 +61,58 @@ type APIKey struct {
 	Budgets []Budget `yaml:"budgets" json:"budgets,omitempty"`
 }
 
+// The kubebuilder markers on Limit and on the other types the Kubernetes
+// resources embed (k8s/api/v1alpha1) give their CRD schema, validation and
+// deep copies (zz_generated.deepcopy.go): `make generate` runs controller-gen.
+
 // Limit is a request or token rate limit. On a team, consumer or key it
 // limits that subject; in a route's rateLimits policy, By says which
 // subjects each get their own counter.
+//
+// +kubebuilder:object:generate=true
 type Limit struct {
 	// Name labels the limit in errors and metrics (default: derived).
 	Name string `yaml:"name" json:"name,omitempty"`
 	// Requests per Per (0: no request limit).
+	// +kubebuilder:validation:Minimum=0
 	Requests int64 `yaml:"requests" json:"requests,omitempty"`
 	// Tokens per Per (0: no token limit), counted as TokenType.
+	// +kubebuilder:validation:Minimum=0
 	Tokens int64 `yaml:"tokens" json:"tokens,omitempty"`
 	// TokenType is what Tokens counts: total (default), input or output.
+	// +kubebuilder:validation:Enum=total;input;output
 	TokenType string `yaml:"tokenType" json:"tokenType,omitempty"`
 	// Per is the window: minute, hour, day, or a duration ("10s").
 	Per string `yaml:"per" json:"per"`
 	// By, in a route policy, lists the subjects with a counter each: key,
 	// consumer, team, model, route (default: route, one counter for all).
+	// +kubebuilder:validation:items:Enum=key;consumer;team;model;route
 	By []string `yaml:"by" json:"by,omitempty"`
 	// OnExceeded is Block (default) or Audit (count and report, let through).
+	// +kubebuilder:validation:Enum=Block;Audit
 	OnExceeded string `yaml:"onExceeded" json:"onExceeded,omitempty"`
 }
 
 // Budget caps what a key, consumer or team spends, in money or tokens,
 // over a calendar period or a rolling window.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.usd) != has(self.tokens)",message="a budget sets one of usd and tokens"
+// +kubebuilder:validation:XValidation:rule="has(self.period) != has(self.window)",message="a budget sets one of period and window"
 type Budget struct {
 	Name string `yaml:"name" json:"name,omitempty"`
 	// USD is the money budget (priced by Access.Prices); Tokens a token budget. One of the two.
-	USD    float64 `yaml:"usd" json:"usd,omitempty"`
-	Tokens int64   `yaml:"tokens" json:"tokens,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	USD float64 `yaml:"usd" json:"usd,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	Tokens int64 `yaml:"tokens" json:"tokens,omitempty"`
 	// Period is day, week (from Monday) or month, in TimeZone; Window a
 	// rolling duration instead ("24h"). One of the two.
+	// +kubebuilder:validation:Enum=day;week;month
 	Period   string   `yaml:"period" json:"period,omitempty"`
 	Window   Duration `yaml:"window" json:"window,omitempty"`
 	TimeZone string   `yaml:"timeZone" json:"timeZone,omitempty"`
 	// OnExceeded is Block (default) or Audit.
+	// +kubebuilder:validation:Enum=Block;Audit
 	OnExceeded string `yaml:"onExceeded" json:"onExceeded,omitempty"`
 }
 
@@ -158,6 +176,8 @@ type AdminAuth struct {
 }
 
 // ClientAuth authenticates clients: by API key, by JWT, or either.
+//
+// +kubebuilder:object:generate=true
 type ClientAuth struct {
 	// APIKeys accepts the keys of the access block (Authorization: Bearer or x-api-key).
 	APIKeys *APIKeyAuth `yaml:"apiKeys" json:"apiKeys,omitempty"`
@@ -172,6 +192,8 @@ type ClientAuth struct {
 type APIKeyAuth struct{}
 
 // JWTAuth verifies bearer JWTs.
+//
+// +kubebuilder:object:generate=true
 type JWTAuth struct {
 	Issuer    string   `yaml:"issuer" json:"issuer"`
 	Audiences []string `yaml:"audiences" json:"audiences,omitempty"`

@@ -9,6 +9,10 @@ import (
 )
 
 // Duration is a time.Duration written as a Go duration string ("30s", "1h").
+// The markers give its schema in the Kubernetes CRDs (k8s/api/v1alpha1).
+//
+// +kubebuilder:validation:Type=string
+// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 type Duration time.Duration
 
 var (

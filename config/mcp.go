@@ -100,11 +100,21 @@ type OpenAPITarget struct {
 
 // ToolFilter keeps a target's tools by name: exact names and regular
 // expressions (anchored at both ends). Include empty: every tool; Exclude wins.
+//
+// +kubebuilder:object:generate=true
 type ToolFilter struct {
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=1024
 	Include []string `yaml:"include" json:"include,omitempty"`
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=1024
 	Exclude []string `yaml:"exclude" json:"exclude,omitempty"`
 	// IncludeRegex and ExcludeRegex are regular expressions matched against whole names.
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=1024
 	IncludeRegex []string `yaml:"includeRegex" json:"includeRegex,omitempty"`
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=1024
 	ExcludeRegex []string `yaml:"excludeRegex" json:"excludeRegex,omitempty"`
 }
 
@@ -123,27 +133,44 @@ type MCPTargetAuth struct {
 }
 
 // ToolAccessRule allows or denies the tools it names to the callers it matches.
+//
+// +kubebuilder:object:generate=true
 type ToolAccessRule struct {
 	// Tools are the federated tool names (as clients see them) or, between
 	// slashes, regular expressions (/^github_.*/). Empty: every tool.
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=1024
 	Tools []string `yaml:"tools" json:"tools,omitempty"`
 	// Action is allow or deny.
+	// +kubebuilder:validation:Enum=allow;deny
 	Action string `yaml:"action" json:"action"`
 	// Consumers, Teams and Claims select callers; every set condition must
 	// hold, none set matches every caller (anonymous ones included).
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=512
 	Consumers []string `yaml:"consumers" json:"consumers,omitempty"`
-	Teams     []string `yaml:"teams" json:"teams,omitempty"`
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=256
+	Teams []string `yaml:"teams" json:"teams,omitempty"`
 	// Claims maps a JWT claim to accepted values (a list claim matches when it holds one).
 	Claims map[string][]string `yaml:"claims" json:"claims,omitempty"`
 }
 
 // ProtectedResource is OAuth protected resource metadata (RFC 9728).
+//
+// +kubebuilder:object:generate=true
 type ProtectedResource struct {
 	// Resource is the resource identifier (default: the route's URL as the client reached it).
+	// +kubebuilder:validation:MaxLength=2048
 	Resource string `yaml:"resource" json:"resource,omitempty"`
 	// AuthorizationServers are the issuers clients get tokens from.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=2048
 	AuthorizationServers []string `yaml:"authorizationServers" json:"authorizationServers"`
 	// Scopes are the scopes the resource understands.
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=256
 	Scopes []string `yaml:"scopes" json:"scopes,omitempty"`
 }
 

@@ -263,12 +263,19 @@ type Timeouts struct {
 }
 
 // Retry retries a failed attempt, on another endpoint when there is one.
+//
+// +kubebuilder:object:generate=true
 type Retry struct {
 	// Attempts is the number of retries after the first try.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10
 	Attempts int `yaml:"attempts" json:"attempts"`
 	// Backoff is the base wait between attempts (doubles each time, with jitter).
 	Backoff Duration `yaml:"backoff" json:"backoff,omitempty"`
 	// Codes are the response statuses that are retried (default 502, 503, 504); connect errors always are.
+	// +kubebuilder:validation:items:Minimum=100
+	// +kubebuilder:validation:items:Maximum=599
 	Codes []int `yaml:"codes" json:"codes,omitempty"`
 }
 
@@ -284,6 +291,8 @@ type Policies struct {
 }
 
 // CORS answers preflights at the gateway and decorates responses.
+//
+// +kubebuilder:object:generate=true
 type CORS struct {
 	AllowOrigins     []string `yaml:"allowOrigins" json:"allowOrigins,omitempty"`
 	AllowMethods     []string `yaml:"allowMethods" json:"allowMethods,omitempty"`

@@ -50,3 +50,30 @@ func TestTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestCRDsAreTheGenerated checks that the chart installs exactly the CRDs
+// controller-gen generates into k8s/crds (its crds/ is a link there): every
+// one, byte for byte, and no other.
+func TestCRDsAreTheGenerated(t *testing.T) {
+	out, err := exec.Command(helm(t), "template", "sy", ".", "--include-crds").CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	s := string(out)
+	files, err := filepath.Glob("../crds/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs in k8s/crds (%v)", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(s, "# Source: switchyard/crds/"+filepath.Base(f)+"\n"+string(b)) {
+			t.Errorf("the chart does not install %s as generated", f)
+		}
+	}
+	if n, want := strings.Count(s, "# Source: switchyard/crds/"), len(files); n != want {
+		t.Errorf("the chart installs %d CRD files, k8s/crds holds %d", n, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -274,6 +275,53 @@ func TestCRDValidation(t *testing.T) {
 				t.Fatalf("err = %v, want an Invalid error", err)
 			}
 		})
+	}
+
+	// The rules the generated CRDs take from the markers of the config types
+	// a Policy and a Consumer embed: each refusal names the field or rule.
+	target := []v1alpha1.TargetRef{{Group: gwv1.GroupName, Kind: "Gateway", Name: "g"}}
+	policy := func(n string, s v1alpha1.PolicySpec) client.Object {
+		if s.TargetRefs == nil {
+			s.TargetRefs = target
+		}
+		return &v1alpha1.Policy{ObjectMeta: om(n), Spec: s}
+	}
+	consumer := func(n string, s v1alpha1.ConsumerSpec) client.Object {
+		return &v1alpha1.Consumer{ObjectMeta: om(n), Spec: s}
+	}
+	badTimeout := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(), "kind": "Policy", "metadata": map[string]any{"name": "tmo", "namespace": "default"},
+		"spec": map[string]any{"targetRefs": []any{map[string]any{"group": gwv1.GroupName, "kind": "Gateway", "name": "g"}},
+			"timeouts": map[string]any{"request": "soon"}},
+	}}
+	for _, c := range []struct {
+		name string
+		obj  client.Object
+		want string // "" when accepted
+	}{
+		{"timeouts, retry and rate limits", policy("pok", v1alpha1.PolicySpec{Timeouts: &config.Timeouts{Request: config.Duration(time.Minute)},
+			Retry:      &config.Retry{Attempts: 3, Codes: []int{503}},
+			RateLimits: []config.Limit{{Per: "minute", Requests: 10, TokenType: "input", By: []string{"consumer"}, OnExceeded: "Audit"}}}), ""},
+		{"no policy", policy("p0", v1alpha1.PolicySpec{}), "a Policy sets at least one policy"},
+		{"Service in the gateway group", policy("p1", v1alpha1.PolicySpec{CORS: &config.CORS{},
+			TargetRefs: []v1alpha1.TargetRef{{Group: gwv1.GroupName, Kind: "Service", Name: "s"}}}), "a target is a Gateway or HTTPRoute"},
+		{"timeout not a duration", badTimeout, "spec.timeouts.request"},
+		{"retry attempts past 10", policy("p2", v1alpha1.PolicySpec{Retry: &config.Retry{Attempts: 11}}), "spec.retry.attempts"},
+		{"retry code 600", policy("p3", v1alpha1.PolicySpec{Retry: &config.Retry{Codes: []int{600}}}), "spec.retry.codes[0]"},
+		{"unknown token type", policy("p4", v1alpha1.PolicySpec{RateLimits: []config.Limit{{Per: "minute", TokenType: "cached"}}}),
+			"spec.rateLimits[0].tokenType"},
+		{"unknown by", policy("p5", v1alpha1.PolicySpec{RateLimits: []config.Limit{{Per: "minute", By: []string{"ip"}}}}),
+			"spec.rateLimits[0].by[0]"},
+		{"negative requests", consumer("c3", v1alpha1.ConsumerSpec{Limits: []config.Limit{{Per: "minute", Requests: -1}}}),
+			"spec.limits[0].requests"},
+		{"budget with period and window", consumer("c4", v1alpha1.ConsumerSpec{Budgets: []config.Budget{{USD: 5, Period: "month",
+			Window: config.Duration(time.Hour)}}}), "a budget sets one of period and window"},
+		{"unknown period", consumer("c5", v1alpha1.ConsumerSpec{Budgets: []config.Budget{{USD: 5, Period: "year"}}}),
+			"spec.budgets[0].period"},
+		{"key without its hash Secret", consumer("c6", v1alpha1.ConsumerSpec{Keys: []v1alpha1.ConsumerKey{{ID: "k"}}}),
+			"spec.keys[0].hashSecretRef.name"},
+	} {
+		t.Run(c.name, func(t *testing.T) { checkCreated(t, cl.Create(context.Background(), c.obj), c.want) })
 	}
 }
 
