@@ -31,19 +31,23 @@ func (c pickerCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if !ok {
 		return c.proto.Marshal(v)
 	}
+	// The generated code writes backwards from the end of a buffer of
+	// SizeVT bytes; where its size and its writing disagree (the pinned
+	// structpb wrappers count a byte too many for a nil struct or list
+	// value), the reflection codec marshals the message instead.
 	size := m.SizeVT()
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := make([]byte, size)
-		if _, err := m.MarshalToSizedBufferVTStrict(buf); err != nil {
-			return nil, err
+		if n, err := m.MarshalToSizedBufferVTStrict(buf); err != nil || n != size {
+			return c.proto.Marshal(v)
 		}
 		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
 	pool := mem.DefaultBufferPool()
 	buf := pool.Get(size)
-	if _, err := m.MarshalToSizedBufferVTStrict(*buf); err != nil {
+	if n, err := m.MarshalToSizedBufferVTStrict(*buf); err != nil || n != size {
 		pool.Put(buf)
-		return nil, err
+		return c.proto.Marshal(v)
 	}
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
@@ -51,5 +55,7 @@ func (c pickerCodec) Marshal(v any) (mem.BufferSlice, error) {
 // Unmarshal implements [encoding.CodecV2].
 func (c pickerCodec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
 
-// Name implements [encoding.CodecV2]: the content subtype stays "proto".
+// Name implements [encoding.CodecV2]. A forced codec names the content
+// subtype: requests carry application/grpc+proto, which gRPC servers take
+// as application/grpc.
 func (c pickerCodec) Name() string { return proto.Name }

@@ -30,6 +30,11 @@ func TestPickerCodec(t *testing.T) {
 		"headers": {Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
 			Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":method", RawValue: []byte("POST")},
 				{Key: "x-gateway-inference-objective", RawValue: []byte("chat")}}}}}},
+		// A nil struct value: the vtprotobuf wrappers size it a byte larger
+		// than they write it; the codec must still send valid protobuf.
+		"nil struct value": {Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{}},
+			MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataLB: {Fields: map[string]*structpb.Value{
+				"nested": {Kind: &structpb.Value_StructValue{}}}}}}},
 		"big body": {Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: big, EndOfStream: true}}},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -93,8 +93,10 @@ func (s *Service) audited(r *reservation, d store.Decision) {
 // remainingGauge returns switchyard_budget_remaining's series for a counter
 // (its key gives the subject labels; money is in USD, else tokens), cached:
 // every admission sets its budgets' series, and a cached lookup costs a
-// fraction of WithLabelValues. The cache holds a series per budget counter,
-// as the vector does.
+// fraction of WithLabelValues. Counters of one subject and unit (a daily
+// and a monthly budget, say) share a series, as the labels do; the cache
+// keeps an entry per counter key seen, bounded by the configured budgets.
+// Whatever resets or deletes the vector's series must clear both caches.
 func (s *Service) remainingGauge(key string, money bool) prometheus.Gauge {
 	cache, unit := &s.remainingTokens, "tokens"
 	if money {

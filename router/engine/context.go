@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,9 +23,11 @@ type requestContext struct {
 	timer    *time.Timer
 	err      error
 	// after are the functions AfterFunc registered and not yet stopped;
-	// afterID numbers them.
-	after   []afterFunc
-	afterID uint64
+	// afterID numbers them; afterRan is set once one was started (it may
+	// still be reading the context).
+	after    []afterFunc
+	afterID  uint64
+	afterRan bool
 }
 
 // afterFunc is one function registered with AfterFunc.
@@ -39,23 +42,25 @@ func (c *requestContext) reset(parent *fasthttp.RequestCtx) {
 	c.mu.Lock()
 	c.gen++
 	c.parent, c.deadline, c.done, c.timer, c.err = parent, time.Time{}, nil, nil, nil
-	c.after = c.after[:0]
+	clear(c.after)
+	c.after, c.afterRan = c.after[:0], false
 	c.mu.Unlock()
 }
 
 // release ends the context for good: the exchange is over, so anything still
 // waiting on Done (a policy's context.AfterFunc, say) is let go. observed
-// reports whether Done was handed out: such a context must not be reused.
+// reports whether Done was handed out or a function of AfterFunc ran: such a
+// context must not be reused.
 func (c *requestContext) release() (observed bool) {
 	c.mu.Lock()
 	c.gen++
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	// A function still registered runs now, and may yet read the
-	// context: it is not reused either.
-	observed = c.done != nil || len(c.after) > 0
+	// A function registered runs now, and one started earlier may still
+	// be running: either may read the context, which is then not reused.
 	c.cancelLocked(context.Canceled)
+	observed = c.done != nil || c.afterRan
 	c.parent, c.done, c.timer = nil, nil, nil
 	c.mu.Unlock()
 	return observed
@@ -100,7 +105,7 @@ func (c *requestContext) Done() <-chan struct{} {
 		c.done = make(chan struct{})
 		if c.err != nil {
 			close(c.done)
-		} else if !c.deadline.IsZero() {
+		} else if !c.deadline.IsZero() && c.timer == nil {
 			c.armLocked()
 		}
 	}
@@ -144,8 +149,10 @@ func (c *requestContext) cancelLocked(err error) {
 		close(c.done)
 	}
 	for _, a := range c.after {
+		c.afterRan = true
 		go a.f()
 	}
+	clear(c.after)
 	c.after = c.after[:0]
 }
 
@@ -159,6 +166,7 @@ func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
+		c.afterRan = true
 		go f()
 		return func() bool { return false }
 	}
@@ -176,7 +184,7 @@ func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
 		}
 		for i, a := range c.after {
 			if a.id == id {
-				c.after = append(c.after[:i], c.after[i+1:]...)
+				c.after = slices.Delete(c.after, i, i+1)
 				return true
 			}
 		}

@@ -181,4 +181,28 @@ func TestRequestContextAfterFunc(t *testing.T) {
 	if stopNext() {
 		t.Fatal("stop reported a function that ran as not run")
 	}
+
+	// A function started before release (the client went) may still read
+	// the context: it is not reused.
+	c.reset(nil)
+	c.AfterFunc(func() { ran <- struct{}{} })
+	c.cancel(context.Canceled)
+	<-ran
+	if !c.release() {
+		t.Fatal("a context whose AfterFunc function ran was reported unobserved")
+	}
+
+	// AfterFunc then Done, with a deadline: one timer, which release stops.
+	c.reset(nil)
+	c.setDeadline(time.Now().Add(time.Hour))
+	c.AfterFunc(func() {})
+	first := c.timer
+	c.Done()
+	if first == nil || c.timer != first {
+		t.Fatal("Done armed a second deadline timer after AfterFunc armed one")
+	}
+	c.release()
+	if first.Stop() {
+		t.Fatal("release left the deadline timer running")
+	}
 }
