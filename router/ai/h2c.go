@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,9 @@ var (
 	// errH2CIdle ends an h2c stream that sent nothing for its idle timeout.
 	errH2CIdle = fmt.Errorf("ai: h2c upstream stream idle: %w", os.ErrDeadlineExceeded)
 )
+
+// copyBufs are the buffers a buffered h2c answer is copied through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // poolH2C is the h2c client of pool key, shared through gen with the
 // snapshots before and after it; nil for a pool that speaks HTTP/1.1.
@@ -116,7 +120,9 @@ func (s *exchange) doH2C(b *backend, up *schema.Upstream, d *inference.Decision,
 		resp.SetBodyStream(&h2cBody{body: hr.Body, ctx: ctx, cancel: cancel}, -1)
 		return resp, nil
 	}
-	n, err := io.Copy(resp.BodyWriter(), io.LimitReader(hr.Body, maxResponseBytes+1))
+	buf := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(resp.BodyWriter(), io.LimitReader(hr.Body, maxResponseBytes+1), *buf)
+	copyBufs.Put(buf)
 	timedOut := !timer.Stop()
 	_ = hr.Body.Close()
 	cancel(nil)

@@ -1,7 +1,9 @@
 package ai
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -15,7 +17,8 @@ var poolAnswer = []byte(`{"id":"x","object":"chat.completion","created":1,"model
 
 // BenchmarkPool sends a chat request through Frontend.Serve to an
 // inferencePool (built-in picker) of one model server on loopback:
-// http is a fasthttp server spoken to over HTTP/1.1.
+// http is a fasthttp server spoken to over HTTP/1.1, h2c a net/http server
+// spoken to over HTTP/2 cleartext (appProtocol kubernetes.io/h2c).
 func BenchmarkPool(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -33,6 +36,27 @@ func BenchmarkPool(b *testing.B) {
 		go func() { _ = up.Serve(ln) }()
 		b.Cleanup(func() { _ = up.Shutdown() })
 		benchPool(b, &config.InferencePool{Endpoints: []string{ln.Addr().String()}, AppProtocol: config.AppProtocolHTTP,
+			Timeout: config.Duration(5 * time.Second)})
+	})
+	b.Run("h2c", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var protos http.Protocols
+		protos.SetUnencryptedHTTP2(true)
+		up := &http.Server{Protocols: &protos, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			if r.URL.Path == "/metrics" {
+				w.Header().Set("Content-Type", "text/plain")
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(poolAnswer)
+		})}
+		go func() { _ = up.Serve(ln) }()
+		b.Cleanup(func() { _ = up.Close() })
+		benchPool(b, &config.InferencePool{Endpoints: []string{ln.Addr().String()}, AppProtocol: config.AppProtocolH2C,
 			Timeout: config.Duration(5 * time.Second)})
 	})
 }
