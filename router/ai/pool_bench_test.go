@@ -69,22 +69,5 @@ func benchPool(b *testing.B, pool *config.InferencePool) {
 		b.Fatal(err)
 	}
 	b.Cleanup(fe.Close)
-	route := Route{Key: "default.pool.0.0", Refs: []config.BackendRef{{Name: "default/pool"}}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var ctx fasthttp.RequestCtx
-		for pb.Next() {
-			ctx.Request.Reset()
-			ctx.Response.Reset()
-			ctx.Request.Header.SetMethod("POST")
-			ctx.Request.SetRequestURI("/v1/chat/completions")
-			ctx.Request.Header.SetContentType("application/json")
-			ctx.Request.SetBody(benchBody)
-			fe.Serve(&ctx, route)
-			if ctx.Response.StatusCode() != 200 {
-				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-			}
-		}
-	})
+	benchChats(b, fe, Route{Key: "default.pool.0.0", Refs: []config.BackendRef{{Name: "default/pool"}}})
 }

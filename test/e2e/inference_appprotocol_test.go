@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,18 +166,10 @@ func TestInferencePoolAppProtocolServed(t *testing.T) {
 		pool("appprotocol-h2c-inference-pool", sel+fmt.Sprintf("targetPorts: [{number: %d}]\n  appProtocol: kubernetes.io/h2c", h2cPort)) + "\n" +
 		pool("appprotocol-http-inference-pool", sel+fmt.Sprintf("targetPorts: [{number: %d}]\n  appProtocol: http", httpPort)) + "\n" +
 		pool("primary-inference-pool", fmt.Sprintf("selector: {matchLabels: {app: primary-inference-model-server}}\n  targetPorts: [{number: %d}]", httpPort)) + "\n"
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "manifests.yaml"), manifests)
-	cmd := exec.Command(binary, "translate", "-f", dir, "--bind-address", "127.0.0.1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("translate: %v\n%s", err, stderr.String())
+	cfg, problems := translateManifests(t, t.TempDir(), manifests)
+	if problems != "" {
+		t.Errorf("translate reported problems:\n%s", problems)
 	}
-	if stderr.Len() > 0 {
-		t.Errorf("translate reported problems:\n%s", stderr.String())
-	}
-	cfg := stdout.String()
 	if !strings.Contains(cfg, "appProtocol: kubernetes.io/h2c") || strings.Contains(cfg, "invalid:") {
 		t.Fatalf("translation lacks the h2c pool or refuses a backend:\n%s", cfg)
 	}
