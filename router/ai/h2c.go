@@ -28,8 +28,12 @@ import (
 // everything after the upstream call (translation, stream relay, usage,
 // health, served-endpoint reporting) is the HTTP/1.1 path's own.
 
-// h2cIdleConns is how long an idle h2c connection to a model server stays open.
-const h2cIdleConns = 90 * time.Second
+const (
+	// h2cIdleConns is how long an idle h2c connection to a model server stays open.
+	h2cIdleConns = 90 * time.Second
+	// h2cMaxHeaderBytes bounds a model server's response headers.
+	h2cMaxHeaderBytes = 64 << 10
+)
 
 var (
 	// errH2CTimeout ends an h2c attempt that has no response (headers, or
@@ -50,6 +54,7 @@ func poolH2C(key string, ip *config.InferencePool, gen *upstream.Generation) (*h
 	}
 	v, err := gen.Get("pool-h2c|"+key, func() (any, func(), error) {
 		tr := upstream.HTTP2Transport(nil, dialTimeout, h2cIdleConns, nil)
+		tr.MaxResponseHeaderBytes = h2cMaxHeaderBytes
 		return tr, tr.CloseIdleConnections, nil
 	})
 	if err != nil {

@@ -29,6 +29,8 @@ type h2cModelServer struct {
 	// stream stalls this long after its first chunk.
 	stall  atomic.Int64
 	status atomic.Int32 // != 0: chat requests are answered with it
+	// bigHeader makes chat answers carry a 100 KiB header.
+	bigHeader atomic.Bool
 	mu     sync.Mutex
 	protos []string // "METHOD path HTTP/x.y", in arrival order
 	bodies []string
@@ -88,6 +90,9 @@ func (m *h2cModelServer) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, `{"error":{"message":"busy","type":"server_error"}}`, int(s))
 		return
+	}
+	if m.bigHeader.Load() {
+		w.Header().Set("X-Big", strings.Repeat("b", 100<<10))
 	}
 	stall := time.Duration(m.stall.Load())
 	if !gjson.GetBytes(body, "stream").Bool() {
@@ -207,8 +212,8 @@ func TestPoolH2C(t *testing.T) {
 // TestPoolH2CFailures: over h2c, a server that does not answer within the
 // pool's timeout is a 504, a stream that stalls past streamIdleTimeout ends
 // with a timeout event (and the server's stream is cancelled), a refused
-// connection moves on to the picker's next endpoint, and a server's 429 is
-// the client's with its Retry-After.
+// connection moves on to the picker's next endpoint, response headers over
+// 64 KiB are a 502, and a server's 429 is the client's with its Retry-After.
 func TestPoolH2CFailures(t *testing.T) {
 	m := newH2CModelServer(t)
 	down := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
@@ -255,6 +260,15 @@ func TestPoolH2CFailures(t *testing.T) {
 		}
 		h.rec.next(t)
 		testutil.Eventually(t, 3*time.Second, func() bool { return m.gone.Load() == 1 }, "the server's stream was not cancelled")
+	})
+	t.Run("response headers too large", func(t *testing.T) {
+		m.bigHeader.Store(true)
+		defer m.bigHeader.Store(false)
+		status, _, body := h.do(t, "POST", "/v1/chat/completions", "application/json", chat)
+		if status != 502 {
+			t.Fatalf("%d %s, want 502 for 100 KiB of response headers", status, body)
+		}
+		h.rec.next(t)
 	})
 	t.Run("server 429", func(t *testing.T) {
 		m.status.Store(429)
