@@ -31,10 +31,10 @@ type h2cModelServer struct {
 	status atomic.Int32 // != 0: chat requests are answered with it
 	// bigHeader makes chat answers carry a 100 KiB header.
 	bigHeader atomic.Bool
-	mu     sync.Mutex
-	protos []string // "METHOD path HTTP/x.y", in arrival order
-	bodies []string
-	ids    []string // X-Request-Id of each chat request
+	mu        sync.Mutex
+	protos    []string // "METHOD path HTTP/x.y", in arrival order
+	bodies    []string
+	ids       []string // X-Request-Id of each chat request
 	// gone counts streams whose client (the gateway) went away.
 	gone atomic.Int32
 }
