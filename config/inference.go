@@ -33,7 +33,8 @@ type InferencePool struct {
 	// TargetPorts are the ports a bare host serves on (1 to 8 of them).
 	TargetPorts []int `yaml:"targetPorts" json:"targetPorts,omitempty"`
 	// AppProtocol is how the gateway speaks to the model servers: http
-	// (HTTP/1.1, the default). kubernetes.io/h2c is refused for now.
+	// (HTTP/1.1, the default) or kubernetes.io/h2c (HTTP/2 cleartext with
+	// prior knowledge, also for the built-in picker's metrics scrapes).
 	AppProtocol string `yaml:"appProtocol" json:"appProtocol,omitempty"`
 	// EndpointPicker is the external picker; nil or an empty address selects
 	// the built-in picker.
@@ -191,11 +192,9 @@ func validateInferencePool(ip *InferencePool, p string, r *reporter) {
 		}
 	}
 	switch ip.AppProtocol {
-	case AppProtocolHTTP:
-	case AppProtocolH2C:
-		r.add(p+".appProtocol", "appProtocol %q is not supported yet: model servers must speak HTTP/1.1 (use http)", ip.AppProtocol)
+	case AppProtocolHTTP, AppProtocolH2C:
 	default:
-		r.add(p+".appProtocol", "unknown appProtocol %q (use http)", ip.AppProtocol)
+		r.add(p+".appProtocol", "unknown appProtocol %q (use %s or %s)", ip.AppProtocol, AppProtocolHTTP, AppProtocolH2C)
 	}
 	nonNegative(r, p+".timeout", ip.Timeout)
 	nonNegative(r, p+".streamIdleTimeout", ip.StreamIdleTimeout)

@@ -16,7 +16,7 @@ func TestInferencePoolErrors(t *testing.T) {
 		{
 			name: "endpoints, ports, protocol, picker",
 			yaml: okListener + "backends:\n  - name: pool\n    inferencePool:\n      endpoints: [\"10.0.0.1\", \"h:0\", \":80\", \"\"]\n" +
-				"      appProtocol: kubernetes.io/h2c\n" +
+				"      appProtocol: http2\n" +
 				"      endpointPicker: {address: epp, failureMode: Sometimes}\n" +
 				"      picker: {metricsPath: metrics}\n",
 			want: []string{
@@ -24,7 +24,7 @@ func TestInferencePoolErrors(t *testing.T) {
 				`t.yaml:6: backends[0].inferencePool.endpoints[1]: endpoint "h:0": port must be between 1 and 65535`,
 				`t.yaml:6: backends[0].inferencePool.endpoints[2]: endpoint ":80" has no host`,
 				`t.yaml:6: backends[0].inferencePool.endpoints[3]: endpoint is empty`,
-				`t.yaml:7: backends[0].inferencePool.appProtocol: appProtocol "kubernetes.io/h2c" is not supported yet: model servers must speak HTTP/1.1 (use http)`,
+				`t.yaml:7: backends[0].inferencePool.appProtocol: unknown appProtocol "http2" (use http or kubernetes.io/h2c)`,
 				`t.yaml:8: backends[0].inferencePool.endpointPicker.address: picker address "epp" must be host:port`,
 				`t.yaml:8: backends[0].inferencePool.endpointPicker.failureMode: unknown failureMode "Sometimes" (use FailClose or FailOpen)`,
 				`t.yaml:9: backends[0].inferencePool.picker.metricsPath: metricsPath "metrics" must begin with "/"`,
@@ -73,6 +73,29 @@ func TestInferencePoolErrors(t *testing.T) {
 			}
 			if got := strings.Split(err.Error(), "\n"); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}
+
+// TestInferencePoolAppProtocols: both protocols of the Inference Extension
+// load as they are; none means http.
+func TestInferencePoolAppProtocols(t *testing.T) {
+	for _, tt := range []struct{ set, want string }{{"", AppProtocolHTTP}, {"http", AppProtocolHTTP}, {"kubernetes.io/h2c", AppProtocolH2C}} {
+		t.Run(tt.want+"/"+tt.set, func(t *testing.T) {
+			y := okListener + "backends:\n  - name: pool\n    inferencePool:\n      endpoints: [\"10.0.0.1:8000\"]\n"
+			if tt.set != "" {
+				y += "      appProtocol: " + tt.set + "\n"
+			}
+			snap, err := LoadBytes("t.yaml", []byte(y), envOf(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(snap.Problems) > 0 {
+				t.Fatal(snap.Problems)
+			}
+			if got := snap.Backends["default/pool"].InferencePool.AppProtocol; got != tt.want {
+				t.Errorf("appProtocol %q, want %q", got, tt.want)
 			}
 		})
 	}

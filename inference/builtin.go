@@ -65,7 +65,7 @@ func newBuiltin(p *Pool, cfg *config.BuiltinPicker, scrape bool) *builtin {
 	if interval <= 0 {
 		interval = 200 * time.Millisecond
 	}
-	b.client = &http.Client{Timeout: max(interval, time.Second)}
+	b.client = &http.Client{Timeout: max(interval, time.Second), Transport: scrapeTransport(p.cfg.AppProtocol)}
 	path := cfg.MetricsPath
 	if path == "" {
 		path = "/metrics"
@@ -75,6 +75,18 @@ func newBuiltin(p *Pool, cfg *config.BuiltinPicker, scrape bool) *builtin {
 		go b.scrapeLoop(ctx, i, "http://"+a+path, interval)
 	}
 	return b
+}
+
+// scrapeTransport speaks the pool's appProtocol to its servers' metrics
+// endpoints: h2c with prior knowledge for an h2c pool (its servers may
+// speak nothing else), net/http's default transport (HTTP/1.1) otherwise.
+func scrapeTransport(appProtocol string) http.RoundTripper {
+	if appProtocol != config.AppProtocolH2C {
+		return nil
+	}
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	return &http.Transport{Protocols: &protos, IdleConnTimeout: 90 * time.Second}
 }
 
 func (b *builtin) stop() {

@@ -32,6 +32,7 @@ func simCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	out := fs.Int("output-tokens", 16, "completion length unless max_tokens asks for fewer")
 	maxRunning := fs.Int("max-running", 0, "requests served at once before others wait (0: unbounded)")
 	mode := fs.String("mode", "lorem", "lorem (deterministic text) or echo (repeat the last user message)")
+	h2c := fs.Bool("h2c", false, "speak only HTTP/2 cleartext with prior knowledge (a model server of an appProtocol kubernetes.io/h2c pool)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -46,13 +47,18 @@ func simCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("sim: listen: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if *h2c {
+		var protos http.Protocols
+		protos.SetUnencryptedHTTP2(true)
+		srv.Protocols = &protos
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Info("sim model server listening", "addr", ln.Addr().String(), "model", *model)
+	log.Info("sim model server listening", "addr", ln.Addr().String(), "model", *model, "h2c", *h2c)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("sim: serve: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,9 @@ type backend struct {
 	up         *upstreamState
 	// pool is an inferencePool backend's pool (nil for a provider).
 	pool *inference.Pool
+	// h2c is the HTTP/2 cleartext client of a pool whose appProtocol is
+	// kubernetes.io/h2c (nil: HTTP/1.1 through up.client).
+	h2c *http.Transport
 }
 
 // upstreamState is what an AI backend keeps across reloads: its client

@@ -21,7 +21,12 @@ var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","con
 func BenchmarkPassthrough(b *testing.B) {
 	answer := []byte(`{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":2,"total_tokens":22}}`)
 	fe := benchFrontend(b, "application/json", answer)
-	route := Route{Key: "default.r.0.0", Refs: []config.BackendRef{{Name: "default/oa"}}}
+	benchChats(b, fe, Route{Key: "default.r.0.0", Refs: []config.BackendRef{{Name: "default/oa"}}})
+}
+
+// benchChats serves benchBody as chat requests through route, in parallel,
+// each answered 200.
+func benchChats(b *testing.B, fe *Frontend, route Route) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -122,10 +122,14 @@ func dial(d *fasthttp.TCPDialer, addr string, conf *tls.Config) (net.Conn, error
 // streamIdle switches the connection resp arrived on from fasthttp's
 // time-to-headers deadline to an idle deadline of d per Read (d <= 0: no
 // deadline at all). It reports false when resp did not arrive on an
-// upstreamConn.
+// upstreamConn (nor as an h2c stream).
 func streamIdle(resp *fasthttp.Response, d time.Duration) bool {
 	a, ok := resp.LocalAddr().(*connAddr)
 	if !ok || a.c == nil {
+		if hb, ok := resp.BodyStream().(*h2cBody); ok {
+			hb.setIdle(d) // an h2c stream (h2c.go): no connection of its own
+			return true
+		}
 		return false
 	}
 	c := a.c

@@ -120,6 +120,8 @@ type backendSpec struct {
 	ai       config.AIBackend
 	priority int
 	weight   *int
+	// pool, when set, makes the backend an inferencePool (ai is ignored).
+	pool *config.InferencePool
 }
 
 // harness runs a Frontend behind a real fasthttp server on loopback.
@@ -137,6 +139,9 @@ func newHarness(t testing.TB, specs []backendSpec, opts Options, timeouts ...*co
 	for _, s := range specs {
 		ai := s.ai
 		snap.Backends["default/"+s.name] = &config.Backend{Name: "default/" + s.name, AI: &ai}
+		if s.pool != nil {
+			snap.Backends["default/"+s.name] = &config.Backend{Name: "default/" + s.name, InferencePool: s.pool}
+		}
 		refs = append(refs, config.BackendRef{Name: "default/" + s.name, Priority: s.priority, Weight: s.weight})
 	}
 	if opts.Log == nil {

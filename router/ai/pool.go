@@ -67,6 +67,9 @@ func (fa *Factory) newPoolBackend(key string, ip *config.InferencePool, gen *ups
 		return nil, err
 	}
 	b.pool = v.(*inference.Pool)
+	if b.h2c, err = poolH2C(key, ip, gen); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -177,8 +180,17 @@ func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translat
 }
 
 // doEndpoint sends the attempt's request to one pool endpoint, with the
-// picker's body and headers.
+// picker's body and headers: over HTTP/1.1, or h2c (doH2C) when the pool's
+// appProtocol asks for it.
 func (s *exchange) doEndpoint(b *backend, up *schema.Upstream, d *inference.Decision, ep string, timeout time.Duration) (*fasthttp.Response, error) {
+	if b.h2c != nil {
+		resp, err := s.doH2C(b, up, d, ep, timeout)
+		if err != nil {
+			s.f.log.Warn("ai: inference pool endpoint failed", "rule", s.h.key, "backend", b.key, "endpoint", ep,
+				"protocol", "h2c", "err", err.Error())
+		}
+		return resp, err
+	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	uri := req.URI()

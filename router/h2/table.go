@@ -397,24 +397,15 @@ func derefTLS(t *config.BackendTLS) any {
 // transport is an HTTP/2 client for one endpoint: h2c (prior knowledge),
 // or TLS with ALPN h2; never HTTP/1.1 (gRPC needs trailers).
 func transport(addr string, s *config.StaticBackend) (*http.Transport, error) {
-	connect := s.ConnectionPool.ConnectTimeout.D()
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	var protos http.Protocols
-	tr := &http.Transport{
-		IdleConnTimeout: s.ConnectionPool.MaxIdleTime.D(),
-		HTTP2:           &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second},
-		// Every call to the endpoint goes to addr, whatever its :authority.
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
+	dialer := &net.Dialer{Timeout: s.ConnectionPool.ConnectTimeout.D(), KeepAlive: 30 * time.Second}
+	// Every call to the endpoint goes to addr, whatever its :authority.
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, addr)
 	}
+	idle := s.ConnectionPool.MaxIdleTime.D()
 	if s.TLS == nil {
-		protos.SetUnencryptedHTTP2(true)
-		tr.Protocols = &protos
-		return tr, nil
+		return upstream.HTTP2Transport(dial, 0, idle, nil), nil
 	}
-	protos.SetHTTP2(true)
-	tr.Protocols = &protos
 	host, _, _ := net.SplitHostPort(addr)
 	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	if s.TLS.ServerName != "" {
@@ -432,6 +423,5 @@ func transport(addr string, s *config.StaticBackend) (*http.Transport, error) {
 		}
 		conf.RootCAs = pool
 	}
-	tr.TLSClientConfig = conf
-	return tr, nil
+	return upstream.HTTP2Transport(dial, 0, idle, conf), nil
 }

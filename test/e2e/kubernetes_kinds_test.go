@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,18 +149,10 @@ func TestKubernetesRouteKindsServed(t *testing.T) {
 	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
 	manifests := strings.NewReplacer("{{GRPC}}", port(grpcAddr), "{{SIM}}", port(sim), "{{ECHO}}", port(echo),
 		"{{TCP}}", fmt.Sprint(tcpPort), "{{TLS}}", fmt.Sprint(tlsPort), "{{TLSECHO}}", port(tlsEcho)).Replace(k8sKindsManifests)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "manifests.yaml"), manifests)
-	cmd := exec.Command(binary, "translate", "-f", dir, "--bind-address", "127.0.0.1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("translate: %v\n%s", err, stderr.String())
+	cfg, problems := translateManifests(t, t.TempDir(), manifests)
+	if problems != "" {
+		t.Errorf("translate reported problems:\n%s", problems)
 	}
-	if stderr.Len() > 0 {
-		t.Errorf("translate reported problems:\n%s", stderr.String())
-	}
-	cfg := stdout.String()
 	for _, want := range []string{"h2c: true", "grpcRoutes:", "tcpRoutes:", "tlsRoutes:", "inferencePool:"} {
 		if !strings.Contains(cfg, want) {
 			t.Fatalf("translated configuration lacks %q:\n%s", want, cfg)

@@ -95,6 +95,20 @@ endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 `, name, ns, port)
 }
 
+// translateManifests writes manifests into dir and runs `switchyard
+// translate` on it: the configuration (stdout) and the problems (stderr).
+func translateManifests(t *testing.T, dir, manifests string) (cfg, problems string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "manifests.yaml"), manifests)
+	cmd := exec.Command(binary, "translate", "-f", dir, "--bind-address", "127.0.0.1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("translate: %v\n%s", err, stderr.String())
+	}
+	return stdout.String(), stderr.String()
+}
+
 // TestKubernetesManifestsServed translates Gateway API manifests with
 // `switchyard translate`, serves the result with the real binary and checks
 // the answers the Gateway API conformance suite expects for those cases.
@@ -106,20 +120,13 @@ func TestKubernetesManifestsServed(t *testing.T) {
 	manifests := strings.NewReplacer("{{V1}}", fmt.Sprint(p1), "{{V2}}", fmt.Sprint(p2)).Replace(k8sManifests)
 	// The listener port is filled in by startGateway: translate keeps {{PORT}}
 	// as a placeholder port first, then it is substituted in the output.
-	writeFile(t, filepath.Join(dir, "manifests.yaml"), strings.ReplaceAll(manifests, "{{PORT}}", "65000"))
-	cmd := exec.Command(binary, "translate", "-f", dir, "--bind-address", "127.0.0.1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("translate: %v\n%s", err, stderr.String())
-	}
+	cfg, problems := translateManifests(t, dir, strings.ReplaceAll(manifests, "{{PORT}}", "65000"))
 	// Problems are reported on stderr: the missing Service and the ungranted reference.
 	for _, want := range []string{"Service gateway-conformance-infra/does-not-exist not found", "no ReferenceGrant in gateway-conformance-web-backend"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("translate stderr lacks %q:\n%s", want, stderr.String())
+		if !strings.Contains(problems, want) {
+			t.Errorf("translate stderr lacks %q:\n%s", want, problems)
 		}
 	}
-	cfg := stdout.String()
 	if !strings.Contains(cfg, "port: 65000") {
 		t.Fatalf("translated configuration has no listener on the placeholder port:\n%s", cfg)
 	}
