@@ -163,7 +163,11 @@ func (m *Metrics) Settle(_ context.Context, x *Exchange, u schema.Usage) {
 	m.counter(x.Backend, model, x.Status).Inc()
 	s := m.seriesOf(x.Operation, x.Provider, model)
 	if !x.Start.IsZero() {
-		m.observe(s, obsDuration, time.Since(x.Start).Seconds())
+		end := x.End
+		if end.IsZero() {
+			end = time.Now()
+		}
+		m.observe(s, obsDuration, end.Sub(x.Start).Seconds())
 		if x.Stream && !x.FirstByte.IsZero() {
 			m.observe(s, obsTTFT, x.FirstByte.Sub(x.Start).Seconds())
 		}

@@ -53,8 +53,11 @@ type Exchange struct {
 	Decoded func() (*schema.ChatRequest, error)
 	// Status is the response status, set before Settle.
 	Status int
-	// Start is when the request arrived; FirstByte when the first response byte was written.
+	// Start is when the request arrived; FirstByte when the first response
+	// byte was written; End when the exchange ended (set before settlement,
+	// so that the settling policies read the clock once between them).
 	Start     time.Time
+	End       time.Time
 	FirstByte time.Time
 	// PromptTokens is the prompt's token count when a request policy counted
 	// it (a tokenizer-based budget sets it in Request; 0: none did). The

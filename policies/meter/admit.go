@@ -104,7 +104,7 @@ func (a *Admission) Request(ctx context.Context, x *policies.Exchange) (policies
 		return nil, nil
 	}
 	r.estimate(x, a.svc)
-	now := a.svc.now()
+	now := a.svc.at(x.Start)
 	d, err := a.svc.counters.Reserve(ctx, now, r.charges)
 	if err != nil {
 		r.free()
@@ -271,7 +271,7 @@ func (r *reservation) Settle(ctx context.Context, x *policies.Exchange, u schema
 			return
 		}
 	}
-	if err := r.svc.counters.Adjust(ctx, r.svc.now(), r.charges[:n]); err != nil {
+	if err := r.svc.counters.Adjust(ctx, r.svc.at(x.End), r.charges[:n]); err != nil {
 		r.svc.settleFailed(err)
 	}
 }

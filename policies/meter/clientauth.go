@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/auth"
 	"github.com/switchyard-ai/switchyard/config"
@@ -65,7 +66,7 @@ func (a *ClientAuth) Request(ctx context.Context, x *policies.Exchange) (policie
 		return nil, nil
 	}
 	var buf [64]byte
-	p, reason := a.svc.lookupKey(a.dir, hashKey(&buf, token))
+	p, reason := a.svc.lookupKey(a.dir, hashKey(&buf, token), a.svc.at(x.Start))
 	if p == nil {
 		return nil, a.fail(reason, keyMessage(reason))
 	}
@@ -103,9 +104,8 @@ func looksLikeJWT(s string) bool {
 }
 
 // lookupKey finds the Principal of a key hash: configured keys first, then
-// run-time keys. reason says why there is none.
-func (s *Service) lookupKey(dir *directory, hash []byte) (*auth.Principal, string) {
-	now := s.now()
+// run-time keys, valid at now. reason says why there is none.
+func (s *Service) lookupKey(dir *directory, hash []byte, now time.Time) (*auth.Principal, string) {
 	if k := dir.keys[string(hash)]; k != nil {
 		if !k.expires.IsZero() && !now.Before(k.expires) {
 			return nil, "expired"

@@ -176,6 +176,16 @@ func (s *Service) verifier(c config.JWTAuth) (Verifier, error) {
 	return v, nil
 }
 
+// at is t, or the service's clock's now when t is zero: policies read the
+// request's start and end times, which the engine takes once for all of
+// them, rather than the clock (tests set neither and a fake clock).
+func (s *Service) at(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.now()
+	}
+	return t
+}
+
 // countPrompt counts x's prompt tokens.
 func (s *Service) countPrompt(x *policies.Exchange) int {
 	if s.count != nil {

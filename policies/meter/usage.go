@@ -38,7 +38,7 @@ func (p usagePolicy) Settle(_ context.Context, x *policies.Exchange, u schema.Us
 	rec := store.Record{
 		RequestID: x.RequestID, Time: x.Start, Route: x.RouteKey, Backend: x.Backend, Provider: x.Provider, Model: x.Model,
 		InputTokens: got.input, OutputTokens: got.output, CachedTokens: got.cached, ReasoningTokens: got.reasoning,
-		Status: x.Status, Latency: s.now().Sub(x.Start), Estimated: u.Estimated,
+		Status: x.Status, Latency: s.at(x.End).Sub(x.Start), Estimated: u.Estimated,
 	}
 	if pr := x.Principal; pr != nil {
 		rec.KeyID, rec.Consumer, rec.Team = pr.KeyID, pr.Consumer, pr.Team

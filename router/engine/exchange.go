@@ -168,6 +168,9 @@ func (ex *Exchange) Finish(u schema.Usage) bool {
 	if ex.X.Status == 0 {
 		ex.X.Status = ex.Ctx.Response.StatusCode()
 	}
+	if ex.X.End.IsZero() {
+		ex.X.End = time.Now()
+	}
 	// Settlement outlives the client: its context is never cancelled.
 	first, err := ex.res.Settle(context.Background(), &ex.X, u)
 	if err != nil && ex.Log != nil {
