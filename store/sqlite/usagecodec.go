@@ -24,19 +24,42 @@ func dims(r *store.Record) [7]*string {
 	return [7]*string{&r.KeyID, &r.Consumer, &r.Team, &r.Route, &r.Backend, &r.Provider, &r.Model}
 }
 
+// dictionary numbers a batch's repeated strings. Consecutive records mostly
+// share them (the same route, backend, consumer), so each field remembers
+// its last string and index and is looked up in the map only on a change.
+type dictionary struct {
+	index   map[string]uint64
+	strings []string
+	last    [7]string
+	lastIdx [7]uint64
+	seen    [7]bool
+}
+
+// lookup returns field j's index for s, adding s to the dictionary if new.
+func (d *dictionary) lookup(j int, s string) uint64 {
+	if d.seen[j] && d.last[j] == s {
+		return d.lastIdx[j]
+	}
+	i, ok := d.index[s]
+	if !ok {
+		i = uint64(len(d.strings))
+		d.index[s] = i
+		d.strings = append(d.strings, s)
+	}
+	d.last[j], d.lastIdx[j], d.seen[j] = s, i, true
+	return i
+}
+
 // encodeBatch appends the encoding of recs (not empty) to buf; base is the
 // time deltas' origin.
 func encodeBatch(buf []byte, recs []store.Record, base int64) []byte {
-	index := make(map[string]uint64, 16)
-	var dict []string
+	d := dictionary{index: make(map[string]uint64, 16)}
 	for i := range recs {
-		for _, s := range dims(&recs[i]) {
-			if _, ok := index[*s]; !ok {
-				index[*s] = uint64(len(dict))
-				dict = append(dict, *s)
-			}
+		for j, s := range dims(&recs[i]) {
+			d.lookup(j, *s)
 		}
 	}
+	dict := d.strings
 	buf = append(buf, batchVersion)
 	buf = binary.AppendUvarint(buf, uint64(len(dict)))
 	for _, s := range dict {
@@ -48,8 +71,8 @@ func encodeBatch(buf []byte, recs []store.Record, base int64) []byte {
 		buf = appendString(buf, r.ID)
 		buf = appendString(buf, r.RequestID)
 		buf = binary.AppendVarint(buf, r.Time.UnixNano()-base)
-		for _, s := range dims(r) {
-			buf = binary.AppendUvarint(buf, index[*s])
+		for j, s := range dims(r) {
+			buf = binary.AppendUvarint(buf, d.lookup(j, *s))
 		}
 		for _, n := range [...]int64{r.InputTokens, r.OutputTokens, r.CachedTokens, r.ReasoningTokens, r.CostPico,
 			int64(r.Status), int64(r.Latency), int64(r.TTFT)} {

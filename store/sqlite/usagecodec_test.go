@@ -17,6 +17,10 @@ func TestBatchCodecRoundTrip(t *testing.T) {
 			CostPico: 1 << 50, Status: 200, Latency: time.Second, TTFT: time.Millisecond, Estimated: true},
 		{ID: "b", Time: t0.Add(-time.Hour), Consumer: "bob", Model: "gpt-4o", InputTokens: -1, Status: 429},
 		{ID: "c", RequestID: "same", Time: t0.Add(time.Nanosecond)},
+		// Back to earlier strings, then a repeat of the record before.
+		{ID: "d", Time: t0, Consumer: "alice", Route: "r", Model: "gpt-4o", Provider: "openai"},
+		{ID: "e", Time: t0, Consumer: "alice", Route: "r", Model: "gpt-4o", Provider: "openai"},
+		{ID: "f", Time: t0, Consumer: "bob", KeyID: "alice", Model: "r"},
 	}
 	data := encodeBatch(nil, recs, t0.Add(-time.Hour).UnixNano())
 	br, err := newBatchReader(data, t0.Add(-time.Hour).UnixNano())
