@@ -115,7 +115,7 @@ func insertBatch(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
 		t := recs[i+1].Time.UnixNano()
 		tmin, tmax = min(tmin, t), max(tmax, t)
 	}
-	data := encodeBatch(make([]byte, 0, 64*len(recs)), recs, tmin)
+	data := compressBatch(encodeBatch(make([]byte, 0, 64*len(recs)), recs, tmin))
 	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_batches (min_id, max_id, min_time, max_time, records, data)
 		VALUES (?, ?, ?, ?, ?, ?)`, lo, hi, tmin, tmax, len(recs), data); err != nil {
 		return fmt.Errorf("records %s to %s: %w", lo, hi, err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/switchyard-ai/switchyard/store"
 )
 
@@ -17,7 +19,28 @@ import (
 // varints. One row and one bound value per batch instead of one row and 20
 // values per record: the pure-Go SQLite spent about 8 us binding and
 // inserting each record, most of the embedded store's cost at high rates.
-const batchVersion = 1
+//
+// Version 2 is version 1's body (all but its version byte) compressed with
+// S2: the ids do not repeat but share most of their digits, and SQLite's
+// cost (the row, its write-ahead log frames, the checkpoint) grows with the
+// bytes: a batch of the load tests' records is 2.8 times smaller for about
+// 36 ns of compression per record. Readers take both versions.
+const (
+	batchVersion    = 1
+	batchCompressed = 2
+)
+
+// maxBatchBytes bounds a compressed batch's decoded size (a batch of 10,000
+// records is under 1 MiB).
+const maxBatchBytes = 64 << 20
+
+// compressBatch returns a version-1 encoding as version 2.
+func compressBatch(v1 []byte) []byte {
+	out := make([]byte, 1+s2.MaxEncodedLen(len(v1)-1))
+	out[0] = batchCompressed
+	// out has room for any encoding: Encode writes it at out[1:].
+	return out[:1+len(s2.Encode(out[1:], v1[1:]))]
+}
 
 // dims are the repeated string fields of a record, in encoding order.
 func dims(r *store.Record) [7]*string {
@@ -107,10 +130,22 @@ type batchReader struct {
 // newBatchReader reads the header of data.
 func newBatchReader(data []byte, base int64) (*batchReader, error) {
 	br := &batchReader{data: data, base: base}
-	if len(data) == 0 || data[0] != batchVersion {
+	switch {
+	case len(data) == 0:
+		return nil, fmt.Errorf("%w: empty", errCorrupt)
+	case data[0] == batchVersion:
+		br.data = data[1:]
+	case data[0] == batchCompressed:
+		n, err := s2.DecodedLen(data[1:])
+		if err != nil || n > maxBatchBytes {
+			return nil, fmt.Errorf("%w: compressed body", errCorrupt)
+		}
+		if br.data, err = s2.Decode(nil, data[1:]); err != nil {
+			return nil, fmt.Errorf("%w: compressed body: %v", errCorrupt, err)
+		}
+	default:
 		return nil, fmt.Errorf("%w: unknown version", errCorrupt)
 	}
-	br.data = data[1:]
 	n := br.uvarint()
 	if n > uint64(len(br.data)) {
 		return nil, fmt.Errorf("%w: dictionary of %d strings", errCorrupt, n)

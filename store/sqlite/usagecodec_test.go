@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -22,21 +23,23 @@ func TestBatchCodecRoundTrip(t *testing.T) {
 		{ID: "e", Time: t0, Consumer: "alice", Route: "r", Model: "gpt-4o", Provider: "openai"},
 		{ID: "f", Time: t0, Consumer: "bob", KeyID: "alice", Model: "r"},
 	}
-	data := encodeBatch(nil, recs, t0.Add(-time.Hour).UnixNano())
-	br, err := newBatchReader(data, t0.Add(-time.Hour).UnixNano())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []store.Record
-	var r store.Record
-	for br.next(&r, true) {
-		got = append(got, r)
-	}
-	if br.err != nil {
-		t.Fatal(br.err)
-	}
-	if !reflect.DeepEqual(got, recs) {
-		t.Errorf("round trip\n got %+v\nwant %+v", got, recs)
+	plain := encodeBatch(nil, recs, t0.Add(-time.Hour).UnixNano())
+	for _, data := range [][]byte{plain, compressBatch(plain)} {
+		br, err := newBatchReader(data, t0.Add(-time.Hour).UnixNano())
+		if err != nil {
+			t.Fatalf("version %d: %v", data[0], err)
+		}
+		var got []store.Record
+		var r store.Record
+		for br.next(&r, true) {
+			got = append(got, r)
+		}
+		if br.err != nil {
+			t.Fatalf("version %d: %v", data[0], br.err)
+		}
+		if !reflect.DeepEqual(got, recs) {
+			t.Errorf("version %d round trip\n got %+v\nwant %+v", data[0], got, recs)
+		}
 	}
 }
 
@@ -51,6 +54,10 @@ func TestBatchCodecCorrupt(t *testing.T) {
 		{"unknown version", append([]byte{9}, good[1:]...)},
 		{"huge dictionary", []byte{batchVersion, 0xff, 0xff, 0xff, 0xff, 0x0f}},
 		{"truncated", good[:len(good)-3]},
+		{"compressed, truncated", func() []byte { c := compressBatch(good); return c[:len(c)-2] }()},
+		{"compressed, not S2", []byte{batchCompressed, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3}},
+		{"compressed, too large", append([]byte{batchCompressed}, binary.AppendUvarint(nil, maxBatchBytes+1)...)},
+		{"compressed, body truncated", compressBatch(good[:len(good)-3])},
 		{"bad dictionary index", func() []byte {
 			b := encodeBatch(nil, []store.Record{{ID: "a", Time: t0}}, t0.UnixNano())
 			// version, 1 string (""), 1 record, id "a", request id "", time 0, then the first index.
@@ -75,7 +82,9 @@ func TestBatchCodecCorrupt(t *testing.T) {
 
 func FuzzBatchReader(f *testing.F) {
 	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
-	f.Add(encodeBatch(nil, []store.Record{{ID: "a", Time: t0, Consumer: "alice", InputTokens: 5}}, t0.UnixNano()))
+	seed := encodeBatch(nil, []store.Record{{ID: "a", Time: t0, Consumer: "alice", InputTokens: 5}}, t0.UnixNano())
+	f.Add(seed)
+	f.Add(compressBatch(seed))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		br, err := newBatchReader(data, 0)
 		if err != nil {
