@@ -125,6 +125,9 @@ func openMetering(ctx context.Context, c *config.Config, dataDir string, log *sl
 		return nil, fmt.Errorf("metering: %w", err)
 	}
 	counter := tokens.New()
+	// The encodings load in the background: a first request that counts
+	// its prompt would otherwise wait a few hundred milliseconds.
+	go counter.Preload()
 	failOpen := !useRedis || st.Redis.FailureMode != config.FailClose
 	m.svc, err = meter.New(ctx, meter.Options{
 		Counters: m.counters, Keys: m.keys, Usage: m.recorder, FailOpen: failOpen, Log: log, Registry: reg,

@@ -267,20 +267,30 @@ func Checks(aggs []Agg) []Check {
 	}
 	// The metering chain (key auth, token limit, money budget, prices,
 	// usage records, metrics) on passthrough-real's exchange.
+	// held: an open-loop target kept to its rate (more is a generator that
+	// fell behind catching up: the target queued).
+	held := func(got, rate float64) bool { return got >= 0.95*rate && got <= 1.05*rate }
 	mf, ok1 := get("metering", TargetFloor)
 	ms, ok2 := get("metering", TargetSwitchyard)
-	add("metering chain CPU per request (counters in memory)", "≤ 1.5× floor", ok1 && ok2,
-		fmt.Sprintf("%.1f vs %.1f µs = %.2f×", ms.CPUPerReq, mf.CPUPerReq, ms.CPUPerReq/mf.CPUPerReq), ms.CPUPerReq <= 1.5*mf.CPUPerReq)
+	add(fmt.Sprintf("metering chain CPU per request (counters in memory, both at %d req/s)", MeterRate), "≤ 1.5× floor", ok1 && ok2,
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f× (%.0f vs %.0f req/s)", ms.CPUPerReq, mf.CPUPerReq, ms.CPUPerReq/mf.CPUPerReq,
+			ms.Throughput, mf.Throughput),
+		ms.CPUPerReq <= 1.5*mf.CPUPerReq && held(ms.Throughput, MeterRate) && held(mf.Throughput, MeterRate))
 	report := func(name, limit string, ok bool, measured string) {
 		add(name, limit, ok, measured, true)
 		if ok {
 			cs[len(cs)-1].Report = true
 		}
 	}
+	xf, ok1 := get("metering-max", TargetFloor)
+	xs, ok2 := get("metering-max", TargetSwitchyard)
+	report("metering chain CPU per request at max rate (counters in memory)", "report only", ok1 && ok2,
+		fmt.Sprintf("%.1f µs at %.0f req/s vs %.1f µs at %.0f req/s = %.2f×", xs.CPUPerReq, xs.Throughput, xf.CPUPerReq, xf.Throughput,
+			xs.CPUPerReq/xf.CPUPerReq))
 	rf, ok1 := get("metering-redis", TargetFloor)
 	rs, ok2 := get("metering-redis", TargetSwitchyard)
 	report("metering chain CPU per request (counters in Redis)", "report only", ok1 && ok2,
-		fmt.Sprintf("%.1f vs %.1f µs = %.2f× (in memory: %.1f µs)", rs.CPUPerReq, rf.CPUPerReq, rs.CPUPerReq/rf.CPUPerReq, ms.CPUPerReq))
+		fmt.Sprintf("%.1f vs %.1f µs = %.2f× (in memory, metering-max: %.1f µs)", rs.CPUPerReq, rf.CPUPerReq, rs.CPUPerReq/rf.CPUPerReq, xs.CPUPerReq))
 	mc, ok1 := get("metering-c1", TargetSwitchyard)
 	rc, ok2 := get("metering-redis-c1", TargetSwitchyard)
 	fc, ok3 := get("metering-c1", TargetFloor)

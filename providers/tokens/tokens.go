@@ -119,6 +119,14 @@ func New() *Counter {
 	return &Counter{o200k: encoder{name: O200KBase}, cl100: encoder{name: CL100KBase}, cache: countCache{seed: maphash.MakeSeed()}}
 }
 
+// Preload loads both encodings now (each takes some 100 to 300 ms), so that
+// the first requests that count tokens do not wait for them: the gateway
+// calls it in the background when metering starts.
+func (c *Counter) Preload() {
+	c.o200k.get()
+	c.cl100.get()
+}
+
 // Encoding returns the name of the encoding used for model: o200k_base for the
 // gpt-4o, gpt-4.1, gpt-4.5, gpt-5, o1, o3, o4 and chatgpt-4o families,
 // cl100k_base for everything else (gpt-4, gpt-3.5, embeddings, unknown models).

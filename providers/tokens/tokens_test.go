@@ -215,3 +215,16 @@ func TestCountCache(t *testing.T) {
 		t.Error("the zero Counter cached a count")
 	}
 }
+
+// TestPreload: after Preload both encodings are loaded, and counting needs no
+// further loading.
+func TestPreload(t *testing.T) {
+	c := New()
+	c.Preload()
+	if c.o200k.tk == nil || c.cl100.tk == nil {
+		t.Fatalf("Preload left an encoding unloaded: o200k %v, cl100k %v", c.o200k.tk != nil, c.cl100.tk != nil)
+	}
+	if n := c.Count("gpt-4o", "hello world"); n != 2 {
+		t.Errorf("Count after Preload = %d, want 2", n)
+	}
+}
