@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"strconv"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -63,5 +64,30 @@ func TestPickerCodec(t *testing.T) {
 	got := &extprocv3.ProcessingResponse{}
 	if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, got); err != nil || !proto.Equal(got, answer) {
 		t.Errorf("Unmarshal = %v, %v; want %v", got, err, answer)
+	}
+}
+
+// TestServedMsgReuse: a reused served report carries only what its last fill
+// set (the content type is dropped when the next report has none).
+func TestServedMsgReuse(t *testing.T) {
+	m := servedMsgs.Get().(*servedMsg)
+	defer servedMsgs.Put(m)
+	for _, tc := range []struct {
+		endpoint, ctype string
+		status          int
+	}{{"10.0.0.1:8000", "application/json", 200}, {"10.0.0.2:8000", "", 503}, {"10.0.0.3:9000", "text/event-stream", 200}} {
+		hs := []*corev3.HeaderValue{{Key: ":status", RawValue: []byte(strconv.Itoa(tc.status))}}
+		if tc.ctype != "" {
+			hs = append(hs, &corev3.HeaderValue{Key: "content-type", RawValue: []byte(tc.ctype)})
+		}
+		want := &extprocv3.ProcessingRequest{
+			Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+				Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: true}},
+			MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataLB: {Fields: map[string]*structpb.Value{
+				MetadataServed: structpb.NewStringValue(tc.endpoint)}}}},
+		}
+		if got := m.fill(tc.endpoint, tc.status, tc.ctype); !proto.Equal(got, want) {
+			t.Errorf("fill(%s, %d, %q) = %v, want %v", tc.endpoint, tc.status, tc.ctype, got, want)
+		}
 	}
 }

@@ -394,17 +394,10 @@ func immediate(ir *extprocv3.ImmediateResponse) *Immediate {
 // answer and returns the headers it sets. The stream then ends: response
 // bodies are not sent to the picker (see docs/inference-pool.md).
 func (s *session) served(_ context.Context, endpoint string, status int, contentType string) []Header {
-	st := &structpb.Struct{Fields: map[string]*structpb.Value{MetadataServed: structpb.NewStringValue(endpoint)}}
-	hs := []*corev3.HeaderValue{{Key: ":status", RawValue: []byte(strconv.Itoa(status))}}
-	if contentType != "" {
-		hs = append(hs, &corev3.HeaderValue{Key: "content-type", RawValue: []byte(contentType)})
-	}
-	req := &extprocv3.ProcessingRequest{
-		Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
-			Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: true}},
-		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataLB: st}},
-	}
-	if s.stream.Send(req) != nil {
+	m := servedMsgs.Get().(*servedMsg)
+	sent := s.stream.Send(m.fill(endpoint, status, contentType))
+	servedMsgs.Put(m) // Send has encoded it
+	if sent != nil {
 		return nil
 	}
 	_ = s.stream.CloseSend()
@@ -429,6 +422,49 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 		out = append(out, Header{Name: name, Value: val})
 	}
 	return out
+}
+
+// servedMsg is a served report's message, its parts linked once and reused:
+// Send encodes a message before it returns, so the next report may refill it.
+type servedMsg struct {
+	req     extprocv3.ProcessingRequest
+	oneof   extprocv3.ProcessingRequest_ResponseHeaders
+	headers extprocv3.HttpHeaders
+	hmap    corev3.HeaderMap
+	status  corev3.HeaderValue
+	ctype   corev3.HeaderValue
+	list    [2]*corev3.HeaderValue
+	md      corev3.Metadata
+	lb      structpb.Struct
+	value   structpb.Value
+	str     structpb.Value_StringValue
+	digits  [3]byte
+}
+
+var servedMsgs = sync.Pool{New: func() any {
+	m := &servedMsg{}
+	m.req.Request = &m.oneof
+	m.oneof.ResponseHeaders = &m.headers
+	m.headers.Headers, m.headers.EndOfStream = &m.hmap, true
+	m.status.Key, m.ctype.Key = ":status", "content-type"
+	m.list = [2]*corev3.HeaderValue{&m.status, &m.ctype}
+	m.value.Kind = &m.str
+	m.lb.Fields = map[string]*structpb.Value{MetadataServed: &m.value}
+	m.md.FilterMetadata = map[string]*structpb.Struct{MetadataLB: &m.lb}
+	m.req.MetadataContext = &m.md
+	return m
+}}
+
+// fill sets the report's endpoint, status and content type.
+func (m *servedMsg) fill(endpoint string, status int, contentType string) *extprocv3.ProcessingRequest {
+	m.str.StringValue = endpoint
+	m.status.RawValue = strconv.AppendInt(m.digits[:0], int64(status), 10)
+	m.hmap.Headers = m.list[:1]
+	if contentType != "" {
+		m.ctype.RawValue = []byte(contentType)
+		m.hmap.Headers = m.list[:2]
+	}
+	return &m.req
 }
 
 func (s *session) close() {
