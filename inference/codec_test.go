@@ -2,6 +2,7 @@ package inference
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -88,6 +89,40 @@ func TestServedMsgReuse(t *testing.T) {
 		}
 		if got := m.fill(tc.endpoint, tc.status, tc.ctype); !proto.Equal(got, want) {
 			t.Errorf("fill(%s, %d, %q) = %v, want %v", tc.endpoint, tc.status, tc.ctype, got, want)
+		}
+	}
+}
+
+// TestRequestMsgReuse: a reused request message carries only the last
+// request's headers (lower-cased, content-length from its body) and subset.
+func TestRequestMsgReuse(t *testing.T) {
+	m := requestMsgs.Get().(*requestMsg)
+	defer m.release()
+	for _, r := range []*Request{
+		{Method: "POST", Path: "/v1/chat/completions", Body: []byte(`{"a":1}`), Subset: []string{"10.0.0.1:8000"},
+			Headers: []Header{{Name: "Content-Type", Value: "application/json"}, {Name: "x-gateway-inference-objective", Value: "chat"}}},
+		{Method: "GET", Path: "/metrics", Headers: []Header{{Name: "X-Test", Value: "v"}}},
+	} {
+		got, err := m.headersOf(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := []*corev3.HeaderValue{{Key: ":method", RawValue: []byte(r.Method)}, {Key: ":path", RawValue: []byte(r.Path)},
+			{Key: ":scheme", RawValue: []byte("http")}}
+		if len(r.Body) > 0 {
+			hs = append(hs, &corev3.HeaderValue{Key: "content-length", RawValue: []byte(strconv.Itoa(len(r.Body)))})
+		}
+		for _, h := range r.Headers {
+			hs = append(hs, &corev3.HeaderValue{Key: strings.ToLower(h.Name), RawValue: []byte(h.Value)})
+		}
+		want := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
+			Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: len(r.Body) == 0}}}
+		if len(r.Subset) > 0 {
+			st, _ := structpb.NewStruct(map[string]any{MetadataSubsetKey: []any{r.Subset[0]}})
+			want.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataSubset: st}}
+		}
+		if !proto.Equal(got, want) {
+			t.Errorf("%s %s: %v, want %v", r.Method, r.Path, got, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -249,20 +250,75 @@ func garbage(what string) *Error {
 
 // send streams the request headers and body to the picker.
 func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Request) error {
-	// The header values in one allocation, their raw values in another.
-	vals := make([]corev3.HeaderValue, 0, len(r.Headers)+4)
-	hs := make([]*corev3.HeaderValue, 0, len(r.Headers)+4)
+	m := requestMsgs.Get().(*requestMsg)
+	defer m.release()
+	req, err := m.headersOf(r)
+	if err != nil {
+		return err
+	}
+	if err := stream.Send(req); err != nil {
+		return err
+	}
+	for off := 0; off < len(r.Body); off += bodyChunk {
+		end := min(off+bodyChunk, len(r.Body))
+		m.body.Body, m.body.EndOfStream = r.Body[off:end], end == len(r.Body)
+		if err := stream.Send(&m.bodyReq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// requestMsg is a request's messages to the picker (its headers, then its
+// body in chunks), their parts linked once and reused from request to
+// request: Send encodes a message before it returns. Header names and values
+// are views of one buffer, raw.
+type requestMsg struct {
+	hdrReq    extprocv3.ProcessingRequest
+	hdrOneof  extprocv3.ProcessingRequest_RequestHeaders
+	headers   extprocv3.HttpHeaders
+	hmap      corev3.HeaderMap
+	vals      []corev3.HeaderValue
+	hs        []*corev3.HeaderValue
+	raw       []byte
+	bodyReq   extprocv3.ProcessingRequest
+	bodyOneof extprocv3.ProcessingRequest_RequestBody
+	body      extprocv3.HttpBody
+}
+
+// maxPooledHeaders bounds the header bytes a pooled requestMsg keeps.
+const maxPooledHeaders = 16 << 10
+
+var requestMsgs = sync.Pool{New: func() any {
+	m := &requestMsg{}
+	m.hdrReq.Request = &m.hdrOneof
+	m.hdrOneof.RequestHeaders = &m.headers
+	m.headers.Headers = &m.hmap
+	m.bodyReq.Request = &m.bodyOneof
+	m.bodyOneof.RequestBody = &m.body
+	return m
+}}
+
+// headersOf fills the request headers message of r.
+func (m *requestMsg) headersOf(r *Request) (*extprocv3.ProcessingRequest, error) {
 	n := len(r.Method) + len(r.Path) + 20
 	for _, h := range r.Headers {
 		n += len(h.Name) + len(h.Value)
 	}
-	raw := make([]byte, 0, n)
+	// Sized up front: hs points into vals, names and values into raw.
+	if need := len(r.Headers) + 4; cap(m.vals) < need {
+		m.vals, m.hs = make([]corev3.HeaderValue, 0, need), make([]*corev3.HeaderValue, 0, need)
+	}
+	if cap(m.raw) < n {
+		m.raw = make([]byte, 0, n)
+	}
+	vals, hs, raw := m.vals[:0], m.hs[:0], m.raw[:0]
 	// add appends one header; name is lower case when lower.
 	add := func(name, value string, lower bool) {
-		if !lower {
+		if !lower && name != "" {
 			start := len(raw)
 			raw = appendLower(raw, name)
-			name = string(raw[start:])
+			name = unsafe.String(&raw[start], len(raw)-start)
 		}
 		start := len(raw)
 		raw = append(raw, value...)
@@ -281,30 +337,31 @@ func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Re
 	for _, h := range r.Headers {
 		add(h.Name, h.Value, isLower(h.Name))
 	}
-	req := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
-		RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: len(r.Body) == 0}}}
+	m.vals, m.hs, m.raw = vals, hs, raw
+	m.hmap.Headers, m.headers.EndOfStream = hs, len(r.Body) == 0
+	m.hdrReq.MetadataContext = nil
 	if len(r.Subset) > 0 {
-		vals := make([]any, len(r.Subset))
+		list := make([]any, len(r.Subset))
 		for i, s := range r.Subset {
-			vals[i] = s
+			list[i] = s
 		}
-		st, err := structpb.NewStruct(map[string]any{MetadataSubsetKey: vals})
+		st, err := structpb.NewStruct(map[string]any{MetadataSubsetKey: list})
 		if err != nil {
-			return fmt.Errorf("subset hint: %w", err)
+			return nil, fmt.Errorf("subset hint: %w", err)
 		}
-		req.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataSubset: st}}
+		m.hdrReq.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataSubset: st}}
 	}
-	if err := stream.Send(req); err != nil {
-		return err
+	return &m.hdrReq, nil
+}
+
+// release returns m to its pool, dropping what the request referenced.
+func (m *requestMsg) release() {
+	clear(m.vals[:cap(m.vals)])
+	m.hmap.Headers, m.body.Body, m.hdrReq.MetadataContext = nil, nil, nil
+	if cap(m.raw) > maxPooledHeaders {
+		return
 	}
-	for off := 0; off < len(r.Body); off += bodyChunk {
-		end := min(off+bodyChunk, len(r.Body))
-		if err := stream.Send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
-			RequestBody: &extprocv3.HttpBody{Body: r.Body[off:end], EndOfStream: end == len(r.Body)}}}); err != nil {
-			return err
-		}
-	}
-	return nil
+	requestMsgs.Put(m)
 }
 
 // isLower reports whether s has no upper-case ASCII letter.
