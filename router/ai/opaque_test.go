@@ -2,6 +2,7 @@ package ai
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/internal/fakes/eppfake"
 	"github.com/switchyard-ai/switchyard/internal/testutil"
+	"github.com/switchyard-ai/switchyard/policies"
 )
 
 // seenRequest is one request as an opaqueServer received it.
@@ -292,5 +294,55 @@ func TestPickerHeaders(t *testing.T) {
 		if k != strings.ToLower(k) {
 			t.Errorf("header name %q is not lower case", k)
 		}
+	}
+}
+
+// consumedCredential is a client-auth stand-in: it consumed the client's key.
+type consumedCredential struct{}
+
+func (consumedCredential) Request(_ context.Context, x *policies.Exchange) (policies.Reservation, error) {
+	x.Credential = true
+	return nil, nil
+}
+
+// TestPoolOpaqueConsumedCredential: when the route's client auth consumed
+// the client's Authorization or x-api-key, that key (the gateway's own)
+// does not reach the model server, over HTTP/1.1 and h2c.
+func TestPoolOpaqueConsumedCredential(t *testing.T) {
+	for _, h2c := range []bool{false, true} {
+		t.Run(fmt.Sprintf("h2c %v", h2c), func(t *testing.T) {
+			o := newOpaqueServer(t, h2c)
+			h := newHarness(t, []backendSpec{{name: "pool", pool: opaquePool(eppfake.Start(t, &eppfake.Picker{Pool: []string{o.addr}}, nil),
+				h2c, o.addr)}}, Options{})
+			h.route.Policies = append(h.route.Policies, consumedCredential{})
+			resp, body := h.send(t, "POST", "/generate", "x", "Authorization", "Bearer gateway-key", "X-Api-Key", "gateway-key",
+				"X-Other", "kept")
+			if resp.StatusCode != 201 {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			got := o.last(t).header
+			if got.Get("Authorization") != "" || got.Get("X-Api-Key") != "" || got.Get("X-Other") != "kept" {
+				t.Errorf("the endpoint got Authorization %q, X-Api-Key %q, X-Other %q", got.Get("Authorization"), got.Get("X-Api-Key"),
+					got.Get("X-Other"))
+			}
+		})
+	}
+}
+
+// TestPoolOpaqueStreamDeadline: the route's request timeout bounds a
+// streamed opaque answer that stalls: the client gets what came, then the
+// stream ends, long before the server would have gone on.
+func TestPoolOpaqueStreamDeadline(t *testing.T) {
+	o := newOpaqueServer(t, false)
+	h := newHarness(t, []backendSpec{{name: "pool", pool: opaquePool(eppfake.Start(t, &eppfake.Picker{Pool: []string{o.addr}}, nil),
+		false, o.addr)}}, Options{}, &config.Timeouts{Request: config.Duration(300 * time.Millisecond)})
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + h.addr + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if string(got) != "first\n" { // the server sends its second line after 5 s
+		t.Fatalf("got %q, want the first line only, cut at the 300ms deadline", got)
 	}
 }
