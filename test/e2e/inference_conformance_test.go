@@ -115,10 +115,10 @@ var quietControllerLog sync.Once
 // startLWEPP runs the suite's endpoint picker, the Inference Extension's
 // lwepp (its ext_proc server, in process), over TLS with a self-signed
 // certificate as the suite deploys it, for the pods (name, ip) on port; it
-// returns the picker's port. lwepp picks round robin among the pods that
-// test-epp-endpoint-selection names, and answers the served report with
-// x-conformance-test-served-endpoint.
-func startLWEPP(t *testing.T, port int, pods ...[2]string) string {
+// returns the picker's port and what stops it. lwepp picks round robin
+// among the pods that test-epp-endpoint-selection names, and answers the
+// served report with x-conformance-test-served-endpoint.
+func startLWEPP(t *testing.T, port int, pods ...[2]string) (string, func()) {
 	t.Helper()
 	quietControllerLog.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	var eps lweppPods
@@ -136,7 +136,7 @@ func startLWEPP(t *testing.T, port int, pods ...[2]string) string {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
 	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
+	return p, srv.Stop
 }
 
 // conformanceCluster is what the suite's base manifests deploy, on
@@ -145,7 +145,8 @@ func startLWEPP(t *testing.T, port int, pods ...[2]string) string {
 // (127.0.0.4-5, echo on {{HTTP}} and h2c only on {{H2C}}, as echo-basic
 // serves 3000 and 3001) and the secondary model server's three
 // (127.0.0.6-8), their InferencePools, and each pool's picker Service
-// ({{EPP_*}}: an lwepp each).
+// ({{EPP_*}}: an lwepp each); the secondary pool fails open, and has a
+// gateway of its own, conformance-secondary, as in the suite.
 var conformanceCluster = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -160,6 +161,19 @@ spec:
   listeners:
   - name: http
     port: 65000
+    protocol: HTTP
+    allowedRoutes:
+      namespaces: {from: All}
+      kinds: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: conformance-secondary, namespace: inference-conformance-infra}
+spec:
+  gatewayClassName: switchyard
+  listeners:
+  - name: http
+    port: 65001
     protocol: HTTP
     allowedRoutes:
       namespaces: {from: All}
@@ -180,7 +194,7 @@ metadata: {name: secondary-inference-pool, namespace: inference-conformance-app-
 spec:
   selector: {matchLabels: {app: secondary-inference-model-server}}
   targetPorts: [{number: {{HTTP}}}]
-  endpointPickerRef: {name: secondary-endpoint-picker-svc, port: {number: {{EPP_SECONDARY}}}}
+  endpointPickerRef: {name: secondary-endpoint-picker-svc, failureMode: FailOpen, port: {number: {{EPP_SECONDARY}}}}
 ---
 apiVersion: inference.networking.k8s.io/v1
 kind: InferencePool
@@ -213,6 +227,9 @@ metadata: {name: %s, namespace: inference-conformance-app-backend}
 spec: {clusterIP: 127.0.0.1, ports: [{protocol: TCP, port: %s, appProtocol: http2}]}
 `, name, port)
 }
+
+// eppPort is a picker's port (its stop function is the test's cleanup's).
+func eppPort(port string, _ func()) string { return port }
 
 // conformancePod is a ready Pod of the suite's namespace.
 func conformancePod(name, app, ip string) string {
@@ -256,11 +273,12 @@ type conformanceAnswer struct {
 	body   string
 }
 
-// conformanceRequest sends the suite's request: POST path on host with its
-// JSON body and the picker's selection header (none when empty).
-func conformanceRequest(t *testing.T, g *gateway, host, path, selection string) conformanceAnswer {
+// conformanceRequest sends the suite's request: POST path on host to the
+// gateway at base with its JSON body and the picker's selection header
+// (none when empty).
+func conformanceRequest(t *testing.T, base, host, path, selection string) conformanceAnswer {
 	t.Helper()
-	req := newRequest(t, http.MethodPost, g.URL(path),
+	req := newRequest(t, http.MethodPost, base+path,
 		strings.NewReader(`{"model": "conformance-fake-model", "prompt": "Write as if you were a critic: San Francisco"}`))
 	req.Host = host
 	if selection != "" {
@@ -279,8 +297,8 @@ func conformanceRequest(t *testing.T, g *gateway, host, path, selection string) 
 
 // TestInferenceConformance serves the HTTPRoutes of the Inference Extension
 // conformance cases gateway_destination_endpoint_served,
-// gateway_following_epp_routing, inferencepool_appprotocol and
-// gateway_weighted_two_pools as the suite
+// gateway_following_epp_routing, inferencepool_appprotocol,
+// gateway_weighted_two_pools and epp_unavailable_fail_open as the suite
 // ships them (read from its module, unmodified: their own paths, which are
 // not OpenAI operations), translated by `switchyard translate` with the
 // suite's base resources on loopback, through the real binary, with the
@@ -292,7 +310,7 @@ func conformanceRequest(t *testing.T, g *gateway, host, path, selection string) 
 func TestInferenceConformance(t *testing.T) {
 	var routes []string
 	for _, c := range []string{"gateway_destination_endpoint_served", "gateway_following_epp_routing", "inferencepool_appprotocol",
-		"gateway_weighted_two_pools"} {
+		"gateway_weighted_two_pools", "epp_unavailable_fail_open"} {
 		routes = append(routes, "---\n"+inferenceConformanceFile(t, "tests/"+c+".yaml"))
 	}
 	httpPort, h2cPort := testutil.FreePort(t), testutil.FreePort(t)
@@ -306,17 +324,20 @@ func TestInferenceConformance(t *testing.T) {
 	}
 	primary, appprotocol := podsOf("primary-inference-model-server"), podsOf("appprotocol-inference-model-server")
 	secondary := podsOf("secondary-inference-model-server")
+	secondaryEPP, stopSecondaryEPP := startLWEPP(t, httpPort, secondary...)
 	manifests := strings.NewReplacer("{{PODS}}", strings.TrimSuffix(pods.String(), "\n"),
 		"{{HTTP}}", strconv.Itoa(httpPort), "{{H2C}}", strconv.Itoa(h2cPort),
-		"{{EPP_PRIMARY}}", startLWEPP(t, httpPort, primary...),
-		"{{EPP_SECONDARY}}", startLWEPP(t, httpPort, secondary...),
-		"{{EPP_H2C}}", startLWEPP(t, h2cPort, appprotocol...),
-		"{{EPP_HTTP}}", startLWEPP(t, httpPort, appprotocol...)).Replace(conformanceCluster) + strings.Join(routes, "\n")
+		"{{EPP_PRIMARY}}", eppPort(startLWEPP(t, httpPort, primary...)),
+		"{{EPP_SECONDARY}}", secondaryEPP,
+		"{{EPP_H2C}}", eppPort(startLWEPP(t, h2cPort, appprotocol...)),
+		"{{EPP_HTTP}}", eppPort(startLWEPP(t, httpPort, appprotocol...))).Replace(conformanceCluster) + strings.Join(routes, "\n")
 	cfg, problems := translateManifests(t, t.TempDir(), manifests)
 	if problems != "" {
 		t.Errorf("translate reported problems:\n%s", problems)
 	}
-	g := startAIGateway(t, strings.ReplaceAll(cfg, "port: 65000", "port: {{PORT}}"))
+	secondaryPort := testutil.FreePort(t)
+	g := startAIGateway(t, strings.NewReplacer("port: 65000", "port: {{PORT}}", "port: 65001", "port: "+strconv.Itoa(secondaryPort)).Replace(cfg))
+	primaryGW, secondaryGW := g.URL(""), fmt.Sprintf("http://127.0.0.1:%d", secondaryPort)
 	const ns = "inference-conformance-app-backend"
 
 	// check asserts the suite's expectations of one answer.
@@ -336,7 +357,7 @@ func TestInferenceConformance(t *testing.T) {
 
 	t.Run("GatewayDestinationEndpointServed", func(t *testing.T) {
 		for _, p := range primary {
-			a := conformanceRequest(t, g, "primary.example.com", "/destination-endpoint-served-test", p[1])
+			a := conformanceRequest(t, primaryGW, "primary.example.com", "/destination-endpoint-served-test", p[1])
 			check(t, a, "primary.example.com", "/destination-endpoint-served-test", net.JoinHostPort(p[1], strconv.Itoa(httpPort)),
 				[]string{p[0]}, "HTTP/1.1")
 		}
@@ -350,7 +371,7 @@ func TestInferenceConformance(t *testing.T) {
 			t.Run(strings.Join(names, ","), func(t *testing.T) {
 				hit := map[string]bool{}
 				for range 12 {
-					a := conformanceRequest(t, g, "primary.example.com", "/primary-gateway-test", strings.Join(ips, ","))
+					a := conformanceRequest(t, primaryGW, "primary.example.com", "/primary-gateway-test", strings.Join(ips, ","))
 					check(t, a, "primary.example.com", "/primary-gateway-test", "", names, "HTTP/1.1")
 					hit[a.echo.Pod] = true
 				}
@@ -363,12 +384,20 @@ func TestInferenceConformance(t *testing.T) {
 	t.Run("GatewayWeightedAcrossTwoInferencePools", func(t *testing.T) {
 		const host, path = "primary.example.com", "/weighted-two-pools-test"
 		var all, primaryNames, secondaryNames []string
-		// Each pod alone first: a pod of the pool the weights did not draw is
-		// reached all the same (its picker finds none of its own pods and
-		// fails closed, and the request fails over to the other pool).
+		// Each pod alone first, as the suite warms up: a secondary pod is
+		// reached when the weights draw the primary pool (its picker finds
+		// none of its pods and fails closed, and the request fails over to
+		// the secondary pool); a primary pod may take a few tries (the
+		// secondary pool fails open and answers from its own pods).
 		for _, p := range append(append([][2]string{}, primary...), secondary...) {
 			endpoint := net.JoinHostPort(p[1], strconv.Itoa(httpPort))
-			check(t, conformanceRequest(t, g, host, path, endpoint), host, path, endpoint, []string{p[0]}, "HTTP/1.1")
+			var a conformanceAnswer
+			for range 30 {
+				if a = conformanceRequest(t, primaryGW, host, path, endpoint); a.echo.Pod == p[0] {
+					break
+				}
+			}
+			check(t, a, host, path, endpoint, []string{p[0]}, "HTTP/1.1")
 			all = append(all, p[1])
 		}
 		for _, p := range primary {
@@ -380,7 +409,7 @@ func TestInferenceConformance(t *testing.T) {
 		const total = 200
 		hits := 0
 		for range total {
-			a := conformanceRequest(t, g, host, path, strings.Join(all, ","))
+			a := conformanceRequest(t, primaryGW, host, path, strings.Join(all, ","))
 			check(t, a, host, path, "", append(append([]string{}, primaryNames...), secondaryNames...), "HTTP/1.1")
 			if slices.Contains(primaryNames, a.echo.Pod) {
 				hits++
@@ -405,10 +434,25 @@ func TestInferenceConformance(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				for _, p := range tc.pods {
 					endpoint := net.JoinHostPort(p[1], strconv.Itoa(tc.port))
-					a := conformanceRequest(t, g, tc.host, tc.path, endpoint)
+					a := conformanceRequest(t, primaryGW, tc.host, tc.path, endpoint)
 					check(t, a, tc.host, tc.path, endpoint, []string{p[0]}, tc.proto)
 				}
 			})
+		}
+	})
+	// Last: it stops the secondary pool's picker.
+	t.Run("EppUnAvailableFailOpen", func(t *testing.T) {
+		const host, path = "secondary.example.com", "/failopen-pool-test"
+		var names []string
+		for _, p := range secondary {
+			names = append(names, p[0])
+		}
+		a := conformanceRequest(t, secondaryGW, host, path, secondary[0][1])
+		check(t, a, host, path, net.JoinHostPort(secondary[0][1], strconv.Itoa(httpPort)), names[:1], "HTTP/1.1")
+		stopSecondaryEPP()
+		for range 6 {
+			a := conformanceRequest(t, secondaryGW, host, path, secondary[0][1])
+			check(t, a, host, path, "", names, "HTTP/1.1")
 		}
 	})
 }
