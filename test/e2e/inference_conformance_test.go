@@ -298,7 +298,8 @@ func conformanceRequest(t *testing.T, base, host, path, selection string) confor
 // TestInferenceConformance serves the HTTPRoutes of the Inference Extension
 // conformance cases gateway_destination_endpoint_served,
 // gateway_following_epp_routing, inferencepool_appprotocol,
-// gateway_weighted_two_pools and epp_unavailable_fail_open as the suite
+// gateway_weighted_two_pools, epp_unavailable_fail_open and
+// inferencepool_multiple_rules_different_pools as the suite
 // ships them (read from its module, unmodified: their own paths, which are
 // not OpenAI operations), translated by `switchyard translate` with the
 // suite's base resources on loopback, through the real binary, with the
@@ -310,7 +311,7 @@ func conformanceRequest(t *testing.T, base, host, path, selection string) confor
 func TestInferenceConformance(t *testing.T) {
 	var routes []string
 	for _, c := range []string{"gateway_destination_endpoint_served", "gateway_following_epp_routing", "inferencepool_appprotocol",
-		"gateway_weighted_two_pools", "epp_unavailable_fail_open"} {
+		"gateway_weighted_two_pools", "epp_unavailable_fail_open", "inferencepool_multiple_rules_different_pools"} {
 		routes = append(routes, "---\n"+inferenceConformanceFile(t, "tests/"+c+".yaml"))
 	}
 	httpPort, h2cPort := testutil.FreePort(t), testutil.FreePort(t)
@@ -438,6 +439,30 @@ func TestInferenceConformance(t *testing.T) {
 					check(t, a, tc.host, tc.path, endpoint, []string{p[0]}, tc.proto)
 				}
 			})
+		}
+	})
+	t.Run("InferencePoolMultipleRulesDifferentPools", func(t *testing.T) {
+		for _, tc := range []struct {
+			path string
+			pods [][2]string
+		}{{"/primary", primary}, {"/secondary", secondary}} {
+			var names []string
+			for _, p := range tc.pods {
+				names = append(names, p[0])
+			}
+			for range 3 { // the suite's GET: no body, no Host of its own, no selection
+				resp, err := http.Get(primaryGW + tc.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var echo echoPodReply
+				err = json.NewDecoder(resp.Body).Decode(&echo)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || !slices.Contains(names, echo.Pod) || echo.Path != tc.path || echo.Method != http.MethodGet {
+					t.Fatalf("GET %s: %d from %q (%s %s, %v), want 200 from one of %v", tc.path, resp.StatusCode, echo.Pod, echo.Method,
+						echo.Path, err, names)
+				}
+			}
 		}
 	})
 	// Last: it stops the secondary pool's picker.
