@@ -59,6 +59,7 @@ type echoPodReply struct {
 	Method    string              `json:"method"`
 	Proto     string              `json:"proto"`
 	Headers   map[string][]string `json:"headers"`
+	HTTPPort  string              `json:"httpPort"`
 	Namespace string              `json:"namespace"`
 	Pod       string              `json:"pod"`
 }
@@ -83,7 +84,7 @@ func startEchoPod(t *testing.T, host string, port int, namespace, pod string, h2
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(echoPodReply{Path: r.RequestURI, Host: r.Host, Method: r.Method, Proto: r.Proto,
-			Headers: r.Header, Namespace: namespace, Pod: pod})
+			Headers: r.Header, HTTPPort: strconv.Itoa(port), Namespace: namespace, Pod: pod})
 	})}
 	if h2c {
 		var p http.Protocols
@@ -114,17 +115,19 @@ var quietControllerLog sync.Once
 
 // startLWEPP runs the suite's endpoint picker, the Inference Extension's
 // lwepp (its ext_proc server, in process), over TLS with a self-signed
-// certificate as the suite deploys it, for the pods (name, ip) on port; it
+// certificate as the suite deploys it, for the pods (name, ip) on ports; it
 // returns the picker's port and what stops it. lwepp picks round robin
 // among the pods that test-epp-endpoint-selection names, and answers the
 // served report with x-conformance-test-served-endpoint.
-func startLWEPP(t *testing.T, port int, pods ...[2]string) (string, func()) {
+func startLWEPP(t *testing.T, ports []int, pods ...[2]string) (string, func()) {
 	t.Helper()
 	quietControllerLog.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	var eps lweppPods
 	for _, p := range pods {
-		eps = append(eps, &datastore.Endpoint{NamespacedName: types.NamespacedName{Namespace: "inference-conformance-app-backend",
-			Name: p[0]}, PodName: p[0], Address: p[1], Port: strconv.Itoa(port)})
+		for i, port := range ports {
+			eps = append(eps, &datastore.Endpoint{NamespacedName: types.NamespacedName{Namespace: "inference-conformance-app-backend",
+				Name: fmt.Sprintf("%s-rank-%d", p[0], i)}, PodName: p[0], Address: p[1], Port: strconv.Itoa(port)})
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -143,8 +146,10 @@ func startLWEPP(t *testing.T, port int, pods ...[2]string) (string, func()) {
 // loopback: the primary gateway, the primary model server's three pods
 // (127.0.0.1-3, echo on {{HTTP}}), the appProtocol model server's two
 // (127.0.0.4-5, echo on {{HTTP}} and h2c only on {{H2C}}, as echo-basic
-// serves 3000 and 3001) and the secondary model server's three
-// (127.0.0.6-8), their InferencePools, and each pool's picker Service
+// serves 3000 and 3001), the secondary model server's three (127.0.0.6-8)
+// and the data-parallel model server's three (127.0.0.9-11, echo on each of
+// {{DP1}}, {{DP2}}, {{DP3}}: its ranks), their InferencePools, and each
+// pool's picker Service
 // ({{EPP_*}}: an lwepp each); the secondary pool fails open, and has a
 // gateway of its own, conformance-secondary, as in the suite.
 var conformanceCluster = `
@@ -198,6 +203,14 @@ spec:
 ---
 apiVersion: inference.networking.k8s.io/v1
 kind: InferencePool
+metadata: {name: dp-inference-pool, namespace: inference-conformance-app-backend}
+spec:
+  selector: {matchLabels: {app: dp-inference-model-server}}
+  targetPorts: [{number: {{DP1}}}, {number: {{DP2}}}, {number: {{DP3}}}]
+  endpointPickerRef: {name: dp-endpoint-picker-svc, port: {number: {{EPP_DP}}}}
+---
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
 metadata: {name: appprotocol-h2c-inference-pool, namespace: inference-conformance-app-backend}
 spec:
   selector: {matchLabels: {app: appprotocol-inference-model-server}}
@@ -215,6 +228,7 @@ spec:
   endpointPickerRef: {name: appprotocol-http-endpoint-picker-svc, port: {number: {{EPP_HTTP}}}}
 ` + conformancePicker("primary-endpoint-picker-svc", "{{EPP_PRIMARY}}") +
 	conformancePicker("secondary-endpoint-picker-svc", "{{EPP_SECONDARY}}") +
+	conformancePicker("dp-endpoint-picker-svc", "{{EPP_DP}}") +
 	conformancePicker("appprotocol-h2c-endpoint-picker-svc", "{{EPP_H2C}}") +
 	conformancePicker("appprotocol-http-endpoint-picker-svc", "{{EPP_HTTP}}")
 
@@ -252,6 +266,9 @@ var conformancePods = [][3]string{
 	{"secondary-inference-model-server-0", "secondary-inference-model-server", "127.0.0.6"},
 	{"secondary-inference-model-server-1", "secondary-inference-model-server", "127.0.0.7"},
 	{"secondary-inference-model-server-2", "secondary-inference-model-server", "127.0.0.8"},
+	{"dp-inference-model-server-0", "dp-inference-model-server", "127.0.0.9"},
+	{"dp-inference-model-server-1", "dp-inference-model-server", "127.0.0.10"},
+	{"dp-inference-model-server-2", "dp-inference-model-server", "127.0.0.11"},
 }
 
 // podsOf returns the (name, ip) of the pods labelled app.
@@ -298,8 +315,9 @@ func conformanceRequest(t *testing.T, base, host, path, selection string) confor
 // TestInferenceConformance serves the HTTPRoutes of the Inference Extension
 // conformance cases gateway_destination_endpoint_served,
 // gateway_following_epp_routing, inferencepool_appprotocol,
-// gateway_weighted_two_pools, epp_unavailable_fail_open and
-// inferencepool_multiple_rules_different_pools as the suite
+// gateway_following_epp_routing_dp, gateway_weighted_two_pools,
+// epp_unavailable_fail_open and inferencepool_multiple_rules_different_pools
+// as the suite
 // ships them (read from its module, unmodified: their own paths, which are
 // not OpenAI operations), translated by `switchyard translate` with the
 // suite's base resources on loopback, through the real binary, with the
@@ -311,27 +329,37 @@ func conformanceRequest(t *testing.T, base, host, path, selection string) confor
 func TestInferenceConformance(t *testing.T) {
 	var routes []string
 	for _, c := range []string{"gateway_destination_endpoint_served", "gateway_following_epp_routing", "inferencepool_appprotocol",
-		"gateway_weighted_two_pools", "epp_unavailable_fail_open", "inferencepool_multiple_rules_different_pools"} {
+		"gateway_weighted_two_pools", "epp_unavailable_fail_open", "inferencepool_multiple_rules_different_pools",
+		"gateway_following_epp_routing_dp"} {
 		routes = append(routes, "---\n"+inferenceConformanceFile(t, "tests/"+c+".yaml"))
 	}
 	httpPort, h2cPort := testutil.FreePort(t), testutil.FreePort(t)
+	dpPorts := []int{testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)}
 	var pods strings.Builder
 	for _, p := range conformancePods {
 		pods.WriteString(conformancePod(p[0], p[1], p[2]))
+		if p[1] == "dp-inference-model-server" {
+			for _, port := range dpPorts {
+				startEchoPod(t, p[2], port, "inference-conformance-app-backend", p[0], false)
+			}
+			continue
+		}
 		startEchoPod(t, p[2], httpPort, "inference-conformance-app-backend", p[0], false)
 		if p[1] == "appprotocol-inference-model-server" {
 			startEchoPod(t, p[2], h2cPort, "inference-conformance-app-backend", p[0], true)
 		}
 	}
 	primary, appprotocol := podsOf("primary-inference-model-server"), podsOf("appprotocol-inference-model-server")
-	secondary := podsOf("secondary-inference-model-server")
-	secondaryEPP, stopSecondaryEPP := startLWEPP(t, httpPort, secondary...)
+	secondary, dp := podsOf("secondary-inference-model-server"), podsOf("dp-inference-model-server")
+	secondaryEPP, stopSecondaryEPP := startLWEPP(t, []int{httpPort}, secondary...)
 	manifests := strings.NewReplacer("{{PODS}}", strings.TrimSuffix(pods.String(), "\n"),
 		"{{HTTP}}", strconv.Itoa(httpPort), "{{H2C}}", strconv.Itoa(h2cPort),
-		"{{EPP_PRIMARY}}", eppPort(startLWEPP(t, httpPort, primary...)),
+		"{{EPP_PRIMARY}}", eppPort(startLWEPP(t, []int{httpPort}, primary...)),
 		"{{EPP_SECONDARY}}", secondaryEPP,
-		"{{EPP_H2C}}", eppPort(startLWEPP(t, h2cPort, appprotocol...)),
-		"{{EPP_HTTP}}", eppPort(startLWEPP(t, httpPort, appprotocol...))).Replace(conformanceCluster) + strings.Join(routes, "\n")
+		"{{EPP_H2C}}", eppPort(startLWEPP(t, []int{h2cPort}, appprotocol...)),
+		"{{DP1}}", strconv.Itoa(dpPorts[0]), "{{DP2}}", strconv.Itoa(dpPorts[1]), "{{DP3}}", strconv.Itoa(dpPorts[2]),
+		"{{EPP_DP}}", eppPort(startLWEPP(t, dpPorts, dp...)),
+		"{{EPP_HTTP}}", eppPort(startLWEPP(t, []int{httpPort}, appprotocol...))).Replace(conformanceCluster) + strings.Join(routes, "\n")
 	cfg, problems := translateManifests(t, t.TempDir(), manifests)
 	if problems != "" {
 		t.Errorf("translate reported problems:\n%s", problems)
@@ -437,6 +465,46 @@ func TestInferenceConformance(t *testing.T) {
 					endpoint := net.JoinHostPort(p[1], strconv.Itoa(tc.port))
 					a := conformanceRequest(t, primaryGW, tc.host, tc.path, endpoint)
 					check(t, a, tc.host, tc.path, endpoint, []string{p[0]}, tc.proto)
+				}
+			})
+		}
+	})
+	t.Run("GatewayFollowingEPPRoutingWithDataParallelism", func(t *testing.T) {
+		const host, path = "primary.example.com", "/primary-gateway-dp-test"
+		p := func(i int) string { return strconv.Itoa(dpPorts[i]) }
+		for _, tc := range []struct {
+			name    string
+			allowed map[int][]string // pod index: allowed ports (none: any rank)
+		}{
+			{"one designated pod, any rank", map[int][]string{1: nil}},
+			{"two designated pods, one with a fixed rank", map[int][]string{0: nil, 2: {p(1)}}},
+			{"all pods, one restricted to two ranks", map[int][]string{0: nil, 1: {p(0), p(2)}, 2: nil}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var sel, names []string
+				for i := range dp {
+					ports, ok := tc.allowed[i]
+					if !ok {
+						continue
+					}
+					names = append(names, dp[i][0])
+					if len(ports) == 0 {
+						sel = append(sel, dp[i][1])
+					}
+					for _, port := range ports {
+						sel = append(sel, net.JoinHostPort(dp[i][1], port))
+					}
+				}
+				for range 12 {
+					a := conformanceRequest(t, primaryGW, host, path, strings.Join(sel, ","))
+					check(t, a, host, path, "", names, "HTTP/1.1")
+					i := slices.IndexFunc(dp, func(d [2]string) bool { return d[0] == a.echo.Pod })
+					if ports := tc.allowed[i]; len(ports) > 0 && !slices.Contains(ports, a.echo.HTTPPort) {
+						t.Fatalf("%s answered on rank port %s, want one of %v", a.echo.Pod, a.echo.HTTPPort, ports)
+					}
+					if want := net.JoinHostPort(dp[i][1], a.echo.HTTPPort); a.served != want {
+						t.Errorf("x-conformance-test-served-endpoint %q, want %s", a.served, want)
+					}
 				}
 			})
 		}
