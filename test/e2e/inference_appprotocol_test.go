@@ -29,25 +29,7 @@ import (
 // API over each appProtocol (translated, streamed, metered); the case itself,
 // with its own routes and paths and the suite's picker, is
 // TestInferenceConformance.
-const appProtocolManifests = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: switchyard}
-spec: {controllerName: switchyard.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: conformance-primary, namespace: inference-conformance-infra}
-spec:
-  gatewayClassName: switchyard
-  listeners:
-  - name: http
-    port: 65000
-    protocol: HTTP
-    allowedRoutes:
-      namespaces: {from: All}
-      kinds: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
----
+var appProtocolManifests = conformanceGateways("conformance-primary", 65000) + `---
 apiVersion: v1
 kind: Pod
 metadata: {name: appprotocol-0, namespace: inference-conformance-app-backend, labels: {app: appprotocol-inference-model-server}}

@@ -152,37 +152,7 @@ func startLWEPP(t *testing.T, ports []int, pods ...[2]string) (string, func()) {
 // pool's picker Service
 // ({{EPP_*}}: an lwepp each); the secondary pool fails open, and has a
 // gateway of its own, conformance-secondary, as in the suite.
-var conformanceCluster = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: switchyard}
-spec: {controllerName: switchyard.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: conformance-primary, namespace: inference-conformance-infra}
-spec:
-  gatewayClassName: switchyard
-  listeners:
-  - name: http
-    port: 65000
-    protocol: HTTP
-    allowedRoutes:
-      namespaces: {from: All}
-      kinds: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: conformance-secondary, namespace: inference-conformance-infra}
-spec:
-  gatewayClassName: switchyard
-  listeners:
-  - name: http
-    port: 65001
-    protocol: HTTP
-    allowedRoutes:
-      namespaces: {from: All}
-      kinds: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
+var conformanceCluster = conformanceGateways("conformance-primary", 65000, "conformance-secondary", 65001) + `
 {{PODS}}
 ---
 apiVersion: inference.networking.k8s.io/v1
@@ -231,6 +201,36 @@ spec:
 	conformancePicker("dp-endpoint-picker-svc", "{{EPP_DP}}") +
 	conformancePicker("appprotocol-h2c-endpoint-picker-svc", "{{EPP_H2C}}") +
 	conformancePicker("appprotocol-http-endpoint-picker-svc", "{{EPP_HTTP}}")
+
+// conformanceGateways is the GatewayClass and, for each name and port, a
+// Gateway of the suite's infra namespace with one HTTP listener, "http",
+// that takes HTTPRoutes from every namespace.
+func conformanceGateways(nameAndPort ...any) string {
+	var b strings.Builder
+	b.WriteString(`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: switchyard}
+spec: {controllerName: switchyard.dev/gateway-controller}
+`)
+	for i := 0; i+1 < len(nameAndPort); i += 2 {
+		fmt.Fprintf(&b, `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: %s, namespace: inference-conformance-infra}
+spec:
+  gatewayClassName: switchyard
+  listeners:
+  - name: http
+    port: %d
+    protocol: HTTP
+    allowedRoutes:
+      namespaces: {from: All}
+      kinds: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
+`, nameAndPort[i], nameAndPort[i+1])
+	}
+	return b.String()
+}
 
 // conformancePicker is a picker Service on loopback.
 func conformancePicker(name, port string) string {
