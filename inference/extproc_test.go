@@ -137,8 +137,9 @@ func TestExternalPicker(t *testing.T) {
 			if got := fake.Served(); len(got) != 1 || got[0] != d.Endpoints[0] {
 				t.Errorf("served reported %v, want %s", got, d.Endpoints[0])
 			}
-			if len(hs) != 1 || hs[0].Name != "x-picker-served" {
-				t.Errorf("response headers from the picker %v", hs)
+			wantHs := []Header{{"x-picker-served", "seen"}, {eppfake.HeaderTestServed, d.Endpoints[0]}}
+			if !reflect.DeepEqual(hs, wantHs) {
+				t.Errorf("response headers from the picker %v, want %v", hs, wantHs)
 			}
 		})
 	}

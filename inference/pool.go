@@ -29,10 +29,13 @@ type Header struct{ Name, Value string }
 
 // Request is what a picker is told of one client request.
 type Request struct {
-	// Method and Path of the upstream request (POST /v1/chat/completions).
+	// Method and Path (with the query) of the upstream request (POST
+	// /v1/chat/completions, or any request of an opaque pass-through).
 	Method, Path string
-	// Headers are the request headers the picker may read (content type,
-	// x-gateway-inference-objective, x-gateway-inference-fairness-id, ...).
+	// Headers are the client's request headers the picker is told of (any
+	// case: they are sent lower-cased; Host as :authority). Pick reads them
+	// only while it runs and keeps none, so they may point into the
+	// caller's buffers.
 	Headers []Header
 	// Body is the body to send (read only).
 	Body []byte

@@ -27,6 +27,12 @@ func BenchmarkPassthrough(b *testing.B) {
 // benchChats serves benchBody as chat requests through route, in parallel,
 // each answered 200.
 func benchChats(b *testing.B, fe *Frontend, route Route) {
+	benchRequests(b, fe, route, "/v1/chat/completions")
+}
+
+// benchRequests serves benchBody as POSTs to path through route, in
+// parallel, each answered 200, with the headers (name, value pairs).
+func benchRequests(b *testing.B, fe *Frontend, route Route, path string, headers ...string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -35,10 +41,14 @@ func benchChats(b *testing.B, fe *Frontend, route Route) {
 			ctx.Request.Reset()
 			ctx.Response.Reset()
 			ctx.Request.Header.SetMethod("POST")
-			ctx.Request.SetRequestURI("/v1/chat/completions")
+			ctx.Request.SetRequestURI(path)
 			ctx.Request.Header.SetContentType("application/json")
+			for i := 0; i+1 < len(headers); i += 2 {
+				ctx.Request.Header.Set(headers[i], headers[i+1])
+			}
 			ctx.Request.SetBody(benchBody)
 			fe.Serve(&ctx, route)
+			_ = ctx.Response.Body() // a streamed body is read to its end, as the server writes it
 			if ctx.Response.StatusCode() != 200 {
 				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 			}

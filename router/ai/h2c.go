@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/switchyard-ai/switchyard/config"
 	"github.com/switchyard-ai/switchyard/inference"
-	"github.com/switchyard-ai/switchyard/providers/schema"
 	"github.com/switchyard-ai/switchyard/router/upstream"
 )
 
@@ -66,27 +64,30 @@ func poolH2C(key string, ip *config.InferencePool, gen *upstream.Generation) (*h
 // doH2C sends the attempt's request to one pool endpoint over h2c, with the
 // picker's body and headers, as doEndpoint does over HTTP/1.1: timeout
 // bounds the wait for the response headers of a stream, for the whole
-// response otherwise; a buffered body is bounded by maxResponseBytes.
-func (s *exchange) doH2C(b *backend, up *schema.Upstream, d *inference.Decision, ep string, timeout time.Duration) (*fasthttp.Response, error) {
-	method := up.Method
-	if method == "" {
-		method = http.MethodPost
-	}
+// response otherwise; a buffered body is bounded by maxResponseBytes. An
+// opaque request's answer is always a stream, whatever its status.
+func (s *exchange) doH2C(b *backend, pc poolCall, d *inference.Decision, ep string, timeout time.Duration) (*fasthttp.Response, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+ep+strings.TrimPrefix(up.URL, poolBaseURL), bytes.NewReader(d.Body))
+	req, err := http.NewRequestWithContext(ctx, pc.method, "http://"+ep+pc.path, bytes.NewReader(d.Body))
 	if err != nil {
 		cancel(nil)
 		return nil, fmt.Errorf("ai: h2c request: %w", err)
 	}
-	ct := up.ContentType
-	if ct == "" {
-		ct = "application/json"
-	}
 	h := req.Header
-	h.Set("Content-Type", ct)
-	h.Set("User-Agent", "switchyard")
-	for _, x := range up.Header {
-		h.Set(x.Name, x.Value)
+	stream := true
+	if up := pc.up; up != nil {
+		ct := up.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		h.Set("Content-Type", ct)
+		h.Set("User-Agent", "switchyard")
+		for _, x := range up.Header {
+			h.Set(x.Name, x.Value)
+		}
+		stream = up.Stream
+	} else {
+		s.opaqueH2C(req)
 	}
 	if s.x.RequestID != "" {
 		h.Set("X-Request-Id", s.x.RequestID)
@@ -115,7 +116,7 @@ func (s *exchange) doH2C(b *backend, up *schema.Upstream, d *inference.Decision,
 			resp.Header.Add(k, v)
 		}
 	}
-	if up.Stream && hr.StatusCode >= 200 && hr.StatusCode <= 299 {
+	if stream && (pc.up == nil || hr.StatusCode >= 200 && hr.StatusCode <= 299) {
 		if !timer.Stop() { // the timeout passed as the headers came
 			_ = hr.Body.Close()
 			fasthttp.ReleaseResponse(resp)
@@ -142,6 +143,24 @@ func (s *exchange) doH2C(b *backend, up *schema.Upstream, d *inference.Decision,
 		return nil, err
 	}
 	return resp, nil
+}
+
+// opaqueH2C sets req's headers to the client's (an opaque request): all
+// but hop-by-hop ones, framing (net/http sets Content-Length from the
+// body), Expect and the credential the gateway's client auth consumed; and
+// the client's Host.
+func (s *exchange) opaqueH2C(req *http.Request) {
+	in := &s.ctx.Request.Header
+	for k, v := range in.All() {
+		switch {
+		case upstream.IsHopByHop(k), equalFoldASCII(k, "host"), equalFoldASCII(k, "content-length"), equalFoldASCII(k, "expect"):
+			continue
+		case s.x.Credential && (equalFoldASCII(k, "authorization") || equalFoldASCII(k, "x-api-key") || equalFoldASCII(k, "api-key")):
+			continue
+		}
+		req.Header.Add(string(k), string(v))
+	}
+	req.Host = string(in.Host())
 }
 
 // h2cBody is a streamed h2c response body as a fasthttp body stream. Once

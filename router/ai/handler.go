@@ -29,6 +29,9 @@ type ruleHandler struct {
 	idx      modelIndex
 	timeouts *config.Timeouts
 	retry    upstream.Retry
+	// pools is set when a ref names an inferencePool: requests that are
+	// not OpenAI operations are then forwarded to the pools (opaque.go).
+	pools bool
 }
 
 var (
@@ -44,12 +47,17 @@ func (f *Frontend) newRuleHandler(rule *route.Rule) *ruleHandler {
 	h := &ruleHandler{f: f, key: rule.Key, refs: rc.BackendRefs, timeouts: rc.Timeouts, retry: upstream.NewRetry(rc.Retry)}
 	h.bs = f.resolveRefs(rule.Key, rc.BackendRefs)
 	h.idx = buildIndex(h.bs)
+	for _, b := range h.bs {
+		h.pools = h.pools || b != nil && b.pool != nil
+	}
 	return h
 }
 
 // Admit implements [engine.Handler.Admit]: it finds the operation from the
 // path and, for a POST, checks the body and reads its model and stream (no
-// full decode). GET /v1/models needs nothing.
+// full decode). GET /v1/models needs nothing. On a rule with an
+// inferencePool, a request that is not an OpenAI operation is forwarded to
+// the pools as it is (opaque.go).
 func (h *ruleHandler) Admit(ex *engine.Exchange) bool {
 	ctx := ex.Ctx
 	path := ctx.Path()
@@ -62,6 +70,9 @@ func (h *ruleHandler) Admit(ex *engine.Exchange) bool {
 	case "/v1/embeddings":
 		op = schema.OpEmbeddings
 	default:
+		if h.pools && !operationPath(path) {
+			return h.admitOpaque(ex)
+		}
 		return true // models, or an unknown path: Serve answers
 	}
 	if !ctx.IsPost() {
@@ -76,8 +87,9 @@ func (h *ruleHandler) Admit(ex *engine.Exchange) bool {
 }
 
 // Serve implements [engine.Handler.Serve]: POST /v1/chat/completions,
-// /v1/completions, /v1/embeddings and GET /v1/models[/{id}]. Anything else
-// is a 404 (or 405 for a wrong method) in OpenAI's error shape.
+// /v1/completions, /v1/embeddings and GET /v1/models[/{id}], and any other
+// request on a rule with an inferencePool (opaque.go). Anything else is a
+// 404 (or 405 for a wrong method) in OpenAI's error shape.
 func (h *ruleHandler) Serve(ex *engine.Exchange) {
 	ctx := ex.Ctx
 	s, _ := ex.Local.(*exchange)

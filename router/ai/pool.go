@@ -81,14 +81,24 @@ func pickerCA(ip *config.InferencePool) *config.BackendTLS {
 	return nil
 }
 
-// pickerHeaders are the client headers a picker reads (objective, fairness
-// id, model-name rewrite, llm-d's own) besides the content type.
-func pickerHeader(name []byte) bool {
-	return hasPrefixFold(name, "x-gateway-") || hasPrefixFold(name, "x-llm-d-")
+// poolCall is what one attempt sends to an inference pool: an OpenAI
+// request through its translator (tr and up set), or an opaque pass-through
+// (tr and up nil: the client's request as it is, see opaque.go).
+type poolCall struct {
+	// method and path (with the query) are what the picker is told.
+	method, path string
+	body         []byte
+	tr           providers.Translator
+	up           *schema.Upstream
 }
 
-func hasPrefixFold(b []byte, prefix string) bool {
-	return len(b) >= len(prefix) && equalFoldASCII(b[:len(prefix)], prefix)
+// openAICall is the poolCall of a translated OpenAI request.
+func openAICall(tr providers.Translator, up *schema.Upstream) poolCall {
+	m := up.Method
+	if m == "" {
+		m = fasthttp.MethodPost
+	}
+	return poolCall{method: m, path: strings.TrimPrefix(up.URL, poolBaseURL), body: up.Body, tr: tr, up: up}
 }
 
 // sendPool performs an attempt on an inference pool (its rule restricted to
@@ -97,17 +107,11 @@ func hasPrefixFold(b []byte, prefix string) bool {
 // are tried in the picker's order: the next after a connect failure, and
 // after a retryable status when the rule retries. The picker is told which
 // endpoint served.
-func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translator, up *schema.Upstream, timeout time.Duration) result {
-	path := strings.TrimPrefix(up.URL, poolBaseURL)
-	r := &inference.Request{Method: fasthttp.MethodPost, Path: path, Body: up.Body, Subset: b.pool.Subset(restrict)}
-	r.Headers = append(r.Headers, inference.Header{Name: "content-type", Value: "application/json"})
-	if s.x.RequestID != "" {
-		r.Headers = append(r.Headers, inference.Header{Name: "x-request-id", Value: s.x.RequestID})
-	}
-	for k, v := range s.ctx.Request.Header.All() {
-		if pickerHeader(k) {
-			r.Headers = append(r.Headers, inference.Header{Name: string(k), Value: string(v)})
-		}
+func (s *exchange) sendPool(b *backend, restrict []string, pc poolCall, timeout time.Duration) result {
+	r := &inference.Request{Method: pc.method, Path: pc.path, Body: pc.body, Subset: b.pool.Subset(restrict)}
+	if b.pool.External() { // the built-in picker reads no header
+		s.phdr = s.pickerHeaders(s.phdr[:0], pc.up == nil)
+		r.Headers = s.phdr
 	}
 	start := time.Now()
 	d, err := b.pool.Pick(s.ex.Context(), r)
@@ -124,15 +128,7 @@ func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translat
 	}
 	defer d.Close()
 	if im := d.Immediate; im != nil {
-		msg := strings.TrimSpace(string(im.Body))
-		if msg == "" {
-			msg = "the inference pool's endpoint picker refused the request"
-		}
-		e := &schema.Error{Status: im.Status, Type: schema.TypeForStatus(im.Status), Message: msg}
-		if im.Status == fasthttp.StatusTooManyRequests {
-			e.RetryAfter = 1
-		}
-		return failure(e)
+		return s.immediate(im, pc.up == nil)
 	}
 	timeout -= time.Since(start)
 	if timeout <= 0 {
@@ -141,7 +137,7 @@ func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translat
 	n := min(len(d.Endpoints), 1+s.h.retry.Attempts())
 	var last result
 	for k, ep := range d.Endpoints {
-		resp, err := s.doEndpoint(b, up, d, ep, timeout)
+		resp, err := s.doEndpoint(b, pc, d, ep, timeout)
 		if err != nil {
 			last = failure(transportError(err))
 			if errors.Is(err, fasthttp.ErrDialTimeout) || isConnRefused(err) {
@@ -158,14 +154,17 @@ func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translat
 			last = failure(schema.Errorf(status, schema.TypeForStatus(status), "the model server answered %d", status))
 			continue
 		}
-		h := &s.ctx.Response.Header
 		set := d.Served(s.ex.Context(), ep, status, string(resp.Header.ContentType()))
+		s.x.Endpoint, s.ex.Access.Endpoint = ep, ep
+		if pc.up == nil {
+			return s.relayOpaque(b, ep, resp, set)
+		}
+		h := &s.ctx.Response.Header
 		for _, ph := range set {
 			h.Set(ph.Name, ph.Value)
 		}
 		h.Set(HeaderServed, ep)
-		s.x.Endpoint, s.ex.Access.Endpoint = ep, ep
-		res := s.receive(b, tr, up, resp)
+		res := s.receive(b, pc.tr, pc.up, resp)
 		if res.err != nil && !res.streamed {
 			// The failure may fail over to another backend: its response
 			// must not carry this pool's headers.
@@ -179,12 +178,31 @@ func (s *exchange) sendPool(b *backend, restrict []string, tr providers.Translat
 	return last
 }
 
+// immediate is the result of a picker's answer for the pool (429 when it
+// sheds, 503 when nothing is ready, ...): a failure that may fail over to
+// the rule's next backend. An OpenAI request gets it as an OpenAI error; an
+// opaque one, when no backend serves it, as the picker gave it (see fail).
+func (s *exchange) immediate(im *inference.Immediate, opaque bool) result {
+	msg := strings.TrimSpace(string(im.Body))
+	if msg == "" {
+		msg = "the inference pool's endpoint picker refused the request"
+	}
+	e := &schema.Error{Status: im.Status, Type: schema.TypeForStatus(im.Status), Message: msg}
+	if im.Status == fasthttp.StatusTooManyRequests {
+		e.RetryAfter = 1
+	}
+	if opaque {
+		s.im = im
+	}
+	return failure(e)
+}
+
 // doEndpoint sends the attempt's request to one pool endpoint, with the
 // picker's body and headers: over HTTP/1.1, or h2c (doH2C) when the pool's
 // appProtocol asks for it.
-func (s *exchange) doEndpoint(b *backend, up *schema.Upstream, d *inference.Decision, ep string, timeout time.Duration) (*fasthttp.Response, error) {
+func (s *exchange) doEndpoint(b *backend, pc poolCall, d *inference.Decision, ep string, timeout time.Duration) (*fasthttp.Response, error) {
 	if b.h2c != nil {
-		resp, err := s.doH2C(b, up, d, ep, timeout)
+		resp, err := s.doH2C(b, pc, d, ep, timeout)
 		if err != nil {
 			s.f.log.Warn("ai: inference pool endpoint failed", "rule", s.h.key, "backend", b.key, "endpoint", ep,
 				"protocol", "h2c", "err", err.Error())
@@ -193,15 +211,20 @@ func (s *exchange) doEndpoint(b *backend, up *schema.Upstream, d *inference.Deci
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
-	uri := req.URI()
-	uri.SetScheme("http")
-	uri.SetHost(ep)
-	uri.SetPath(strings.TrimPrefix(up.URL, poolBaseURL))
-	s.fillRequest(req, up, d.Body)
+	if pc.up == nil {
+		s.fillOpaque(req, ep, d.Body)
+		resp.StreamBody = true
+	} else {
+		uri := req.URI()
+		uri.SetScheme("http")
+		uri.SetHost(ep)
+		uri.SetPath(pc.path)
+		s.fillRequest(req, pc.up, d.Body)
+		resp.StreamBody = pc.up.Stream
+	}
 	for _, h := range d.Headers {
 		req.Header.Set(h.Name, h.Value)
 	}
-	resp.StreamBody = up.Stream
 	err := b.up.client.DoTimeout(req, resp, timeout)
 	fasthttp.ReleaseRequest(req)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ai/switchyard/auth"
+	"github.com/switchyard-ai/switchyard/inference"
 	"github.com/switchyard-ai/switchyard/policies"
 	"github.com/switchyard-ai/switchyard/providers"
 	"github.com/switchyard-ai/switchyard/providers/schema"
@@ -48,6 +49,13 @@ type exchange struct {
 	bodyCopy       []byte // an in-process stream's copy of the body, which outlives the request
 	// decoded is x.Decoded, made once per pooled exchange.
 	decoded func() (*schema.ChatRequest, error)
+	// opaque is set for a request to a pool rule that is not an OpenAI
+	// operation: forwarded as it is (opaque.go).
+	opaque bool
+	// im is the last picker's answer for its pool of an opaque request.
+	im *inference.Immediate
+	// phdr is the headers told to an external picker, reused across requests.
+	phdr []inference.Header
 }
 
 // maxPooledBody is the largest body copy an exchange keeps when it is freed.
@@ -90,6 +98,9 @@ func (s *exchange) free() {
 	s.h, s.f, s.ex, s.ctx, s.x, s.usage = nil, nil, nil, nil, nil, schema.Usage{}
 	s.body, s.model, s.stream, s.req, s.reqErr, s.creds, s.haveCreds, s.deadline = nil, "", false, nil, nil, auth.ClientCredentials{}, false, time.Time{}
 	s.options, s.optionsKnown, s.promptEstimate = nil, false, 0
+	s.opaque, s.im = false, nil
+	clear(s.phdr) // the strings of the last request
+	s.phdr = s.phdr[:0]
 	if cap(s.bodyCopy) > maxPooledBody {
 		s.bodyCopy = nil
 	} else {
@@ -131,6 +142,9 @@ func (s *exchange) admit() bool {
 // request grew to, and one that stays within the runtime's first size
 // (8 KiB) costs half as much (memory per open stream).
 func (s *exchange) try() (streamed bool) {
+	if s.opaque {
+		return s.tryOpaque()
+	}
 	s.estimatePrompt()
 	var order [maxInline]int
 	var buf [maxInline]candidate
@@ -173,8 +187,7 @@ func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
 				last = errClientClosed()
 				break
 			}
-			var order [maxInline]int
-			if cands = s.h.resolve(s.h.Select(s.ex.Context(), s.x, order[:0]), s.model, buf); len(cands) == 0 {
+			if cands = s.reselect(buf); len(cands) == 0 {
 				break
 			}
 			s.logRetry(retry, last)
@@ -221,6 +234,15 @@ func (s *exchange) attempts(cands, buf []candidate) (streamed bool) {
 	return false
 }
 
+// reselect orders the candidates again for a retry.
+func (s *exchange) reselect(buf []candidate) []candidate {
+	if s.opaque {
+		return s.h.opaqueCandidates(upstream.Now(), buf)
+	}
+	var order [maxInline]int
+	return s.h.resolve(s.h.Select(s.ex.Context(), s.x, order[:0]), s.model, buf)
+}
+
 // sleepOrGone waits d, probing the client's connection every
 // clientProbeInterval; false when the client left meanwhile (its context is
 // then cancelled).
@@ -248,6 +270,10 @@ func (s *exchange) fail(last *schema.Error) {
 	}
 	if s.x.Backend != "" {
 		s.ctx.Response.Header.Set(HeaderBackend, s.x.Backend) // the last backend tried, for the access log
+	}
+	if im := s.im; im != nil && im.Status == last.Status {
+		writeImmediate(s.ctx, im) // an opaque request gets the picker's answer as it is
+		return
 	}
 	writeError(s.ctx, last)
 }
@@ -319,6 +345,9 @@ func (s *exchange) chatRequest(upstream string) (*schema.ChatRequest, *schema.Er
 
 // attempt tries one candidate.
 func (s *exchange) attempt(c candidate, deadline time.Time) result {
+	if s.opaque {
+		return s.attemptOpaque(c, deadline)
+	}
 	b := c.b
 	var req *schema.ChatRequest
 	if !b.raw || b.direct != nil {
@@ -356,6 +385,16 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 		s.f.log.Warn("ai: signing the upstream request failed", "rule", s.h.key, "backend", b.key, "err", err.Error())
 		return failure(asSchemaError(err, fasthttp.StatusBadGateway)) // another backend may have credentials
 	}
+	timeout := s.attemptTimeout(b, deadline)
+	if b.pool != nil {
+		return s.sendPool(b, s.h.refs[c.i].Endpoints, openAICall(tr, up), timeout)
+	}
+	return s.send(b, tr, up, timeout)
+}
+
+// attemptTimeout bounds an attempt on b to its response headers: the
+// backend's timeout, the rule's backendRequest timeout, the request deadline.
+func (s *exchange) attemptTimeout(b *backend, deadline time.Time) time.Duration {
 	timeout := b.timeout
 	if t := s.h.timeouts; t != nil && t.BackendRequest > 0 && t.BackendRequest.D() < timeout {
 		timeout = t.BackendRequest.D()
@@ -365,10 +404,7 @@ func (s *exchange) attempt(c candidate, deadline time.Time) result {
 			timeout = rem
 		}
 	}
-	if b.pool != nil {
-		return s.sendPool(b, s.h.refs[c.i].Endpoints, tr, up, timeout)
-	}
-	return s.send(b, tr, up, timeout)
+	return timeout
 }
 
 // send performs the upstream HTTP call of one attempt.

@@ -121,3 +121,21 @@ func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, forwarded
 		h.SetBytesV("X-Forwarded-Host", host)
 	}
 }
+
+// StripRequestHopByHop removes the hop-by-hop headers, and every header the
+// Connection header names, from a request header about to be forwarded.
+func StripRequestHopByHop(h *fasthttp.RequestHeader) { stripRequestHopByHop(h) }
+
+// StripResponseHopByHop removes the hop-by-hop headers, and every header the
+// Connection header names, from an upstream response header.
+func StripResponseHopByHop(h *fasthttp.ResponseHeader) { stripResponseHopByHop(h) }
+
+// IsHopByHop reports whether a header name (any case) is a hop-by-hop header.
+func IsHopByHop(name []byte) bool {
+	for _, k := range hopByHop {
+		if len(name) == len(k) && bytes.EqualFold(name, []byte(k)) {
+			return true
+		}
+	}
+	return false
+}

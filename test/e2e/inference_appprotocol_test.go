@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,34 +19,17 @@ import (
 
 // appProtocolManifests are what the Inference Extension conformance case
 // inferencepool_appprotocol needs of the suite's base manifests, on
-// loopback; the test adds the case's three HTTPRoutes and InferencePools
-// (appProtocolRoute, appProtocolPool). The dedicated
+// loopback; the test adds three HTTPRoutes and InferencePools
+// (appProtocolRoute, appProtocolPool) like the case's. The dedicated
 // appProtocol model server Pods (127.0.0.1, 127.0.0.2) serve HTTP/1.1 on
 // {{HTTP}} and only h2c on {{H2C}}, as the suite's echo server does on 3000
 // and 3001; the primary pool's Pod is 127.0.0.3 on {{HTTP}}. Each pool has
 // its own picker Service ({{EPP_*}}, TLS with a self-signed certificate, as
-// the suite deploys them). One difference: the routes match /v1 instead of
-// the suite's /inferencepool-app-protocol-* paths, which the OpenAI front end
-// does not serve.
-const appProtocolManifests = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: switchyard}
-spec: {controllerName: switchyard.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: conformance-primary, namespace: inference-conformance-infra}
-spec:
-  gatewayClassName: switchyard
-  listeners:
-  - name: http
-    port: 65000
-    protocol: HTTP
-    allowedRoutes:
-      namespaces: {from: All}
-      kinds: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
----
+// the suite deploys them). The routes match /v1: this test sends the OpenAI
+// API over each appProtocol (translated, streamed, metered); the case itself,
+// with its own routes and paths and the suite's picker, is
+// TestInferenceConformance.
+var appProtocolManifests = conformanceGateways("conformance-primary", 65000) + `---
 apiVersion: v1
 kind: Pod
 metadata: {name: appprotocol-0, namespace: inference-conformance-app-backend, labels: {app: appprotocol-inference-model-server}}
@@ -120,15 +102,17 @@ func startH2CSim(t *testing.T, host string, port int) string {
 	return addr
 }
 
-// TestInferencePoolAppProtocolServed is the Inference Extension conformance
-// case inferencepool_appprotocol through the real binary: its manifests
-// translated by `switchyard translate`, then served. For each pool (explicit
-// kubernetes.io/h2c, explicit http, appProtocol omitted) and each of its
-// Pods, the picker selects that Pod's endpoint and the request answers 200
-// from it. The h2c pool's target port serves nothing but h2c, so its 200s
-// (buffered and streamed) prove the gateway spoke HTTP/2 cleartext; the
-// http pools' target port serves HTTP/1.1.
-func TestInferencePoolAppProtocolServed(t *testing.T) {
+// TestInferencePoolAppProtocolOpenAI is the Inference Extension conformance
+// case inferencepool_appprotocol for the OpenAI API, through the real
+// binary: manifests like the case's translated by `switchyard translate`,
+// then served. For each pool (explicit kubernetes.io/h2c, explicit http,
+// appProtocol omitted) and each of its Pods, the request names that Pod's
+// endpoint in test-epp-endpoint-selection, the picker selects it (as the
+// suite's picker does) and the completion answers 200 from it. The h2c
+// pool's target port serves nothing but h2c, so its 200s (buffered and
+// streamed) prove the gateway spoke HTTP/2 cleartext; the http pools'
+// target port serves HTTP/1.1.
+func TestInferencePoolAppProtocolOpenAI(t *testing.T) {
 	httpPort, h2cPort := testutil.FreePort(t), testutil.FreePort(t)
 	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		startSim(t, host, httpPort)
@@ -141,15 +125,14 @@ func TestInferencePoolAppProtocolServed(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("the h2c-only sim answered HTTP/1.1: %s", resp.Status)
 	}
-	var mu sync.Mutex
-	selected := ""
+	var endpoints []string
+	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		for _, port := range []int{httpPort, h2cPort} {
+			endpoints = append(endpoints, net.JoinHostPort(host, strconv.Itoa(port)))
+		}
+	}
 	picker := func() string {
-		fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer {
-			mu.Lock()
-			defer mu.Unlock()
-			return eppfake.Answer{Endpoints: []string{selected}}
-		}}
-		_, port, _ := net.SplitHostPort(eppfake.Start(t, fake, eppfake.SelfSigned(t)))
+		_, port, _ := net.SplitHostPort(eppfake.Start(t, &eppfake.Picker{Pool: endpoints}, eppfake.SelfSigned(t)))
 		return port
 	}
 	pool := func(name, spec string) string {
@@ -187,14 +170,12 @@ func TestInferencePoolAppProtocolServed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, pod := range tc.pods {
 				endpoint := net.JoinHostPort(pod, strconv.Itoa(tc.port))
-				mu.Lock()
-				selected = endpoint
-				mu.Unlock()
 				for _, stream := range []bool{false, true} {
 					body := fmt.Sprintf(`{"model":"conformance-fake-model","prompt":"Describe San Francisco in one sentence.","stream":%v}`, stream)
 					req := newRequest(t, http.MethodPost, g.URL("/v1/completions"), strings.NewReader(body))
 					req.Host = tc.host
 					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set(eppfake.HeaderTestSelection, endpoint)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
 						t.Fatal(err)

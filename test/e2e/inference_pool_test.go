@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/switchyard-ai/switchyard/internal/fakes/eppfake"
 	"github.com/switchyard-ai/switchyard/internal/fakes/openaifake"
@@ -88,11 +89,12 @@ func poolChat(t *testing.T, g *gateway, content string, header ...string) (statu
 }
 
 // TestInferencePoolConformance reproduces the conformance cases of the
-// Inference Extension outside a cluster: requests reach only the endpoints
-// the picker listed (one, two, three of them, over two pods with two target
-// ports each), in its order; the served endpoint is reported to the picker;
-// the picker's body rewrite is what the server receives; its 429 and 503 are
-// relayed.
+// Inference Extension for the OpenAI API outside a cluster: requests reach
+// only the endpoints the picker listed (one, two, three of them, over two
+// pods with two target ports each, named in the request's
+// test-epp-endpoint-selection header as the suite names them), in its
+// order; the served endpoint is reported to the picker; the picker's body
+// rewrite is what the server receives; its 429 and 503 are relayed.
 func TestInferencePoolConformance(t *testing.T) {
 	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
 	var all []string
@@ -101,7 +103,7 @@ func TestInferencePoolConformance(t *testing.T) {
 			all = append(all, startSim(t, host, port, "--mode", "echo"))
 		}
 	}
-	var listed []string
+	byHeader := eppfake.ByTestHeader(all)
 	fake := &eppfake.Picker{Choose: func(s eppfake.Seen) eppfake.Answer {
 		switch s.Headers["x-gateway-inference-objective"] {
 		case "shed":
@@ -109,9 +111,11 @@ func TestInferencePoolConformance(t *testing.T) {
 		case "none":
 			return eppfake.Answer{Immediate: 503, ImmediateBody: "inference gateway: no ready endpoint"}
 		case "rewrite":
-			return eppfake.Answer{Endpoints: listed, Body: []byte(`{"model":"llama","messages":[{"role":"user","content":"rewritten by the picker"}]}`)}
+			a := byHeader(s)
+			a.Body = []byte(`{"model":"llama","messages":[{"role":"user","content":"rewritten by the picker"}]}`)
+			return a
 		}
-		return eppfake.Answer{Endpoints: listed}
+		return byHeader(s)
 	}}
 	epp := eppfake.Start(t, fake, nil)
 	g := startAIGateway(t, poolYAML("{name: pool}", fmt.Sprintf(`
@@ -123,10 +127,10 @@ func TestInferencePoolConformance(t *testing.T) {
 `, p1, p2, epp)))
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("%d listed", n), func(t *testing.T) {
-			listed = []string{all[3], all[1], all[2], all[0]}[:n]
+			listed := []string{all[3], all[1], all[2], all[0]}[:n]
 			before := len(fake.Served())
 			for i := range 6 {
-				status, served, _, body := poolChat(t, g, fmt.Sprintf("hello %d", i))
+				status, served, _, body := poolChat(t, g, fmt.Sprintf("hello %d", i), eppfake.HeaderTestSelection, strings.Join(listed, ","))
 				if status != 200 || served != listed[0] {
 					t.Fatalf("status %d served by %q, want 200 from %s (the picker's first): %s", status, served, listed[0], body)
 				}
@@ -137,19 +141,20 @@ func TestInferencePoolConformance(t *testing.T) {
 			}
 		})
 	}
-	listed = all[:1]
 	t.Run("stream", func(t *testing.T) {
-		res := collectStream(sdkClient(g, ""), callCtx(t), openai.ChatCompletionNewParams{Model: "llama",
-			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("stream me")}})
+		client := openai.NewClient(option.WithBaseURL(g.URL("/v1")), option.WithAPIKey(""), option.WithMaxRetries(0),
+			option.WithRequestTimeout(aiCallTimeout), option.WithHeader(eppfake.HeaderTestSelection, all[0]))
+		res := collectStream(client, callCtx(t),
+			openai.ChatCompletionNewParams{Model: "llama", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("stream me")}})
 		if res.err != nil || !strings.Contains(res.text, "stream me") || res.finish == "" {
 			t.Fatalf("stream through the pool: %+v", res)
 		}
-		if got := fake.Served(); got[len(got)-1] != listed[0] {
+		if got := fake.Served(); got[len(got)-1] != all[0] {
 			t.Fatalf("served reported %v", got)
 		}
 	})
 	t.Run("body rewrite", func(t *testing.T) {
-		status, _, _, body := poolChat(t, g, "original", "x-gateway-inference-objective", "rewrite")
+		status, _, _, body := poolChat(t, g, "original", "x-gateway-inference-objective", "rewrite", eppfake.HeaderTestSelection, all[0])
 		if status != 200 || !strings.Contains(body, "rewritten by the picker") || strings.Contains(body, "original") {
 			t.Fatalf("%d %s", status, body)
 		}

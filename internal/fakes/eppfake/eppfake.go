@@ -4,8 +4,11 @@
 // response with x-gateway-destination-endpoint (and the same list in the
 // envoy.lb dynamic metadata) and the body in streamed chunks of at most
 // 62000 bytes; it honours the subset hint (503 when nothing is eligible);
-// it records the served endpoint reported on the response path. What it
-// chooses is the test's: Choose.
+// it records the served endpoint reported on the response path and answers
+// it with x-conformance-test-served-endpoint, as the conformance suite's
+// picker (lwepp) does. What it chooses is the test's (Choose), by default
+// what the request header test-epp-endpoint-selection names, as the
+// conformance picker chooses (ByTestHeader).
 package eppfake
 
 import (
@@ -19,6 +22,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,13 +62,26 @@ type Answer struct {
 	MetadataOnly bool
 }
 
+// The conformance suite's names.
+const (
+	// HeaderTestSelection names the endpoints a request must go to (the
+	// suite's test-epp-endpoint-selection): ip:port or a bare IP, comma-separated.
+	HeaderTestSelection = "test-epp-endpoint-selection"
+	// HeaderTestServed is the response header the picker sets to the served endpoint.
+	HeaderTestServed = "x-conformance-test-served-endpoint"
+)
+
 // Picker is the fake endpoint picker.
 type Picker struct {
-	// Choose decides; it must be safe for concurrent use.
+	// Choose decides; it must be safe for concurrent use. Nil:
+	// ByTestHeader(Pool).
 	Choose func(Seen) Answer
+	// Pool is the pool's endpoints (ip:port) when Choose is nil.
+	Pool []string
 	// NoRecord keeps no history of requests and served endpoints (load tests).
 	NoRecord bool
 
+	once   sync.Once
 	mu     sync.Mutex
 	seen   []Seen
 	served []string
@@ -151,15 +168,20 @@ func (p *Picker) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 				}
 			}
 		case *extprocv3.ProcessingRequest_ResponseHeaders:
-			if lb := req.GetMetadataContext().GetFilterMetadata()["envoy.lb"]; lb != nil && !p.NoRecord {
-				p.mu.Lock()
-				p.served = append(p.served, lb.GetFields()["x-gateway-destination-endpoint-served"].GetStringValue())
-				p.mu.Unlock()
+			served := "fail: missing envoy lb metadata"
+			if lb := req.GetMetadataContext().GetFilterMetadata()["envoy.lb"]; lb != nil {
+				served = lb.GetFields()["x-gateway-destination-endpoint-served"].GetStringValue()
+				if !p.NoRecord {
+					p.mu.Lock()
+					p.served = append(p.served, served)
+					p.mu.Unlock()
+				}
 			}
 			if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
 				ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
 					HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{
-						{Header: &corev3.HeaderValue{Key: "x-picker-served", RawValue: []byte("seen")}}}}}}}}); err != nil {
+						{Header: &corev3.HeaderValue{Key: "x-picker-served", RawValue: []byte("seen")}},
+						{Header: &corev3.HeaderValue{Key: HeaderTestServed, RawValue: []byte(served)}}}}}}}}); err != nil {
 				return err
 			}
 		case *extprocv3.ProcessingRequest_ResponseBody:
@@ -183,6 +205,11 @@ func (p *Picker) decide(stream extprocv3.ExternalProcessor_ProcessServer, seen S
 		p.seen = append(p.seen, seen)
 		p.mu.Unlock()
 	}
+	p.once.Do(func() {
+		if p.Choose == nil {
+			p.Choose = ByTestHeader(p.Pool)
+		}
+	})
 	a := p.Choose(seen)
 	if a.Delay > 0 {
 		select {
@@ -253,6 +280,41 @@ func (p *Picker) decide(stream extprocv3.ExternalProcessor_ProcessServer, seen S
 		if end == len(body) {
 			return nil
 		}
+	}
+}
+
+// ByTestHeader chooses as the conformance suite's picker does: the
+// endpoints of pool that the request header test-epp-endpoint-selection
+// names (ip:port, or an IP for each of its ports; comma-separated), in the
+// header's order, or 503 when it names none of the pool's; without the
+// header, one endpoint of pool, round robin.
+func ByTestHeader(pool []string) func(Seen) Answer {
+	var mu sync.Mutex
+	next := 0
+	return func(s Seen) Answer {
+		val := strings.TrimSpace(s.Headers[HeaderTestSelection])
+		if val == "" {
+			if len(pool) == 0 {
+				return Answer{Immediate: 503, ImmediateBody: "no endpoints available"}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			next++
+			return Answer{Endpoints: []string{pool[next%len(pool)]}}
+		}
+		var eps []string
+		for want := range strings.SplitSeq(val, ",") {
+			want = strings.TrimSpace(want)
+			for _, e := range pool {
+				if (e == want || strings.HasPrefix(e, want+":")) && !slices.Contains(eps, e) {
+					eps = append(eps, e)
+				}
+			}
+		}
+		if len(eps) == 0 {
+			return Answer{Immediate: 503, ImmediateBody: "no endpoint of the pool matches " + HeaderTestSelection + ": " + val}
+		}
+		return Answer{Endpoints: eps}
 	}
 }
 
