@@ -41,7 +41,11 @@ type Exchange struct {
 	// client chose, which metrics must not take as a label as is.
 	ModelListed bool
 	Operation   schema.Operation
-	Stream      bool
+	// Opaque is set for a request an inference pool is sent as it is (a
+	// path that is no OpenAI operation): the gateway reads no model and no
+	// usage from it, so model allowlists and token charges cannot apply.
+	Opaque bool
+	Stream bool
 	// MaxTokens is the request's max_completion_tokens, else max_tokens (0: not set).
 	MaxTokens int
 	// Body is the client's request body (read-only). For a streamed response

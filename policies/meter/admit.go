@@ -82,6 +82,11 @@ func (a *Admission) Request(ctx context.Context, x *policies.Exchange) (policies
 		return nil, &policies.Denial{Status: 403, Type: "permission_error", Code: "model_not_allowed",
 			Message: "this API key may not use the model `" + x.Model + "`"}
 	}
+	if x.Opaque && p != nil && len(p.Models) > 0 {
+		// The request's model is not read: an allowlist cannot be checked.
+		return nil, &policies.Denial{Status: 403, Type: "permission_error", Code: "model_not_allowed",
+			Message: "this API key is limited to some models, and this request is not an OpenAI operation the gateway reads a model from"}
+	}
 	r := a.svc.resPool.Get().(*reservation)
 	r.svc, r.dir = a.svc, a.dir
 	if p != nil {
@@ -103,6 +108,13 @@ func (a *Admission) Request(ctx context.Context, x *policies.Exchange) (policies
 		r.free()
 		return nil, nil
 	}
+	if x.Opaque && r.countsTokens() {
+		// No usage is read from an opaque answer: token limits and budgets
+		// would be reserved and refunded, never charged.
+		r.free()
+		return nil, &policies.Denial{Status: 403, Type: "permission_error", Code: "not_metered",
+			Message: "token limits or budgets apply to this request, and it is not an OpenAI operation whose usage the gateway can count"}
+	}
 	r.estimate(x, a.svc)
 	now := a.svc.at(x.Start)
 	d, err := a.svc.counters.Reserve(ctx, now, r.charges)
@@ -119,6 +131,16 @@ func (a *Admission) Request(ctx context.Context, x *policies.Exchange) (policies
 	}
 	r.reqTime = now
 	return r, nil
+}
+
+// countsTokens reports whether a charge counts tokens or money.
+func (r *reservation) countsTokens() bool {
+	for _, k := range r.kinds {
+		if k != chRequests {
+			return true
+		}
+	}
+	return false
 }
 
 // addSubject adds a subject's limits and budgets (nil: nothing).
@@ -203,12 +225,8 @@ func (r *reservation) add(c *store.Counter, k chargeKind, audit bool, label, lim
 // estimate sets each charge's amount from the request: one request, the
 // prompt counted with the tokenizer, the output it may generate.
 func (r *reservation) estimate(x *policies.Exchange, svc *Service) {
-	need := false
-	for _, k := range r.kinds {
-		need = need || k != chRequests
-	}
 	var in, out int64
-	if need {
+	if r.countsTokens() {
 		if x.PromptTokens == 0 {
 			x.PromptTokens = svc.countPrompt(x)
 		}

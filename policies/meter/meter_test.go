@@ -301,3 +301,73 @@ func indexOf(s, sub string) int {
 }
 
 var _ store.Counters = (*memory.Counters)(nil)
+
+// TestOpaqueRequests: a request an inference pool is sent as it is (no model,
+// no usage read) is refused for a key limited to some models and where a
+// token limit or budget applies, and passes where only request limits do.
+func TestOpaqueRequests(t *testing.T) {
+	f := newFixture(t, base)
+	for _, tc := range []struct {
+		name, key, code string
+	}{
+		{"model allowlist", aliceKey, "model_not_allowed"},
+		{"money budget", bobKey, "not_metered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x, rs, d := f.opaque(t, map[string]string{"x-api-key": tc.key})
+			if d == nil || d.Status != 403 || d.Code != tc.code {
+				t.Fatalf("denial %+v, want 403 %s", d, tc.code)
+			}
+			rs.Settle(context.Background(), x, schema.Usage{})
+		})
+	}
+	// Only the route's request limit applies to a key without limits of its own.
+	g := newFixture(t, `
+listeners: [{name: http, port: 8080}]
+routes:
+  - name: llm
+    policies:
+      clientAuth: {apiKeys: {}}
+      rateLimits: [{requests: 3, per: minute, by: [consumer]}]
+    rules: [{backendRefs: [{name: sim}]}]
+backends: [{name: sim, ai: {provider: sim}}]
+access:
+  consumers:
+    - name: carol
+      keys: [{id: carol, value: sk-test-carol-0123456789}]
+`)
+	hdr := map[string]string{"x-api-key": "sk-test-carol-0123456789"}
+	for i := range 4 {
+		x, rs, d := g.opaque(t, hdr)
+		if i < 3 && d != nil {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+		if i == 3 && (d == nil || d.Status != 429) {
+			t.Fatalf("request %d: %+v, want 429", i, d)
+		}
+		rs.Settle(context.Background(), x, schema.Usage{})
+	}
+}
+
+// opaque runs an opaque request (no operation, no model) through the chain.
+func (f *fixture) opaque(t *testing.T, hdr map[string]string) (*policies.Exchange, *policies.Reservations, *policies.Denial) {
+	t.Helper()
+	ps, err := f.comp.Policies("default/llm", f.svc.dir.Load().route(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := policies.NewChain(ps...)
+	x := &policies.Exchange{RequestID: "r", RouteKey: "default.llm.0.0", Header: func(n string) string { return hdr[n] },
+		Opaque: true, Body: []byte("{}"), Start: f.now}
+	rs := &policies.Reservations{}
+	for _, step := range []func(context.Context, *policies.Exchange, *policies.Reservations) error{chain.Authenticate, chain.Admit} {
+		if err := step(context.Background(), x, rs); err != nil {
+			var d *policies.Denial
+			if !errors.As(err, &d) {
+				t.Fatalf("not a denial: %v", err)
+			}
+			return x, rs, d
+		}
+	}
+	return x, rs, nil
+}

@@ -71,7 +71,8 @@ func (s *exchange) doH2C(b *backend, pc poolCall, d *inference.Decision, ep stri
 	req, err := http.NewRequestWithContext(ctx, pc.method, "http://"+ep+pc.path, bytes.NewReader(d.Body))
 	if err != nil {
 		cancel(nil)
-		return nil, fmt.Errorf("ai: h2c request: %w", err)
+		// The parse error quotes the URL, whose query the client wrote.
+		return nil, errors.New("ai: h2c request: the request line does not make a URL")
 	}
 	h := req.Header
 	stream := true
@@ -151,9 +152,12 @@ func (s *exchange) doH2C(b *backend, pc poolCall, d *inference.Decision, ep stri
 // the client's Host.
 func (s *exchange) opaqueH2C(req *http.Request) {
 	in := &s.ctx.Request.Header
+	conn := in.Peek("Connection")
 	for k, v := range in.All() {
 		switch {
 		case upstream.IsHopByHop(k), equalFoldASCII(k, "host"), equalFoldASCII(k, "content-length"), equalFoldASCII(k, "expect"):
+			continue
+		case len(conn) > 0 && upstream.NamedByConnection(conn, k):
 			continue
 		case s.x.Credential && (equalFoldASCII(k, "authorization") || equalFoldASCII(k, "x-api-key") || equalFoldASCII(k, "api-key")):
 			continue

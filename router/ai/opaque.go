@@ -53,6 +53,7 @@ func (h *ruleHandler) admitOpaque(ex *engine.Exchange) bool {
 	}
 	s := newExchange(h, ex, 0) // no operation: not a GenAI exchange for the metrics
 	s.opaque, s.body, s.deadline = true, body, ex.Deadline()
+	s.x.Opaque = true
 	return true
 }
 
@@ -92,6 +93,7 @@ func (s *exchange) tryOpaque() bool {
 // attemptOpaque tries one pool with the client's request.
 func (s *exchange) attemptOpaque(c candidate, deadline time.Time) result {
 	ctx := s.ctx
+	s.im = nil // only this pool's picker answer may reach the client
 	pc := poolCall{method: string(ctx.Method()), path: string(ctx.Request.URI().RequestURI()), body: s.body}
 	return s.sendPool(c.b, s.h.refs[c.i].Endpoints, pc, s.attemptTimeout(c.b, deadline))
 }
@@ -140,7 +142,7 @@ func (s *exchange) relayOpaque(b *backend, ep string, resp *fasthttp.Response, s
 		h.SetNoDefaultContentType(true)
 	}
 	for k, v := range resp.Header.All() {
-		if equalFoldASCII(k, "content-length") || equalFoldASCII(k, "date") {
+		if equalFoldASCII(k, "content-length") || equalFoldASCII(k, "date") || s.gatewaySets(k, set) {
 			continue
 		}
 		h.AddBytesKV(k, v)
@@ -175,6 +177,26 @@ func (s *exchange) relayOpaque(b *backend, ep string, resp *fasthttp.Response, s
 	// written (or abandoned), through OnClose.
 	ctx.SetBodyStream(&opaqueBody{resp: resp, body: resp.BodyStream()}, size)
 	return result{}
+}
+
+// gatewaySets reports whether the gateway sets response header k itself (its
+// request id, backend and served endpoint, the picker's and the policies'
+// headers): the endpoint's copy is dropped, or the client would get both.
+func (s *exchange) gatewaySets(k []byte, set []inference.Header) bool {
+	if equalFoldASCII(k, "x-request-id") || equalFoldASCII(k, HeaderServed) || equalFoldASCII(k, HeaderBackend) {
+		return true
+	}
+	for _, ph := range set {
+		if equalFoldASCII(k, ph.Name) {
+			return true
+		}
+	}
+	for _, ph := range s.x.ResponseHeaders {
+		if equalFoldASCII(k, ph.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeImmediate writes a picker's answer for the pool as the picker gave it

@@ -78,6 +78,12 @@ func (o *opaqueServer) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("X-Echo", "yes")
+		// Headers the gateway sets itself: the client must get the
+		// gateway's only.
+		w.Header().Set("X-Request-Id", "upstream-id")
+		w.Header().Set(HeaderBackend, "spoofed")
+		w.Header().Set(HeaderServed, "10.0.0.2:1")
+		w.Header().Set("X-Picker-Served", "spoofed")
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, "echo:%s", b)
 	}
@@ -157,16 +163,18 @@ func TestPoolOpaque(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					resp, body := h.send(t, tt.method, tt.path, tt.body, "Content-Type", "text/plain", "X-Custom", "v1",
-						eppfake.HeaderTestSelection, o.addr, "Authorization", "Bearer client", "Cookie", "c=1", "Te", "trailers")
+						eppfake.HeaderTestSelection, o.addr, "Authorization", "Bearer client", "Cookie", "c=1", "Te", "trailers",
+						"Connection", "keep-alive, X-Hop", "X-Hop", "this connection's only")
 					if resp.StatusCode != tt.status || body != tt.respBody {
 						t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tt.status, tt.respBody)
 					}
 					if got := resp.Header.Get(tt.respHeader[0]); got != tt.respHeader[1] {
 						t.Errorf("response header %s = %q, want %q", tt.respHeader[0], got, tt.respHeader[1])
 					}
-					for k, want := range map[string]string{HeaderServed: o.addr, eppfake.HeaderTestServed: o.addr, "x-picker-served": "seen"} {
-						if got := resp.Header.Get(k); got != want {
-							t.Errorf("response header %s = %q, want %q", k, got, want)
+					for k, want := range map[string]string{HeaderServed: o.addr, eppfake.HeaderTestServed: o.addr, "x-picker-served": "seen",
+						HeaderBackend: "default/pool", "X-Request-Id": "req-test"} {
+						if got := resp.Header.Values(k); len(got) != 1 || got[0] != want {
+							t.Errorf("response header %s = %q, want only %q", k, got, want)
 						}
 					}
 					got := o.last(t)
@@ -175,7 +183,7 @@ func TestPoolOpaque(t *testing.T) {
 							got.host, got.body, tt.method, tt.path, proto.want, h.addr, tt.body)
 					}
 					for k, want := range map[string]string{"X-Custom": "v1", "Authorization": "Bearer client", "Cookie": "c=1",
-						"X-Request-Id": "req-test", "Te": ""} {
+						"X-Request-Id": "req-test", "Te": "", "X-Hop": ""} {
 						if v := got.header.Get(k); v != want {
 							t.Errorf("endpoint header %s = %q, want %q", k, v, want)
 						}
@@ -272,7 +280,8 @@ func TestPickerHeaders(t *testing.T) {
 	h.send(t, "POST", "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
 		"Content-Type", "application/json; charset=utf-8", "X-Gateway-Inference-Objective", "critical", "User-Agent", "sdk/1",
 		eppfake.HeaderTestSelection, o.addr, "Authorization", "Bearer k", "X-Api-Key", "k", "Api-Key", "k", "Cookie", "c=1",
-		"Proxy-Authorization", "Basic x", "X-Request-Id", "client-id", "Keep-Alive", "timeout=5", "Te", "trailers")
+		"Proxy-Authorization", "Basic x", "X-Request-Id", "client-id", "Keep-Alive", "timeout=5", "Te", "trailers",
+		"X-Goog-Api-Key", "k", "Connection", "keep-alive, X-Hop", "X-Hop", "this connection's only")
 	seen := fake.Seen()
 	if len(seen) != 1 {
 		t.Fatalf("the picker saw %d requests", len(seen))
@@ -285,7 +294,8 @@ func TestPickerHeaders(t *testing.T) {
 			t.Errorf("picker header %s = %q, want %q", k, got[k], want)
 		}
 	}
-	for _, k := range []string{"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization", "keep-alive", "te", "host"} {
+	for _, k := range []string{"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization", "keep-alive",
+		"te", "host", "x-hop"} {
 		if v, ok := got[k]; ok {
 			t.Errorf("the picker was told %s: %q", k, v)
 		}

@@ -10,7 +10,8 @@ import (
 // pickerHeaders appends to hs the client's request headers an external
 // endpoint picker is told of, as Envoy tells ext_proc: every header but
 // credentials (Authorization, Proxy-Authorization, x-api-key, api-key,
-// Cookie), hop-by-hop headers, Content-Length (the body's own length is
+// x-goog-api-key, Cookie), hop-by-hop headers (and those the client's
+// Connection header names), Content-Length (the body's own length is
 // sent) and Expect (the gateway answered it); Host as :authority; the
 // gateway's x-request-id instead of the client's. An OpenAI request's
 // content type is the translated body's (application/json); an opaque
@@ -22,16 +23,17 @@ import (
 // across requests.
 func (s *exchange) pickerHeaders(hs []inference.Header, opaque bool) []inference.Header {
 	h := &s.ctx.Request.Header
+	conn := h.Peek("Connection")
 	n := len(s.x.RequestID)
 	for k, v := range h.All() {
-		if forPicker(k, opaque) {
+		if forPicker(k, opaque, conn) {
 			n += len(k) + len(v)
 		}
 	}
 	var sb strings.Builder
 	sb.Grow(n)
 	for k, v := range h.All() {
-		if forPicker(k, opaque) {
+		if forPicker(k, opaque, conn) {
 			for _, c := range k {
 				if 'A' <= c && c <= 'Z' {
 					c += 'a' - 'A'
@@ -48,7 +50,7 @@ func (s *exchange) pickerHeaders(hs []inference.Header, opaque bool) []inference
 	}
 	off := 0
 	for k, v := range h.All() {
-		if !forPicker(k, opaque) {
+		if !forPicker(k, opaque, conn) {
 			continue
 		}
 		name := all[off : off+len(k)]
@@ -65,15 +67,18 @@ func (s *exchange) pickerHeaders(hs []inference.Header, opaque bool) []inference
 	return hs
 }
 
-// forPicker reports whether the client header name goes to the picker.
-func forPicker(name []byte, opaque bool) bool {
+// forPicker reports whether the client header name goes to the picker;
+// conn is the client's Connection header.
+func forPicker(name []byte, opaque bool, conn []byte) bool {
 	switch {
 	case equalFoldASCII(name, "authorization"), equalFoldASCII(name, "x-api-key"), equalFoldASCII(name, "api-key"),
-		equalFoldASCII(name, "cookie"), equalFoldASCII(name, "content-length"), equalFoldASCII(name, "expect"),
-		equalFoldASCII(name, "x-request-id"):
+		equalFoldASCII(name, "x-goog-api-key"), equalFoldASCII(name, "cookie"), equalFoldASCII(name, "content-length"),
+		equalFoldASCII(name, "expect"), equalFoldASCII(name, "x-request-id"):
 		return false
 	case equalFoldASCII(name, "content-type"):
 		return opaque
+	case len(conn) > 0 && upstream.NamedByConnection(conn, name):
+		return false
 	}
 	return !upstream.IsHopByHop(name) // Proxy-Authorization among them
 }

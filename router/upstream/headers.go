@@ -68,6 +68,14 @@ func forEachToken(v []byte, f func([]byte)) {
 	}
 }
 
+// NamedByConnection reports whether a Connection header's value (conn) names
+// the header name: a hop-by-hop header of that connection only.
+func NamedByConnection(conn, name []byte) bool {
+	found := false
+	forEachToken(conn, func(tok []byte) { found = found || bytes.EqualFold(tok, name) })
+	return found
+}
+
 // prepareRequest fills out from the client's request: headers without hop-by-hop
 // ones, the body (by reference when buffered), X-Forwarded-* and the scheme. The Host
 // header is the one in ctx.Request (the client's, or the one a rewrite set).
