@@ -272,7 +272,10 @@ func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Re
 // requestMsg is a request's messages to the picker (its headers, then its
 // body in chunks), their parts linked once and reused from request to
 // request: Send encodes a message before it returns. Header names and values
-// are views of one buffer, raw.
+// are views of one buffer, raw. (grpc-go keeps a closure over a message for
+// a transparent retry until the stream commits, but resends the encoded
+// bytes; only a stats handler or gRPC tracing would read the message again,
+// and the picker connection has neither: adding one must end the reuse.)
 type requestMsg struct {
 	hdrReq    extprocv3.ProcessingRequest
 	hdrOneof  extprocv3.ProcessingRequest_RequestHeaders
