@@ -117,7 +117,8 @@ func (s *exchange) doH2C(b *backend, pc poolCall, d *inference.Decision, ep stri
 			resp.Header.Add(k, v)
 		}
 	}
-	if stream && (pc.up == nil || hr.StatusCode >= 200 && hr.StatusCode <= 299) {
+	head := pc.method == http.MethodHead // headers only: never a stream
+	if stream && !head && (pc.up == nil || hr.StatusCode >= 200 && hr.StatusCode <= 299) {
 		if !timer.Stop() { // the timeout passed as the headers came
 			_ = hr.Body.Close()
 			fasthttp.ReleaseResponse(resp)
@@ -142,6 +143,9 @@ func (s *exchange) doH2C(b *backend, pc poolCall, d *inference.Decision, ep stri
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		return nil, err
+	}
+	if head && hr.ContentLength >= 0 {
+		resp.Header.SetContentLength(int(hr.ContentLength)) // what a GET would carry
 	}
 	return resp, nil
 }

@@ -160,6 +160,15 @@ func (s *exchange) relayOpaque(b *backend, ep string, resp *fasthttp.Response, s
 		fasthttp.ReleaseResponse(resp)
 		return result{}
 	}
+	if ctx.IsHead() {
+		// Headers only: the length a GET would have, and no body (a body
+		// stream would frame the answer as chunked).
+		if n := resp.Header.ContentLength(); n >= 0 {
+			h.SetContentLength(n)
+		}
+		fasthttp.ReleaseResponse(resp)
+		return result{}
+	}
 	if resp.BodyStream() == nil {
 		ctx.SetBody(resp.Body()) // copies
 		fasthttp.ReleaseResponse(resp)

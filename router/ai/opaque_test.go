@@ -159,6 +159,8 @@ func TestPoolOpaque(t *testing.T) {
 					respHeader: [2]string{"X-Echo", "yes"}},
 				{name: "an error status is relayed as it is", method: "POST", path: "/status/503", body: "x", status: 503, respBody: "busy",
 					respHeader: [2]string{"Retry-After", "3"}},
+				// The endpoint's Content-Length for GET /health ("echo:"), no body.
+				{name: "head", method: "HEAD", path: "/health", status: 201, respHeader: [2]string{"Content-Length", "5"}},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
