@@ -358,3 +358,22 @@ func TestPoolOpaqueStreamDeadline(t *testing.T) {
 		t.Fatalf("got %q, want the first line only, cut at the 300ms deadline", got)
 	}
 }
+
+// TestPoolOpaqueImmediateOfLaterPool: when a pool's picker answered for its
+// pool and the next pool then failed with the same status, the client gets
+// the gateway's error, not the first picker's answer.
+func TestPoolOpaqueImmediateOfLaterPool(t *testing.T) {
+	dead := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	a := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer {
+		return eppfake.Answer{Immediate: 502, ImmediateBody: "pool A's picker says no"}
+	}}
+	b := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Endpoints: []string{dead}} }}
+	h := newHarness(t, []backendSpec{
+		{name: "a", pool: opaquePool(eppfake.Start(t, a, nil), false, "127.0.0.1:1")},
+		{name: "b", priority: 1, pool: opaquePool(eppfake.Start(t, b, nil), false, dead)},
+	}, Options{})
+	resp, body := h.send(t, "POST", "/anything", "x")
+	if resp.StatusCode != 502 || strings.Contains(body, "pool A") || len(b.Seen()) != 1 {
+		t.Fatalf("got %d %q (pool B's picker asked %d times), want the gateway's 502 after pool B failed", resp.StatusCode, body, len(b.Seen()))
+	}
+}
