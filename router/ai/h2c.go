@@ -68,7 +68,11 @@ func poolH2C(key string, ip *config.InferencePool, gen *upstream.Generation) (*h
 // opaque request's answer is always a stream, whatever its status.
 func (s *exchange) doH2C(b *backend, pc poolCall, d *inference.Decision, ep string, timeout time.Duration) (*fasthttp.Response, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	req, err := http.NewRequestWithContext(ctx, pc.method, "http://"+ep+pc.path, bytes.NewReader(d.Body))
+	// net/http may read a request body after RoundTrip returns (its writer
+	// goroutine, until it closes the body), and d.Body is often fasthttp's
+	// request buffer, reused once the exchange ends: the transport gets a
+	// copy.
+	req, err := http.NewRequestWithContext(ctx, pc.method, "http://"+ep+pc.path, bytes.NewReader(bytes.Clone(d.Body)))
 	if err != nil {
 		cancel(nil)
 		// The parse error quotes the URL, whose query the client wrote.
