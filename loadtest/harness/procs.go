@@ -109,6 +109,21 @@ func (l *launcher) start(ctx context.Context, label, cpus string, env []string, 
 	return p, nil
 }
 
+// freePorts returns n distinct free loopback ports: each is held open until
+// all are chosen (one at a time, the OS may hand out a port just closed).
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("harness: free port: %w", err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 // freePort returns a loopback port free at the time of the call.
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")

@@ -267,21 +267,15 @@ func splitHostPort(addr string) (string, int, error) {
 }
 
 func startGateway(ctx context.Context, o Options, l *launcher, sc Scenario, dir string, s *servers) error {
-	var err error
-	if s.ports.AI, err = freePort(); err != nil {
-		return err
-	}
-	if s.ports.HTTP, err = freePort(); err != nil {
-		return err
-	}
-	admin, err := freePort()
+	// Distinct ports: two listeners given one port made a run fail.
+	ps, err := freePorts(4)
 	if err != nil {
 		return err
 	}
+	s.ports.AI, s.ports.HTTP = ps[0], ps[1]
+	admin := ps[2]
 	if sc.Gateway.Kind == "pool" {
-		if s.ports.Pool, err = freePort(); err != nil {
-			return err
-		}
+		s.ports.Pool = ps[3]
 	}
 	cfg, err := GatewayConfig(sc.Gateway, s.ports)
 	if err != nil {
