@@ -1,9 +1,10 @@
 package inference
 
 import (
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/encoding/proto"
-	"google.golang.org/grpc/mem"
+	"encoding/binary"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
 )
 
 // vtMarshaler is what go-control-plane's generated vtprotobuf code gives its
@@ -15,47 +16,44 @@ type vtMarshaler interface {
 	MarshalToSizedBufferVTStrict(dAtA []byte) (int, error)
 }
 
-// pickerCodec is the picker streams' gRPC codec: the vtprotobuf marshaller
-// when the messages have one, grpc-go's proto codec otherwise and for
-// every answer (go-control-plane generates no vtprotobuf unmarshaller). The
-// wire format is protobuf either way.
-type pickerCodec struct{ proto encoding.CodecV2 }
+// maxMessage bounds a message the gateway sends a picker (gRPC's length
+// prefix is 32 bits; a body chunk is far smaller).
+const maxMessage = 1<<31 - 1
 
-func newPickerCodec() pickerCodec {
-	return pickerCodec{proto: encoding.GetCodecV2(proto.Name)}
-}
-
-// Marshal implements [encoding.CodecV2].
-func (c pickerCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(vtMarshaler)
-	if !ok {
-		return c.proto.Marshal(v)
-	}
-	// The generated code writes backwards from the end of a buffer of
-	// SizeVT bytes; where its size and its writing disagree (the pinned
-	// structpb wrappers count a byte too many for a nil struct or list
-	// value), the reflection codec marshals the message instead.
-	size := m.SizeVT()
-	if mem.IsBelowBufferPoolingThreshold(size) {
-		buf := make([]byte, size)
-		if n, err := m.MarshalToSizedBufferVTStrict(buf); err != nil || n != size {
-			return c.proto.Marshal(v)
+// appendMessage appends m to buf as one gRPC message: an uncompressed flag,
+// the length, the protobuf bytes. The vtprotobuf marshaller is used when the
+// message has one; where its size and its writing disagree (the pinned
+// structpb wrappers count a byte too many for a nil struct or list value),
+// the reflection marshaller writes the message instead.
+func appendMessage(buf []byte, m proto.Message) ([]byte, error) {
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0, 0)
+	if vt, ok := m.(vtMarshaler); ok {
+		size := vt.SizeVT()
+		buf = grow(buf, size)
+		if n, err := vt.MarshalToSizedBufferVTStrict(buf[len(buf)-size:]); err == nil && n == size {
+			binary.BigEndian.PutUint32(buf[start+1:], uint32(size))
+			return buf, nil
 		}
-		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
+		buf = buf[:start+5]
 	}
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(size)
-	if n, err := m.MarshalToSizedBufferVTStrict(*buf); err != nil || n != size {
-		pool.Put(buf)
-		return c.proto.Marshal(v)
+	out, err := proto.MarshalOptions{}.MarshalAppend(buf, m)
+	if err != nil {
+		return buf[:start], fmt.Errorf("marshal: %w", err)
 	}
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	if len(out)-start-5 > maxMessage {
+		return buf[:start], fmt.Errorf("marshal: a message of %d bytes", len(out)-start-5)
+	}
+	binary.BigEndian.PutUint32(out[start+1:], uint32(len(out)-start-5))
+	return out, nil
 }
 
-// Unmarshal implements [encoding.CodecV2].
-func (c pickerCodec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
-
-// Name implements [encoding.CodecV2]. A forced codec names the content
-// subtype: requests carry application/grpc+proto, which gRPC servers take
-// as application/grpc.
-func (c pickerCodec) Name() string { return proto.Name }
+// grow extends buf by n bytes (their content unspecified).
+func grow(buf []byte, n int) []byte {
+	if cap(buf)-len(buf) < n {
+		nb := make([]byte, len(buf), len(buf)+n)
+		copy(nb, buf)
+		buf = nb
+	}
+	return buf[:len(buf)+n]
+}

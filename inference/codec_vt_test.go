@@ -8,9 +8,9 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 )
 
-// TestPickerCodecFastPath checks that a build with the vtprotobuf tag (the
+// TestVTMarshaler checks that a build with the vtprotobuf tag (the
 // Makefile's) gives the picker's messages their generated marshaller.
-func TestPickerCodecFastPath(t *testing.T) {
+func TestVTMarshaler(t *testing.T) {
 	if _, ok := any(&extprocv3.ProcessingRequest{}).(vtMarshaler); !ok {
 		t.Fatal("ProcessingRequest has no vtprotobuf marshaller under the vtprotobuf tag")
 	}

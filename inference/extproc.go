@@ -13,9 +13,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard-ai/switchyard/config"
@@ -41,8 +38,9 @@ const bodyChunk = 62000
 // maxPickerBody bounds a body a picker sends back.
 const maxPickerBody = 64 << 20
 
-// extPicker is a pool's external endpoint picker: one gRPC connection (from
-// Conns, shared by the pools that name the same picker), one stream per request.
+// extPicker is a pool's external endpoint picker: one set of connections
+// (from Conns, shared by the pools that name the same picker), one stream
+// per request.
 type extPicker struct {
 	pool    *Pool
 	conn    *sharedConn
@@ -50,7 +48,7 @@ type extPicker struct {
 	timeout time.Duration
 }
 
-// Conns is the gRPC connections to endpoint pickers, by address and TLS
+// Conns is the connections to endpoint pickers, by address and TLS
 // settings, shared by the pools and kept across reloads while used.
 type Conns struct {
 	mu sync.Mutex
@@ -58,16 +56,15 @@ type Conns struct {
 }
 
 type sharedConn struct {
-	key    string
-	refs   int
-	cc     *grpc.ClientConn
-	client extprocv3.ExternalProcessorClient
+	key  string
+	refs int
+	wire *wirePool
 }
 
 // NewConns returns an empty connection set.
 func NewConns() *Conns { return &Conns{m: map[string]*sharedConn{}} }
 
-func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, error) {
+func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) *sharedConn {
 	key := e.Address
 	if t := e.TLS; t.On() {
 		key += fmt.Sprintf("|tls|%v|%s|%s", t.InsecureSkipVerify, t.CAFile, t.ServerName)
@@ -76,22 +73,11 @@ func (c *Conns) get(e *config.EndpointPicker, conf *tls.Config) (*sharedConn, er
 	defer c.mu.Unlock()
 	if sc := c.m[key]; sc != nil {
 		sc.refs++
-		return sc, nil
+		return sc
 	}
-	cc, err := grpc.NewClient(e.Address, grpc.WithTransportCredentials(transportCredentials(conf)),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerBody), grpc.ForceCodecV2(newPickerCodec())),
-		// Fixed windows turn off grpc-go's bandwidth-delay probing (a PING
-		// per burst of data: system calls on every request of a busy pool).
-		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(8<<20),
-		// A picker's stream is never retried (a failure is the failure
-		// mode's), so its messages need no replay buffer.
-		grpc.WithDisableRetry())
-	if err != nil {
-		return nil, fmt.Errorf("inference: picker connection: %w", err)
-	}
-	sc := &sharedConn{key: key, refs: 1, cc: cc, client: extprocv3.NewExternalProcessorClient(cc)}
+	sc := &sharedConn{key: key, refs: 1, wire: newWirePool(e.Address, conf)}
 	c.m[key] = sc
-	return sc, nil
+	return sc
 }
 
 func (c *Conns) put(sc *sharedConn) {
@@ -101,15 +87,7 @@ func (c *Conns) put(sc *sharedConn) {
 		return
 	}
 	delete(c.m, sc.key)
-	_ = sc.cc.Close()
-}
-
-// transportCredentials are plaintext, or TLS with conf.
-func transportCredentials(conf *tls.Config) credentials.TransportCredentials {
-	if conf == nil {
-		return insecure.NewCredentials()
-	}
-	return credentials.NewTLS(conf)
+	sc.wire.close()
 }
 
 func newExtPicker(p *Pool, e *config.EndpointPicker, conf *tls.Config, conns *Conns) (*extPicker, error) {
@@ -119,54 +97,65 @@ func newExtPicker(p *Pool, e *config.EndpointPicker, conf *tls.Config, conns *Co
 	if e.TLS.On() && conf == nil {
 		return nil, errors.New("inference: the endpoint picker's TLS settings were not built")
 	}
-	sc, err := conns.get(e, conf)
-	if err != nil {
-		return nil, err
-	}
-	return &extPicker{pool: p, conn: sc, conns: conns, timeout: e.Timeout.D()}, nil
+	return &extPicker{pool: p, conn: conns.get(e, conf), conns: conns, timeout: e.Timeout.D()}, nil
 }
 
 func (x *extPicker) close() { x.conns.put(x.conn) }
 
 // session is one request's open picker stream.
 type session struct {
-	stream extprocv3.ExternalProcessor_ProcessClient
-	// cancel ends the stream and unlinks it from the request (the request's
-	// goroutine only); cancelStream only ends it (any goroutine).
-	cancel, cancelStream context.CancelFunc
-	timeout              time.Duration
+	stream *wireStream
+	// unlink detaches the stream from the request's context.
+	unlink  func() bool
+	timeout time.Duration
 }
 
 // pick runs the request half of the protocol: request headers and body to
 // the picker, then its headers response (the endpoints) and its body (the
-// body to forward), all within the picker's timeout.
+// body to forward), all within the picker's timeout. A stream the picker
+// never saw (a connection lost or refused before any answer) is tried once
+// more on another connection.
 //
-// The stream's context is not derived from ctx: it is cancelled from timer
-// goroutines (the timeout), and cancelling a child reads its parent's values,
-// which a request context may not allow once its request ended. ctx's end
-// still ends the stream (afterFunc), and close, on the request's goroutine,
-// unlinks them.
+// The request's end interrupts the stream (through ctx's AfterFunc, which
+// the gateway's request context registers without a goroutine); close, on
+// the request's goroutine, unlinks them.
 func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
-	sctx, cancelStream := context.WithCancel(context.Background())
-	unlink := afterFunc(ctx, cancelStream)
-	cancel := func() { unlink(); cancelStream() }
-	timer := time.AfterFunc(x.timeout, cancelStream)
-	d, err := x.exchange(sctx, r)
-	timedOut := !timer.Stop()
-	if err != nil {
-		cancel()
-		if timedOut && ctx.Err() == nil {
-			return nil, &Error{Status: 500, Reason: "timeout", Err: fmt.Errorf("no decision within %s", x.timeout)}
+	deadline := time.Now().Add(x.timeout)
+	for retried := false; ; retried = true {
+		s, err := x.conn.wire.stream(ctx, x.timeout)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &Error{Status: 500, Reason: "connect", Err: err}
 		}
-		return nil, err
+		unlink := afterFunc(ctx, s.cancel)
+		stop := s.arm(time.Until(deadline))
+		d, err := x.exchange(s, r)
+		stop()
+		if err == nil && d.session != nil {
+			d.session.stream, d.session.unlink, d.session.timeout = s, unlink, x.timeout
+			return d, nil
+		}
+		unlink()
+		expired := s.expired.Load()
+		s.finish()
+		switch {
+		case err == nil:
+			return d, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case expired:
+			return nil, &Error{Status: 500, Reason: "timeout", Err: fmt.Errorf("no decision within %s", x.timeout)}
+		case errors.Is(err, errRefused) && !retried && time.Now().Before(deadline):
+			continue
+		}
+		var pe *Error
+		if !errors.As(err, &pe) {
+			pe = &Error{Status: 500, Reason: "stream", Err: err}
+		}
+		return nil, pe
 	}
-	if d.session != nil {
-		d.session.cancel, d.session.cancelStream = cancel, cancelStream
-		d.session.timeout = x.timeout
-	} else {
-		cancel()
-	}
-	return d, nil
 }
 
 // afterFunc is context.AfterFunc, through ctx's own AfterFunc method when it
@@ -180,66 +169,72 @@ func afterFunc(ctx context.Context, f func()) (stop func() bool) {
 	return context.AfterFunc(ctx, f)
 }
 
-func (x *extPicker) exchange(ctx context.Context, r *Request) (*Decision, error) {
-	stream, err := x.conn.client.Process(ctx)
+// answer reads the picker's next message into a.
+func answer(s *wireStream, a *pickerAnswer) error {
+	b, err := s.recv()
 	if err != nil {
-		return nil, &Error{Status: 500, Reason: "connect", Err: err}
+		return err
 	}
-	if err := x.send(stream, r); err != nil {
-		return nil, &Error{Status: 500, Reason: "stream", Err: err}
+	*a = pickerAnswer{set: a.set[:0]}
+	if err := decodeAnswer(b, a); err != nil {
+		return garbage("a message that is not a ProcessingResponse")
+	}
+	return nil
+}
+
+func (x *extPicker) exchange(s *wireStream, r *Request) (*Decision, error) {
+	if err := x.send(s, r); err != nil {
+		return nil, err
 	}
 	d := &Decision{pool: x.pool, Body: r.Body, inflight: -1}
 	var body []byte
+	var a pickerAnswer
 	gotHeaders, wantBody := false, len(r.Body) > 0
 	for {
-		resp, err := stream.Recv()
-		if err != nil {
-			return nil, &Error{Status: 500, Reason: "stream", Err: err}
+		if err := answer(s, &a); err != nil {
+			return nil, err
 		}
-		switch v := resp.Response.(type) {
-		case *extprocv3.ProcessingResponse_ImmediateResponse:
-			d.Immediate = immediate(v.ImmediateResponse)
-			_ = stream.CloseSend()
+		switch a.kind {
+		case respImmediate:
+			d.Immediate = immediate(&a)
 			return d, nil
-		case *extprocv3.ProcessingResponse_RequestHeaders:
+		case respRequestHeaders:
 			if gotHeaders {
 				return nil, garbage("a second request headers response")
 			}
 			gotHeaders = true
-			if err := x.readHeaders(d, v.RequestHeaders.GetResponse(), resp.GetDynamicMetadata(), r.Subset); err != nil {
+			if err := x.readHeaders(d, &a, r.Subset); err != nil {
 				return nil, err
 			}
 			if !wantBody {
-				d.session = &session{stream: stream}
+				d.session = &session{}
 				return d, nil
 			}
-		case *extprocv3.ProcessingResponse_RequestBody:
+		case respRequestBody:
 			if !gotHeaders {
 				return nil, garbage("a body response before the headers response")
 			}
-			c := v.RequestBody.GetResponse()
-			m := c.GetBodyMutation()
-			switch mm := m.GetMutation().(type) {
-			case *extprocv3.BodyMutation_StreamedResponse:
-				if len(body)+len(mm.StreamedResponse.GetBody()) > maxPickerBody {
+			switch a.mutation {
+			case mutationStreamed:
+				if len(body)+len(a.body) > maxPickerBody {
 					return nil, garbage("a body larger than the gateway accepts")
 				}
-				body = append(body, mm.StreamedResponse.GetBody()...)
-				if !mm.StreamedResponse.GetEndOfStream() {
+				body = append(body, a.body...)
+				if !a.end {
 					continue
 				}
 				d.Body = body
-			case *extprocv3.BodyMutation_Body:
-				d.Body = mm.Body
-			case *extprocv3.BodyMutation_ClearBody:
+			case mutationBody:
+				d.Body = a.body
+			case mutationClear:
 				d.Body = nil
 			default:
 				// No mutation: the original body goes on.
 			}
-			d.session = &session{stream: stream}
+			d.session = &session{}
 			return d, nil
 		default:
-			return nil, garbage(fmt.Sprintf("an unexpected %T", resp.Response))
+			return nil, garbage(fmt.Sprintf("an unexpected answer (ProcessingResponse field %d)", a.kind))
 		}
 	}
 }
@@ -248,21 +243,28 @@ func garbage(what string) *Error {
 	return &Error{Status: 500, Reason: "garbage", Err: errors.New("the picker answered " + what)}
 }
 
-// send streams the request headers and body to the picker.
-func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Request) error {
+// send writes the request headers and body to the picker: one message for
+// the headers, one per chunk of the body, flushed together.
+func (x *extPicker) send(s *wireStream, r *Request) error {
 	m := requestMsgs.Get().(*requestMsg)
 	defer m.release()
 	req, err := m.headersOf(r)
 	if err != nil {
 		return err
 	}
-	if err := stream.Send(req); err != nil {
+	if m.wire, err = appendMessage(m.wire[:0], req); err != nil {
+		return err
+	}
+	if err := s.write(m.wire, false, len(r.Body) == 0); err != nil {
 		return err
 	}
 	for off := 0; off < len(r.Body); off += bodyChunk {
 		end := min(off+bodyChunk, len(r.Body))
 		m.body.Body, m.body.EndOfStream = r.Body[off:end], end == len(r.Body)
-		if err := stream.Send(&m.bodyReq); err != nil {
+		if m.wire, err = appendMessage(m.wire[:0], &m.bodyReq); err != nil {
+			return err
+		}
+		if err := s.write(m.wire, false, end == len(r.Body)); err != nil {
 			return err
 		}
 	}
@@ -271,12 +273,10 @@ func (x *extPicker) send(stream extprocv3.ExternalProcessor_ProcessClient, r *Re
 
 // requestMsg is a request's messages to the picker (its headers, then its
 // body in chunks), their parts linked once and reused from request to
-// request: Send encodes a message before it returns. Header names and values
-// are views of one buffer, raw. (grpc-go keeps a closure over a message for
-// a transparent retry until the stream commits, but resends the encoded
-// bytes; only a stats handler or gRPC tracing would read the message again,
-// and the picker connection has neither: adding one must end the reuse.)
+// request, and the buffer they are encoded into (written before the next
+// is encoded). Header names and values are views of one buffer, raw.
 type requestMsg struct {
+	wire      []byte
 	hdrReq    extprocv3.ProcessingRequest
 	hdrOneof  extprocv3.ProcessingRequest_RequestHeaders
 	headers   extprocv3.HttpHeaders
@@ -361,7 +361,7 @@ func (m *requestMsg) headersOf(r *Request) (*extprocv3.ProcessingRequest, error)
 func (m *requestMsg) release() {
 	clear(m.vals[:cap(m.vals)])
 	m.hmap.Headers, m.body.Body, m.hdrReq.MetadataContext = nil, nil, nil
-	if cap(m.raw) > maxPooledHeaders {
+	if cap(m.raw) > maxPooledHeaders || cap(m.wire) > maxPooledHeaders+2*bodyChunk {
 		return
 	}
 	requestMsgs.Put(m)
@@ -391,15 +391,10 @@ func appendLower(b []byte, s string) []byte {
 
 // readHeaders takes the endpoints (the header, else the metadata) and the
 // headers the picker set from its request headers response.
-func (x *extPicker) readHeaders(d *Decision, c *extprocv3.CommonResponse, md *structpb.Struct, subset []string) error {
+func (x *extPicker) readHeaders(d *Decision, a *pickerAnswer, subset []string) error {
 	var list string
-	for _, o := range c.GetHeaderMutation().GetSetHeaders() {
-		h := o.GetHeader()
-		name := strings.ToLower(h.GetKey())
-		val := string(h.GetRawValue())
-		if val == "" {
-			val = h.GetValue()
-		}
+	for _, h := range a.set {
+		name, val := strings.ToLower(h.Name), h.Value
 		switch {
 		case name == HeaderDestination:
 			list = val
@@ -410,9 +405,7 @@ func (x *extPicker) readHeaders(d *Decision, c *extprocv3.CommonResponse, md *st
 		}
 	}
 	if list == "" {
-		if lb := md.GetFields()[MetadataLB]; lb != nil {
-			list = lb.GetStructValue().GetFields()[HeaderDestination].GetStringValue()
-		}
+		list = a.lbDest
 	}
 	var eps []string
 	for e := range strings.SplitSeq(list, ",") {
@@ -431,55 +424,48 @@ func (x *extPicker) readHeaders(d *Decision, c *extprocv3.CommonResponse, md *st
 }
 
 // immediate converts a picker's immediate response.
-func immediate(ir *extprocv3.ImmediateResponse) *Immediate {
-	im := &Immediate{Status: int(ir.GetStatus().GetCode()), Body: ir.GetBody()}
+func immediate(a *pickerAnswer) *Immediate {
+	im := &Immediate{Status: a.status, Body: a.body}
 	if im.Status < 200 || im.Status > 599 {
 		im.Status = 500
 	}
-	for _, o := range ir.GetHeaders().GetSetHeaders() {
-		h := o.GetHeader()
-		val := string(h.GetRawValue())
-		if val == "" {
-			val = h.GetValue()
-		}
-		if name := strings.ToLower(h.GetKey()); !strings.HasPrefix(name, ":") && name != "content-length" {
-			im.Headers = append(im.Headers, Header{Name: name, Value: val})
+	for _, h := range a.set {
+		if name := strings.ToLower(h.Name); !strings.HasPrefix(name, ":") && name != "content-length" {
+			im.Headers = append(im.Headers, Header{Name: name, Value: h.Value})
 		}
 	}
 	return im
 }
 
 // served tells the picker which endpoint served, with the response
-// headers; it waits (at most the picker's timeout) for the picker's headers
-// answer and returns the headers it sets. The stream then ends: response
-// bodies are not sent to the picker (see docs/inference-pool.md).
+// headers, and ends our side of the stream; it waits (at most the picker's
+// timeout) for the picker's headers answer and returns the headers it sets.
+// Response bodies are not sent to the picker (see docs/inference-pool.md).
 func (s *session) served(_ context.Context, endpoint string, status int, contentType string) []Header {
 	m := servedMsgs.Get().(*servedMsg)
-	sent := s.stream.Send(m.fill(endpoint, status, contentType))
-	servedMsgs.Put(m) // Send has encoded it
-	if sent != nil {
-		return nil
+	var err error
+	m.wire, err = appendMessage(m.wire[:0], m.fill(endpoint, status, contentType))
+	if err == nil {
+		err = s.stream.write(m.wire, true, true)
 	}
-	_ = s.stream.CloseSend()
-	// The stream's context ends with the request's; the timer bounds the wait.
-	t := time.AfterFunc(s.timeout, s.cancelStream)
-	resp, err := s.stream.Recv()
-	t.Stop()
+	servedMsgs.Put(m)
 	if err != nil {
 		return nil
 	}
-	var out []Header
-	for _, o := range resp.GetResponseHeaders().GetResponse().GetHeaderMutation().GetSetHeaders() {
-		h := o.GetHeader()
-		name := strings.ToLower(h.GetKey())
+	stop := s.stream.arm(s.timeout)
+	var a pickerAnswer
+	err = answer(s.stream, &a)
+	stop()
+	if err != nil || a.kind != respResponseHeaders {
+		return nil
+	}
+	out := a.set[:0]
+	for _, h := range a.set {
+		name := strings.ToLower(h.Name)
 		if strings.HasPrefix(name, ":") || name == "content-length" || name == "transfer-encoding" {
 			continue
 		}
-		val := string(h.GetRawValue())
-		if val == "" {
-			val = h.GetValue()
-		}
-		out = append(out, Header{Name: name, Value: val})
+		out = append(out, Header{Name: name, Value: h.Value})
 	}
 	return out
 }
@@ -487,6 +473,7 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 // servedMsg is a served report's message, its parts linked once and reused:
 // Send encodes a message before it returns, so the next report may refill it.
 type servedMsg struct {
+	wire    []byte
 	req     extprocv3.ProcessingRequest
 	oneof   extprocv3.ProcessingRequest_ResponseHeaders
 	headers extprocv3.HttpHeaders
@@ -527,8 +514,13 @@ func (m *servedMsg) fill(endpoint string, status int, contentType string) *extpr
 	return &m.req
 }
 
+// close ends the session's stream (a reset when the picker still expects
+// something) and unlinks it from the request.
 func (s *session) close() {
-	if s.cancel != nil {
-		s.cancel()
+	if s.stream == nil {
+		return
 	}
+	s.unlink()
+	s.stream.finish()
+	s.stream = nil
 }
