@@ -1,6 +1,8 @@
 package inference
 
 import (
+	"unsafe"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -133,7 +135,7 @@ func (a *pickerAnswer) headerValue(b []byte) error {
 	if len(raw) > 0 {
 		value = raw
 	}
-	a.set = append(a.set, Header{Name: string(key), Value: string(value)})
+	a.set = append(a.set, Header{Name: view(key), Value: view(value)})
 	return nil
 }
 
@@ -200,7 +202,7 @@ func (a *pickerAnswer) metadata(b []byte) error {
 				// Value.string_value (3)
 				return eachField(v, func(num protowire.Number, typ protowire.Type, val []byte, _ uint64) error {
 					if num == 3 && typ == protowire.BytesType {
-						a.lbDest = string(val)
+						a.lbDest = view(val)
 					}
 					return nil
 				})
@@ -263,6 +265,15 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, val []
 		}
 	}
 	return nil
+}
+
+// view is b as a string without a copy: the answer's bytes are never
+// written again once received (see wireStream.in), so strings may share them.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // clone copies b (nil stays nil; empty stays empty).

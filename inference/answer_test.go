@@ -118,8 +118,8 @@ func TestDecodeAnswer(t *testing.T) {
 			StreamedResponse: &extprocv3.StreamedBodyResponse{Body: []byte(`{"model":"rewritten"}`), EndOfStream: true}}}),
 		"streamed chunk": body(&extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_StreamedResponse{
 			StreamedResponse: &extprocv3.StreamedBodyResponse{Body: []byte(`{"mod`)}}}),
-		"body":       body(&extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: []byte("new")}}),
-		"clear body": body(&extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_ClearBody{ClearBody: true}}),
+		"body":        body(&extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: []byte("new")}}),
+		"clear body":  body(&extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_ClearBody{ClearBody: true}}),
 		"no mutation": body(nil),
 		"immediate 429": {Response: &extprocv3.ProcessingResponse_ImmediateResponse{ImmediateResponse: &extprocv3.ImmediateResponse{
 			Status: &typev3.HttpStatus{Code: typev3.StatusCode_TooManyRequests}, Headers: set("retry-after", "1"), Body: []byte("shed")}}},

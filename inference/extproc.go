@@ -130,9 +130,9 @@ func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
 			return nil, &Error{Status: 500, Reason: "connect", Err: err}
 		}
 		unlink := afterFunc(ctx, s.cancel)
-		stop := s.arm(time.Until(deadline))
+		s.arm(time.Until(deadline))
 		d, err := x.exchange(s, r)
-		stop()
+		s.disarm()
 		if err == nil && d.session != nil {
 			d.session.stream, d.session.unlink, d.session.timeout = s, unlink, x.timeout
 			return d, nil
@@ -452,10 +452,10 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 	if err != nil {
 		return nil
 	}
-	stop := s.stream.arm(s.timeout)
+	s.stream.arm(s.timeout)
 	var a pickerAnswer
 	err = answer(s.stream, &a)
-	stop()
+	s.stream.disarm()
 	if err != nil || a.kind != respResponseHeaders {
 		return nil
 	}

@@ -117,7 +117,8 @@ type wireStream struct {
 	notify chan struct{} // a frame arrived or the reader role is free
 
 	// Guarded by c.mu.
-	in        []byte // answer bytes not yet taken
+	in        []byte // answer bytes not yet taken; taken bytes are never overwritten
+	inBuf     [512]byte
 	inUnacked int64
 	send      int64
 	headers   bool // response headers seen
@@ -127,7 +128,8 @@ type wireStream struct {
 	waiting   bool
 	answered  bool // any frame arrived for it
 
-	gen       atomic.Uint64
+	timer     *time.Timer
+	deadline  atomic.Int64 // of the operation under way (Unix ns)
 	expired   atomic.Bool
 	cancelled atomic.Bool
 }
@@ -243,6 +245,7 @@ func (c *wireConn) open() (*wireStream, error) {
 		return nil, errConnFull
 	}
 	s := &wireStream{c: c, id: c.nextID, notify: make(chan struct{}, 1), send: c.initSend}
+	s.in = s.inBuf[:0]
 	c.nextID += 2
 	c.streams[s.id] = s
 	c.lastUsed = time.Now()
@@ -335,17 +338,31 @@ func (s *wireStream) write(msg []byte, end, flush bool) error {
 	return err
 }
 
-// arm starts an operation bounded by timeout; the returned stop ends it.
-func (s *wireStream) arm(timeout time.Duration) (stop func() bool) {
-	gen := s.gen.Add(1)
+// arm starts an operation bounded by timeout (disarm ends it). The stream's
+// one timer serves its operations: a late firing of the last one's finds
+// its deadline not yet reached.
+func (s *wireStream) arm(timeout time.Duration) {
 	s.expired.Store(false)
-	t := time.AfterFunc(timeout, func() {
-		if s.gen.Load() == gen {
-			s.expired.Store(true)
-			s.interrupt()
-		}
-	})
-	return t.Stop
+	s.deadline.Store(time.Now().Add(timeout).UnixNano())
+	if s.timer == nil {
+		s.timer = time.AfterFunc(timeout, s.onTimer)
+	} else {
+		s.timer.Reset(timeout)
+	}
+}
+
+// disarm ends the operation arm began.
+func (s *wireStream) disarm() {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
+func (s *wireStream) onTimer() {
+	if time.Now().UnixNano() >= s.deadline.Load() {
+		s.expired.Store(true)
+		s.interrupt()
+	}
 }
 
 // cancel marks s abandoned by its request (any goroutine).
