@@ -183,10 +183,17 @@ func answer(s *wireStream, a *pickerAnswer) error {
 }
 
 func (x *extPicker) exchange(s *wireStream, r *Request) (*Decision, error) {
-	if err := x.send(s, r); err != nil {
-		return nil, err
-	}
 	d := &Decision{pool: x.pool, Body: r.Body, inflight: -1}
+	if err := x.send(s, r); err != nil {
+		// A picker may answer at once (an immediate response) and end the
+		// stream before it read the whole body.
+		var a pickerAnswer
+		if answer(s, &a) != nil || a.kind != respImmediate {
+			return nil, err
+		}
+		d.Immediate = immediate(&a)
+		return d, nil
+	}
 	var body []byte
 	var a pickerAnswer
 	gotHeaders, wantBody := false, len(r.Body) > 0

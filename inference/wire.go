@@ -306,7 +306,7 @@ func (s *wireStream) write(msg []byte, end, flush bool) error {
 				c.close(ferr)
 				return ferr
 			}
-			if err := s.await(func(s *wireStream) bool { return c.connSend > 0 && s.send > 0 }); err != nil {
+			if err := s.await(func(s *wireStream) bool { return c.connSend > 0 && s.send > 0 || s.ended }); err != nil {
 				return err
 			}
 			c.wmu.Lock()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/grpc"
 
 	"github.com/switchyard-ai/switchyard/internal/fakes/eppfake"
@@ -240,5 +241,45 @@ func TestWireSlowAndCancelled(t *testing.T) {
 	}
 	if _, _, err := pickServed(context.Background(), pool, chatRequest(`{"model":"m"}`), 0); err != nil {
 		t.Fatalf("after the cancelled request: %v", err)
+	}
+}
+
+// earlyAnswer answers every stream's first message with a 429 and ends the
+// stream without reading the body.
+type earlyAnswer struct {
+	extprocv3.UnimplementedExternalProcessorServer
+}
+
+func (earlyAnswer) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	if _, err := stream.Recv(); err != nil {
+		return err
+	}
+	return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
+		ImmediateResponse: &extprocv3.ImmediateResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode_TooManyRequests}, Body: []byte("shed")}}})
+}
+
+// TestWireEarlyAnswer: a picker that sheds a request on its headers, while
+// the gateway still sends a body larger than the picker's window, is
+// relayed (429), not taken for a failed stream or a timeout.
+func TestWireEarlyAnswer(t *testing.T) {
+	ln := listen(t, "127.0.0.1:0")
+	srv := grpc.NewServer()
+	extprocv3.RegisterExternalProcessorServer(srv, earlyAnswer{})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	pool := newTestPool(t, ln.Addr().String(), "FailClose", nil)
+	for _, size := range []int{10, 3 << 20} {
+		t0 := time.Now()
+		d, err := pool.Pick(context.Background(), &Request{Method: "POST", Path: "/v1/completions", Body: bytes.Repeat([]byte{'x'}, size)})
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		if d.Immediate == nil || d.Immediate.Status != 429 || string(d.Immediate.Body) != "shed" {
+			t.Errorf("%d bytes: decision %+v, want the picker's 429", size, d)
+		}
+		if el := time.Since(t0); el > 200*time.Millisecond {
+			t.Errorf("%d bytes: took %s", size, el)
+		}
+		d.Close()
 	}
 }
