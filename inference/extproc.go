@@ -493,6 +493,8 @@ type servedMsg struct {
 	value   structpb.Value
 	str     structpb.Value_StringValue
 	digits  [3]byte
+	// ctypeBuf holds the content type's bytes.
+	ctypeBuf []byte
 }
 
 var servedMsgs = sync.Pool{New: func() any {
@@ -515,7 +517,8 @@ func (m *servedMsg) fill(endpoint string, status int, contentType string) *extpr
 	m.status.RawValue = strconv.AppendInt(m.digits[:0], int64(status), 10)
 	m.hmap.Headers = m.list[:1]
 	if contentType != "" {
-		m.ctype.RawValue = []byte(contentType)
+		m.ctypeBuf = append(m.ctypeBuf[:0], contentType...)
+		m.ctype.RawValue = m.ctypeBuf
 		m.hmap.Headers = m.list[:2]
 	}
 	return &m.req
