@@ -64,6 +64,18 @@ func reference(t *testing.T, b []byte) pickerAnswer {
 	return a
 }
 
+// agrees checks that decodeAnswer reads b as protobuf's decoder does.
+func agrees(t *testing.T, b []byte) {
+	t.Helper()
+	var got pickerAnswer
+	if err := decodeAnswer(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := reference(t, b); !reflect.DeepEqual(normal(got), normal(want)) {
+		t.Errorf("decodeAnswer = %+v\nprotobuf says %+v", got, want)
+	}
+}
+
 // normal makes empty slices nil: the decoders differ there, harmlessly.
 func normal(a pickerAnswer) pickerAnswer {
 	if len(a.set) == 0 {
@@ -133,14 +145,7 @@ func TestDecodeAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got pickerAnswer
-			if err := decodeAnswer(b, &got); err != nil {
-				t.Fatal(err)
-			}
-			want := reference(t, b)
-			if !reflect.DeepEqual(normal(got), normal(want)) {
-				t.Errorf("decodeAnswer = %+v\nprotobuf says %+v", got, want)
-			}
+			agrees(t, b)
 		})
 	}
 }
@@ -168,16 +173,7 @@ func TestDecodeAnswerWire(t *testing.T) {
 		"last":    append(append([]byte{}, hdrs...), imm...),
 		"unknown": append(append([]byte{}, unknown...), hdrs...),
 	} {
-		t.Run(name, func(t *testing.T) {
-			var got pickerAnswer
-			if err := decodeAnswer(b, &got); err != nil {
-				t.Fatal(err)
-			}
-			want := reference(t, b)
-			if !reflect.DeepEqual(normal(got), normal(want)) {
-				t.Errorf("decodeAnswer = %+v\nprotobuf says %+v", got, want)
-			}
-		})
+		t.Run(name, func(t *testing.T) { agrees(t, b) })
 	}
 	for name, b := range map[string][]byte{
 		"truncated":      hdrs[:len(hdrs)-3],
