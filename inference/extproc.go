@@ -122,7 +122,7 @@ type session struct {
 func (x *extPicker) pick(ctx context.Context, r *Request) (*Decision, error) {
 	deadline := time.Now().Add(x.timeout)
 	for retried := false; ; retried = true {
-		s, err := x.conn.wire.stream(ctx, x.timeout)
+		s, err := x.conn.wire.stream(ctx, time.Until(deadline))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -450,6 +450,8 @@ func immediate(a *pickerAnswer) *Immediate {
 // Response bodies are not sent to the picker (see docs/inference-pool.md).
 func (s *session) served(_ context.Context, endpoint string, status int, contentType string) []Header {
 	m := servedMsgs.Get().(*servedMsg)
+	s.stream.arm(s.timeout)
+	defer s.stream.disarm()
 	var err error
 	m.wire, err = appendMessage(m.wire[:0], m.fill(endpoint, status, contentType))
 	if err == nil {
@@ -459,11 +461,12 @@ func (s *session) served(_ context.Context, endpoint string, status int, content
 	if err != nil {
 		return nil
 	}
-	s.stream.arm(s.timeout)
 	var a pickerAnswer
-	err = answer(s.stream, &a)
-	s.stream.disarm()
-	if err != nil || a.kind != respResponseHeaders {
+	if err = answer(s.stream, &a); err != nil {
+		return nil
+	}
+	s.stream.gotLastAnswer()
+	if a.kind != respResponseHeaders {
 		return nil
 	}
 	out := a.set[:0]

@@ -18,10 +18,16 @@ var poolEndpoints = []string{"10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000"}
 
 func newTestPool(t testing.TB, addr, mode string, tlsConf *config.PickerTLS) *Pool {
 	t.Helper()
+	return newTimedPool(t, addr, mode, tlsConf, 300*time.Millisecond)
+}
+
+// newTimedPool is newTestPool with the picker timeout given.
+func newTimedPool(t testing.TB, addr, mode string, tlsConf *config.PickerTLS, timeout time.Duration) *Pool {
+	t.Helper()
 	off := false
 	cfg := &config.InferencePool{Endpoints: poolEndpoints, Picker: &config.BuiltinPicker{PrefixAffinity: &off}}
 	if addr != "" {
-		cfg.EndpointPicker = &config.EndpointPicker{Address: addr, FailureMode: mode, Timeout: config.Duration(300 * time.Millisecond), TLS: tlsConf}
+		cfg.EndpointPicker = &config.EndpointPicker{Address: addr, FailureMode: mode, Timeout: config.Duration(timeout), TLS: tlsConf}
 	}
 	var conf *tls.Config
 	if tlsConf.On() {

@@ -34,6 +34,8 @@ const (
 	wireConnWindow   = 8 << 20
 	// wireFrame is the largest frame we accept (HTTP/2's default).
 	wireFrame = 16384
+	// wireWrite bounds a write that no operation's deadline bounds.
+	wireWrite = 10 * time.Second
 	// wirePoll is how often an unread connection is read; wireIdle is how
 	// long one without streams stays open.
 	wirePoll = time.Second
@@ -124,6 +126,7 @@ type wireStream struct {
 	headers   bool // response headers seen
 	ended     bool // the picker ended the stream
 	sentEnd   bool // we ended our side
+	linger    bool // our side ended and the last answer came: only trailers are due
 	err       error
 	waiting   bool
 	answered  bool // any frame arrived for it
@@ -239,6 +242,7 @@ func (c *wireConn) close(err error) {
 func (c *wireConn) open() (*wireStream, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.writeDeadline(0)
 	c.mu.Lock()
 	if c.err != nil || c.goaway || uint32(len(c.streams)) >= c.maxStreams || c.nextID >= 1<<31-1 {
 		c.mu.Unlock()
@@ -266,6 +270,17 @@ func (c *wireConn) open() (*wireStream, error) {
 	return s, nil
 }
 
+// writeDeadline bounds the writes that follow (wmu held) by deadline (Unix
+// ns; 0: wireWrite from now): a picker that stops reading fails the
+// connection instead of holding every writer. A write past it fails, and
+// the connection with it.
+func (c *wireConn) writeDeadline(deadline int64) {
+	if deadline == 0 {
+		deadline = time.Now().Add(wireWrite).UnixNano()
+	}
+	_ = c.nc.SetWriteDeadline(time.Unix(0, deadline))
+}
+
 // signal wakes s if it waits (c.mu held or not: notify never blocks).
 func (s *wireStream) signal() {
 	select {
@@ -279,6 +294,7 @@ func (s *wireStream) signal() {
 func (s *wireStream) write(msg []byte, end, flush bool) error {
 	c := s.c
 	c.wmu.Lock()
+	c.writeDeadline(s.deadline.Load())
 	for first := true; first || len(msg) > 0; first = false {
 		c.mu.Lock()
 		err := s.err
@@ -310,6 +326,7 @@ func (s *wireStream) write(msg []byte, end, flush bool) error {
 				return err
 			}
 			c.wmu.Lock()
+			c.writeDeadline(s.deadline.Load())
 			first = true
 			continue
 		}
@@ -397,6 +414,10 @@ func (s *wireStream) recv() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s.hasMessage() {
+		if s.in[0] != 0 {
+			// Compression was never offered (no grpc-accept-encoding).
+			return nil, garbage("a compressed message")
+		}
 		n := int(binary.BigEndian.Uint32(s.in[1:5]))
 		m := s.in[5 : 5+n]
 		s.in = s.in[5+n:]
@@ -456,16 +477,13 @@ func (s *wireStream) await(cond func(*wireStream) bool) error {
 	}
 }
 
-// handOff wakes a waiting stream to take the reader role.
+// handOff wakes the waiting streams: one of them takes the reader role.
 func (c *wireConn) handOff() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, o := range c.streams {
-		if o.waiting {
-			o.signal()
-			return
-		}
-	}
+	// Every waiter: one woken for its own answer would swallow a lone
+	// hand-off signal (notify holds one) and leave the rest unread.
+	c.wakeAll()
 }
 
 // readFor reads frames for s until cond holds, s fails or is stopped. It
@@ -526,7 +544,9 @@ func (c *wireConn) readFrames(done func() bool, poll bool) error {
 
 // poll runs every wirePoll while c is open: when no stream reads c, it
 // reads what the picker sent meanwhile (a ping is answered, a GOAWAY or a
-// close noticed), and it closes c after wireIdle without a stream.
+// close noticed); when one does, it sends what the reader owes the picker
+// (ping answers wait for the next write, which may be long in coming). It
+// closes c after wireIdle without a stream.
 func (c *wireConn) poll() {
 	idle, since := c.idle()
 	if idle && time.Since(since) > wireIdle {
@@ -553,6 +573,11 @@ func (c *wireConn) poll() {
 			c.close(errGoAway)
 			return
 		}
+	} else if err := c.flushCtrl(true); err != nil {
+		// A stream is reading (a long wait, maybe): what it owes the
+		// picker, ping answers included, goes now.
+		c.close(err)
+		return
 	}
 	c.mu.Lock()
 	if c.err == nil {
@@ -580,9 +605,11 @@ func (c *wireConn) resetStream(id uint32, code http2.ErrCode, err error) {
 func (c *wireConn) flushCtrl(all bool) error {
 	c.mu.Lock()
 	urgent := (all || c.urgent) && len(c.ctrl) > 0
-	c.urgent = false
 	for _, f := range c.ctrl {
 		urgent = urgent || f.typ != http2.FramePing
+	}
+	if urgent {
+		c.urgent = false
 	}
 	c.mu.Unlock()
 	if !urgent {
@@ -590,6 +617,7 @@ func (c *wireConn) flushCtrl(all bool) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.writeDeadline(0)
 	c.writeCtrl()
 	return c.bw.Flush()
 }
@@ -783,6 +811,9 @@ func (c *wireConn) onHeaders() error {
 			serr = fmt.Errorf("the picker answered content type %q", ctype)
 		}
 	}
+	if serr == nil && c.blockE && !hasStatus {
+		serr = errors.New("the picker ended the stream without a gRPC status")
+	}
 	if serr == nil && hasStatus && gstatus != "0" {
 		if m, err := url.PathUnescape(gmsg); err == nil {
 			gmsg = m
@@ -841,9 +872,10 @@ func (s *wireStream) finish() {
 	c := s.c
 	c.mu.Lock()
 	_, open := c.streams[s.id]
-	reset := open && !s.sentEnd && !s.ended && s.err == nil
-	// A stream we ended whose trailers are still due stays until they are
-	// read (by the connection's next reader); the others are forgotten.
+	reset := open && !s.ended && s.err == nil && !s.linger
+	// A stream whose last answer came, our side ended, waits for its
+	// trailers (read by the connection's next reader); the others are
+	// forgotten, reset when the picker may still be working on them.
 	if open && (reset || s.ended || s.err != nil) {
 		delete(c.streams, s.id)
 	}
@@ -851,6 +883,7 @@ func (s *wireStream) finish() {
 	c.mu.Unlock()
 	if reset {
 		c.wmu.Lock()
+		c.writeDeadline(0)
 		c.writeCtrl()
 		err := c.fr.WriteRSTStream(s.id, http2.ErrCodeCancel)
 		if err == nil {
@@ -861,4 +894,12 @@ func (s *wireStream) finish() {
 			c.close(err)
 		}
 	}
+}
+
+// gotLastAnswer records that the stream's last answer came with our side ended:
+// only the picker's trailers are due, and finish leaves the stream to them.
+func (s *wireStream) gotLastAnswer() {
+	s.c.mu.Lock()
+	s.linger = s.sentEnd
+	s.c.mu.Unlock()
 }

@@ -1,0 +1,200 @@
+package inference
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"golang.org/x/net/http2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/switchyard-ai/switchyard/internal/fakes/eppfake"
+)
+
+// TestWireHandOff: three requests wait on one connection; the picker
+// answers the first two together and the third later. The third is read
+// (by whichever request reads next), not left until its timeout.
+func TestWireHandOff(t *testing.T) {
+	fake := &eppfake.Picker{Choose: func(s eppfake.Seen) eppfake.Answer {
+		a := eppfake.Answer{Endpoints: poolEndpoints[:1]}
+		if s.Headers["x-late"] != "" {
+			a.Delay = 40 * time.Millisecond
+		} else {
+			a.Delay = 10 * time.Millisecond
+		}
+		return a
+	}}
+	pool := newTestPool(t, eppfake.Start(t, fake, nil), "FailClose", nil) // timeout 300 ms
+	// One P: a request woken for its answer does not run before the reader
+	// hands its role off, the picker's answers go out together.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for trial := range 20 {
+		var wg sync.WaitGroup
+		for i := range 3 {
+			r := chatRequest(`{"model":"m"}`)
+			if i == 2 {
+				r.Headers = append(r.Headers, Header{Name: "x-late", Value: "1"})
+			}
+			wg.Go(func() {
+				t0 := time.Now()
+				d, err := pool.Pick(context.Background(), r)
+				if err != nil {
+					t.Errorf("trial %d, request %d: %v", trial, i, err)
+					return
+				}
+				d.Close()
+				if el := time.Since(t0); el > 200*time.Millisecond {
+					t.Errorf("trial %d, request %d: answered after %s", trial, i, el)
+				}
+			})
+			time.Sleep(time.Millisecond)
+		}
+		wg.Wait()
+	}
+}
+
+// hungServed answers decisions and never answers the served report; it
+// records when a stream's context ends (the gateway reset it).
+type hungServed struct {
+	extprocv3.UnimplementedExternalProcessorServer
+	ended atomic.Int32
+}
+
+func (h *hungServed) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	defer h.ended.Add(1)
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		switch req.Request.(type) {
+		case *extprocv3.ProcessingRequest_RequestHeaders:
+			if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
+				RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{
+					SetHeaders: []*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: HeaderDestination, RawValue: []byte(poolEndpoints[0])}}}}}}}}); err != nil {
+				return err
+			}
+		case *extprocv3.ProcessingRequest_ResponseHeaders:
+			<-stream.Context().Done()
+			return stream.Context().Err()
+		}
+	}
+}
+
+// TestWireServedTimeout: a served report the picker never answers ends
+// with the timeout and resets the stream: the picker's handler ends, and
+// the connection keeps no stream.
+func TestWireServedTimeout(t *testing.T) {
+	h := &hungServed{}
+	ln := listen(t, "127.0.0.1:0")
+	srv := grpc.NewServer()
+	extprocv3.RegisterExternalProcessorServer(srv, h)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	pool := newTimedPool(t, ln.Addr().String(), "FailClose", nil, 100*time.Millisecond)
+	for range 3 {
+		d, err := pool.Pick(context.Background(), &Request{Method: "GET", Path: "/v1/models"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hs := d.Served(context.Background(), d.Endpoints[0], 200, ""); hs != nil {
+			t.Errorf("served answer %v from a picker that gives none", hs)
+		}
+		d.Close()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for h.ended.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := h.ended.Load(); n != 3 {
+		t.Errorf("%d of 3 picker streams ended", n)
+	}
+	for _, c := range pool.ext.conn.wire.conns {
+		if idle, _ := c.idle(); !idle {
+			t.Errorf("the connection still holds %d streams", len(c.streams))
+		}
+	}
+}
+
+// deafPicker is an HTTP/2 server that grants every window and then reads
+// nothing more: a picker frozen mid-request.
+func deafPicker(t *testing.T) string {
+	t.Helper()
+	ln := listen(t, "127.0.0.1:0")
+	var conns []net.Conn
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			fr := http2.NewFramer(c, c)
+			_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+			_ = fr.WriteWindowUpdate(0, 1<<31-1-65535)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestWireWriteDeadline: a request body the picker does not read fails the
+// request at its timeout (FailOpen then chooses), and a request behind it
+// on the same connection is not held either.
+func TestWireWriteDeadline(t *testing.T) {
+	pool := newTimedPool(t, deafPicker(t), "FailOpen", nil, 300*time.Millisecond)
+	var wg sync.WaitGroup
+	for _, size := range []int{64 << 20, 10} {
+		wg.Go(func() {
+			t0 := time.Now()
+			d, err := pool.Pick(context.Background(), &Request{Method: "POST", Path: "/v1/completions", Body: bytes.Repeat([]byte{'x'}, size)})
+			if err != nil || !d.FailedOpen {
+				t.Errorf("%d bytes: %+v, %v; want the gateway's choice", size, d, err)
+			}
+			if el := time.Since(t0); el > 1500*time.Millisecond {
+				t.Errorf("%d bytes: decided after %s, the timeout being 300ms", size, el)
+			}
+		})
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+}
+
+// TestWirePingDuringLongWait: a picker with keepalive pings (grpc-go's
+// shortest: after 1 s without traffic, 2 s to answer) keeps its
+// connection through a decision that takes longer than both: the pings
+// are answered while the request waits.
+func TestWirePingDuringLongWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 3.5 s")
+	}
+	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer {
+		return eppfake.Answer{Endpoints: poolEndpoints[:1], Delay: 3500 * time.Millisecond}
+	}}
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, fake, grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Second, Timeout: 2 * time.Second}))
+	pool := newTimedPool(t, ln.Addr().String(), "FailClose", nil, 6*time.Second)
+	d, err := pool.Pick(context.Background(), chatRequest(`{"model":"m"}`))
+	if err != nil {
+		t.Fatalf("pick: %v", err)
+	}
+	d.Close()
+}
