@@ -38,6 +38,8 @@ const (
 	// long one without streams stays open.
 	wirePoll = time.Second
 	wireIdle = 5 * time.Minute
+	// maxOwed bounds the ping answers that wait for the next write.
+	maxOwed = 16
 	// wireHeaderList bounds a header block the picker sends.
 	wireHeaderList = 64 << 10
 	// processPath is the ext_proc method.

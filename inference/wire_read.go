@@ -183,7 +183,9 @@ func (c *wireConn) resetStream(id uint32, code http2.ErrCode, err error) {
 // for the next write (ping answers) and all is false.
 func (c *wireConn) flushCtrl(all bool) error {
 	c.mu.Lock()
-	urgent := (all || c.urgent) && len(c.ctrl) > 0
+	// Owed ping answers wait for the next write, but not in numbers: a
+	// picker pinging without pause gets them at once.
+	urgent := (all || c.urgent || len(c.ctrl) >= maxOwed) && len(c.ctrl) > 0
 	for _, f := range c.ctrl {
 		urgent = urgent || f.typ != http2.FramePing
 	}
