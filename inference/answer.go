@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"bytes"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -144,7 +145,7 @@ func (a *pickerAnswer) bodyMutation(b []byte) error {
 	return eachField(b, func(num protowire.Number, typ protowire.Type, val []byte, _ uint64) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			a.mutation, a.body, a.end = mutationBody, clone(val), false
+			a.mutation, a.body, a.end = mutationBody, bytes.Clone(val), false
 		case num == 2 && typ == protowire.VarintType:
 			a.mutation, a.body, a.end = mutationClear, nil, false
 		case num == 3 && typ == protowire.BytesType:
@@ -183,7 +184,7 @@ func (a *pickerAnswer) immediate(b []byte) error {
 		case 2:
 			return a.headerMutation(val)
 		case 3:
-			a.body = clone(val)
+			a.body = bytes.Clone(val)
 		}
 		return nil
 	})
@@ -274,12 +275,4 @@ func view(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// clone copies b (nil stays nil; empty stays empty).
-func clone(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append(make([]byte, 0, len(b)), b...)
 }

@@ -3,6 +3,7 @@ package inference
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -30,7 +31,7 @@ func appendMessage(buf []byte, m proto.Message) ([]byte, error) {
 	buf = append(buf, 0, 0, 0, 0, 0)
 	if vt, ok := m.(vtMarshaler); ok {
 		size := vt.SizeVT()
-		buf = grow(buf, size)
+		buf = slices.Grow(buf, size)[:len(buf)+size]
 		if n, err := vt.MarshalToSizedBufferVTStrict(buf[len(buf)-size:]); err == nil && n == size {
 			binary.BigEndian.PutUint32(buf[start+1:], uint32(size))
 			return buf, nil
@@ -46,14 +47,4 @@ func appendMessage(buf []byte, m proto.Message) ([]byte, error) {
 	}
 	binary.BigEndian.PutUint32(out[start+1:], uint32(len(out)-start-5))
 	return out, nil
-}
-
-// grow extends buf by n bytes (their content unspecified).
-func grow(buf []byte, n int) []byte {
-	if cap(buf)-len(buf) < n {
-		nb := make([]byte, len(buf), len(buf)+n)
-		copy(nb, buf)
-		buf = nb
-	}
-	return buf[:len(buf)+n]
 }

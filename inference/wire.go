@@ -244,7 +244,7 @@ func (c *wireConn) open() (*wireStream, error) {
 	defer c.wmu.Unlock()
 	c.writeDeadline(0)
 	c.mu.Lock()
-	if c.err != nil || c.goaway || uint32(len(c.streams)) >= c.maxStreams || c.nextID >= 1<<31-1 {
+	if !c.takesLocked() {
 		c.mu.Unlock()
 		return nil, errConnFull
 	}
@@ -268,6 +268,13 @@ func (c *wireConn) open() (*wireStream, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// takesLocked reports whether a new stream may open on c (c.mu held): c
+// has not failed, has no GOAWAY, is under the picker's stream limit and
+// has stream ids left.
+func (c *wireConn) takesLocked() bool {
+	return c.err == nil && !c.goaway && uint32(len(c.streams)) < c.maxStreams && c.nextID < 1<<31-1
 }
 
 // writeDeadline bounds the writes that follow (wmu held) by deadline (Unix

@@ -117,7 +117,7 @@ func (p *wirePool) usable() *wireConn {
 	for _, c := range p.conns {
 		c.mu.Lock()
 		dead := c.err != nil || c.goaway && len(c.streams) == 0
-		ok := !dead && !c.goaway && uint32(len(c.streams)) < c.maxStreams && c.nextID < 1<<31-1
+		ok := !dead && c.takesLocked()
 		c.mu.Unlock()
 		if dead {
 			c.close(errPoolClosed)
