@@ -51,8 +51,9 @@ type Keys interface {
 	// Watch calls fn with a key's id whenever any replica creates or revokes
 	// a key, until ctx ends, so that caches everywhere change at once. An
 	// embedded store calls it for its own writes only. fn("") means "reload
-	// everything": a shared store sends it after every reconnection, since
-	// changes made while it was disconnected were not seen.
+	// everything": every store sends it once it is listening, and a shared
+	// store again after every reconnection, since a change made before it
+	// listened (after a cache's first load, say) was not seen.
 	Watch(ctx context.Context, fn func(id string)) error
 	// Close releases the store's resources.
 	Close() error

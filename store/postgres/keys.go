@@ -123,9 +123,10 @@ func (db *DB) keys(ctx context.Context, query string, args ...any) ([]store.Key,
 
 // Watch implements [store.Keys.Watch] with LISTEN on a connection of its
 // own: fn gets the id of every key that any replica creates or revokes.
-// When the connection drops, Watch reconnects with backoff (up to 5s) and
-// then calls fn("") (reload everything: what changed meanwhile was not
-// heard). It blocks until ctx ends or the DB is closed, and returns nil.
+// Each time it is listening, the first time included, it calls fn("")
+// (reload everything: what changed before it listened was not heard); when
+// the connection drops it reconnects with backoff (up to 5s). It blocks
+// until ctx ends or the DB is closed, and returns nil.
 func (db *DB) Watch(ctx context.Context, fn func(id string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -137,18 +138,14 @@ func (db *DB) Watch(ctx context.Context, fn func(id string)) error {
 		}
 	}()
 	var backoff time.Duration
-	failed := false
 	for ctx.Err() == nil {
 		err := db.listen(ctx, func() {
 			backoff = 0
-			if failed {
-				fn("")
-			}
+			fn("")
 		}, fn)
 		if ctx.Err() != nil {
 			break
 		}
-		failed = true
 		backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
 		db.log.Warn("postgres: key watch disconnected, reconnecting", "error", err, "retryIn", backoff)
 		select {

@@ -93,7 +93,14 @@ func TestUnavailable(t *testing.T) {
 		seen = append(seen, id)
 		mu.Unlock()
 	})
-	time.Sleep(200 * time.Millisecond) // let the watch connect
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) > 0
+	}, "the watch to listen and call fn(\"\")")
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
 
 	srv.Stop()
 	ctx0 := context.Background()

@@ -112,9 +112,10 @@ func (db *DB) keys(ctx context.Context, query string, args ...any) ([]store.Key,
 }
 
 // Watch implements [store.Keys.Watch] for the embedded store: fn sees this
-// DB's own Create and Revoke calls, in order, on Watch's goroutine. It
-// blocks until ctx ends or the DB is closed, and returns nil. If fn falls
-// far behind, the pending ids are replaced by one fn("").
+// DB's own Create and Revoke calls, in order, on Watch's goroutine, after
+// one fn("") once it is registered. It blocks until ctx ends or the DB is
+// closed, and returns nil. If fn falls far behind, the pending ids are
+// replaced by one fn("").
 func (db *DB) Watch(ctx context.Context, fn func(id string)) error {
 	w := &watcher{wake: make(chan struct{}, 1)}
 	db.mu.Lock()
@@ -125,6 +126,7 @@ func (db *DB) Watch(ctx context.Context, fn func(id string)) error {
 		delete(db.watchers, w)
 		db.mu.Unlock()
 	}()
+	fn("")
 	for {
 		select {
 		case <-ctx.Done():
