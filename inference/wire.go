@@ -38,6 +38,9 @@ const (
 	// long one without streams stays open.
 	wirePoll = time.Second
 	wireIdle = 5 * time.Minute
+	// wireLinger is how long a finished stream waits for the picker's
+	// trailers before it is reset.
+	wireLinger = 10 * time.Second
 	// maxOwed bounds the ping answers that wait for the next write.
 	maxOwed = 16
 	// wireHeaderList bounds a header block the picker sends.
@@ -69,6 +72,7 @@ type wireConn struct {
 	fr        *http2.Framer
 	authority string
 	scheme    string
+	linger    time.Duration // how long finished streams wait for trailers
 
 	// wmu serialises writing: the framer's write side, bw, the encoder, IDs.
 	wmu    sync.Mutex
@@ -123,10 +127,11 @@ type wireStream struct {
 	inBuf     [512]byte
 	inUnacked int64
 	send      int64
-	headers   bool // response headers seen
-	ended     bool // the picker ended the stream
-	sentEnd   bool // we ended our side
-	linger    bool // our side ended and the last answer came: only trailers are due
+	headers   bool      // response headers seen
+	ended     bool      // the picker ended the stream
+	sentEnd   bool      // we ended our side
+	linger    bool      // our side ended and the last answer came: only trailers are due
+	lingerEnd time.Time // when a finished stream still without trailers is reset
 	err       error
 	waiting   bool
 	answered  bool // any frame arrived for it
@@ -160,7 +165,7 @@ func dialWire(ctx context.Context, addr string, conf *tls.Config) (*wireConn, er
 	}
 	c := &wireConn{
 		nc: nc, br: bufio.NewReaderSize(nc, 2*wireFrame), bw: bufio.NewWriterSize(nc, 2*wireFrame),
-		authority: addr, scheme: scheme, nextID: 1,
+		authority: addr, scheme: scheme, linger: wireLinger, nextID: 1,
 		streams: map[uint32]*wireStream{}, connSend: 65535, initSend: 65535, maxFrame: 16384,
 		maxStreams: 1 << 31, lastUsed: time.Now(),
 	}
@@ -452,12 +457,16 @@ func (s *wireStream) finish() {
 	_, open := c.streams[s.id]
 	reset := open && !s.ended && s.err == nil && !s.linger
 	// A stream whose last answer came, our side ended, waits for its
-	// trailers (read by the connection's next reader); the others are
-	// forgotten, reset when the picker may still be working on them.
+	// trailers (read by the connection's next reader; reset by the poll
+	// after c.linger); the others are forgotten, reset when the picker may
+	// still be working on them.
+	now := time.Now()
 	if open && (reset || s.ended || s.err != nil) {
 		delete(c.streams, s.id)
+	} else if open {
+		s.lingerEnd = now.Add(c.linger)
 	}
-	c.lastUsed = time.Now()
+	c.lastUsed = now
 	c.mu.Unlock()
 	if reset {
 		c.wmu.Lock()

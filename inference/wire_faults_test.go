@@ -61,11 +61,13 @@ func TestWireHandOff(t *testing.T) {
 	}
 }
 
-// hungServed answers decisions and never answers the served report; it
-// records when a stream's context ends (the gateway reset it).
+// hungServed answers decisions and never answers the served report (or,
+// with answerServed, answers it and never ends the stream); it records
+// when a stream's context ends (the gateway reset it).
 type hungServed struct {
 	extprocv3.UnimplementedExternalProcessorServer
-	ended atomic.Int32
+	answerServed bool
+	ended        atomic.Int32
 }
 
 func (h *hungServed) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
@@ -83,6 +85,12 @@ func (h *hungServed) Process(stream extprocv3.ExternalProcessor_ProcessServer) e
 				return err
 			}
 		case *extprocv3.ProcessingRequest_ResponseHeaders:
+			if h.answerServed {
+				if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+					ResponseHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+					return err
+				}
+			}
 			<-stream.Context().Done()
 			return stream.Context().Err()
 		}
@@ -120,6 +128,40 @@ func TestWireServedTimeout(t *testing.T) {
 	for _, c := range pool.ext.conn.wire.conns {
 		if idle, _ := c.idle(); !idle {
 			t.Errorf("the connection still holds %d streams", len(c.streams))
+		}
+	}
+}
+
+// TestWireLingerReset: a picker that answers the served report and never
+// ends the stream (no trailers) gets it reset after the linger: neither
+// its handler nor the connection's stream table keeps it.
+func TestWireLingerReset(t *testing.T) {
+	h := &hungServed{answerServed: true}
+	ln := listen(t, "127.0.0.1:0")
+	srv := grpc.NewServer()
+	extprocv3.RegisterExternalProcessorServer(srv, h)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	pool := newTimedPool(t, ln.Addr().String(), "FailClose", nil, time.Second)
+	pool.ext.conn.wire.linger = 100 * time.Millisecond
+	for range 3 {
+		d, err := pool.Pick(context.Background(), &Request{Method: "GET", Path: "/v1/models"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Served(context.Background(), d.Endpoints[0], 200, "")
+		d.Close()
+	}
+	deadline := time.Now().Add(3 * wirePoll)
+	for h.ended.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := h.ended.Load(); n != 3 {
+		t.Errorf("%d of 3 picker streams without trailers were reset", n)
+	}
+	for _, c := range pool.ext.conn.wire.conns {
+		if idle, _ := c.idle(); !idle {
+			t.Errorf("the connection still holds streams without trailers")
 		}
 	}
 }

@@ -22,8 +22,9 @@ const (
 // concurrent streams or sent GOAWAY), and a connection is dialled, one at
 // a time, when none does.
 type wirePool struct {
-	addr string
-	tls  *tls.Config
+	addr   string
+	tls    *tls.Config
+	linger time.Duration // finished streams' wait for trailers (wireLinger)
 
 	mu        sync.Mutex
 	conns     []*wireConn
@@ -48,7 +49,7 @@ func newWirePool(addr string, conf *tls.Config) *wirePool {
 			}
 		}
 	}
-	return &wirePool{addr: addr, tls: conf}
+	return &wirePool{addr: addr, tls: conf, linger: wireLinger}
 }
 
 var errPoolClosed = errors.New("the picker connection is closed")
@@ -100,6 +101,7 @@ func (p *wirePool) stream(ctx context.Context, timeout time.Duration) (*wireStre
 			_ = c.nc.Close()
 		case err == nil:
 			p.backoff = 0
+			c.linger = p.linger
 			p.conns = append(p.conns, c)
 		}
 		p.mu.Unlock()

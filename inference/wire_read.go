@@ -125,8 +125,10 @@ func (c *wireConn) readFrames(done func() bool, poll bool) error {
 // reads what the picker sent meanwhile (a ping is answered, a GOAWAY or a
 // close noticed); when one does, it sends what the reader owes the picker
 // (ping answers wait for the next write, which may be long in coming). It
-// closes c after wireIdle without a stream.
+// closes c after wireIdle without a stream, and resets finished streams
+// whose trailers are overdue.
 func (c *wireConn) poll() {
+	c.reapLingering(time.Now())
 	idle, since := c.idle()
 	if idle && time.Since(since) > wireIdle {
 		c.close(errIdle)
@@ -163,6 +165,21 @@ func (c *wireConn) poll() {
 		c.pollTimer.Reset(wirePoll)
 	}
 	c.mu.Unlock()
+}
+
+// reapLingering forgets the finished streams still without trailers at
+// now, past their linger, and owes the picker their RST_STREAM: a picker
+// that never ends a stream does not keep it (and a place under its stream
+// limit) for good.
+func (c *wireConn) reapLingering(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, s := range c.streams {
+		if !s.lingerEnd.IsZero() && now.After(s.lingerEnd) {
+			delete(c.streams, id)
+			c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FrameRSTStream, sid: id, n: uint32(http2.ErrCodeCancel)})
+		}
+	}
 }
 
 // resetStream fails a stream and owes the peer its RST_STREAM.
