@@ -41,6 +41,9 @@ const (
 	// wireLinger is how long a finished stream waits for the picker's
 	// trailers before it is reset.
 	wireLinger = 10 * time.Second
+	// wireProbe is how long the picker has to answer the ping sent when an
+	// operation timed out before its connection is given up.
+	wireProbe = 2 * time.Second
 	// maxOwed bounds the ping answers that wait for the next write.
 	maxOwed = 16
 	// wireHeaderList bounds a header block the picker sends.
@@ -61,6 +64,12 @@ var errGoAway = errors.New("the picker sent GOAWAY")
 
 // errIdle closes a connection unused for wireIdle.
 var errIdle = errors.New("idle")
+
+// errNoPingAnswer closes a connection whose picker did not answer a probe.
+var errNoPingAnswer = errors.New("the picker did not answer a ping")
+
+// probeData is the payload of the probe ping.
+var probeData = [8]byte{'s', 'w', 'i', 't', 'c', 'h', 'y', 'd'}
 
 // errWireExpired is an operation past its timeout.
 var errWireExpired = errors.New("no answer within the timeout")
@@ -104,7 +113,8 @@ type wireConn struct {
 	tableSize    uint32
 	tableSizeSet bool
 	goaway       bool
-	urgent       bool // the owed ping answers go now
+	urgent       bool      // the owed ping answers go now
+	probeSent    time.Time // a probe ping is unanswered since
 	lastUsed     time.Time
 }
 

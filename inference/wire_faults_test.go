@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -239,4 +240,137 @@ func TestWirePingDuringLongWait(t *testing.T) {
 		t.Fatalf("pick: %v", err)
 	}
 	d.Close()
+}
+
+// freezer forwards TCP connections to a target until freeze: from then on
+// the connections it carries forward nothing (their bytes are dropped, as
+// a host gone without a word would), while new connections forward again.
+type freezer struct {
+	mu     sync.Mutex
+	frozen map[net.Conn]bool
+	all    []net.Conn
+}
+
+func startFreezer(t *testing.T, target string) (*freezer, string) {
+	t.Helper()
+	ln := listen(t, "127.0.0.1:0")
+	f := &freezer{frozen: map[net.Conn]bool{}}
+	t.Cleanup(func() {
+		_ = ln.Close()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, c := range f.all {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			f.mu.Lock()
+			f.all = append(f.all, in, out)
+			f.mu.Unlock()
+			go f.pipe(in, out, in)
+			go f.pipe(out, in, in)
+		}
+	}()
+	return f, ln.Addr().String()
+}
+
+// pipe copies src to dst while key's connection is not frozen.
+func (f *freezer) pipe(src, dst, key net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		frozen := f.frozen[key]
+		f.mu.Unlock()
+		if !frozen {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// freeze stops every connection accepted so far.
+func (f *freezer) freeze() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 0; i < len(f.all); i += 2 {
+		f.frozen[f.all[i]] = true
+	}
+}
+
+// TestWireDeadPicker: the picker's host goes silent without closing the
+// connection. The request that times out on it pings the picker; the ping
+// unanswered, the connection is given up within seconds and the requests
+// that follow reach the picker on a new one, instead of each waiting out
+// its timeout on the silent connection for as long as TCP keeps it.
+func TestWireDeadPicker(t *testing.T) {
+	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer { return eppfake.Answer{Endpoints: poolEndpoints[:1]} }}
+	f, addr := startFreezer(t, eppfake.Start(t, fake, nil))
+	pool := newTimedPool(t, addr, "FailClose", nil, 200*time.Millisecond)
+	pick := func() error {
+		d, err := pool.Pick(context.Background(), chatRequest(`{"model":"m"}`))
+		if err == nil {
+			d.Close()
+		}
+		return err
+	}
+	if err := pick(); err != nil {
+		t.Fatalf("before the freeze: %v", err)
+	}
+	f.freeze()
+	if err := pick(); err == nil {
+		t.Fatal("a silent picker answered")
+	}
+	deadline := time.Now().Add(wireProbe + 3*wirePoll)
+	for {
+		err := pick()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing %s after the first timeout: %v", wireProbe+3*wirePoll, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWireSlowPickerKept: a picker slower than the timeout but alive
+// answers the probe, and its connection is kept.
+func TestWireSlowPickerKept(t *testing.T) {
+	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer {
+		return eppfake.Answer{Endpoints: poolEndpoints[:1], Delay: 400 * time.Millisecond}
+	}}
+	pool := newTimedPool(t, eppfake.Start(t, fake, nil), "FailClose", nil, 100*time.Millisecond)
+	if _, err := pool.Pick(context.Background(), chatRequest(`{"model":"m"}`)); err == nil {
+		t.Fatal("a picker slower than the timeout answered in time")
+	}
+	w := pool.ext.conn.wire
+	w.mu.Lock()
+	conns := slices.Clone(w.conns)
+	w.mu.Unlock()
+	if len(conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(conns))
+	}
+	time.Sleep(wireProbe + 2*wirePoll)
+	c := conns[0]
+	c.mu.Lock()
+	err, probing := c.err, !c.probeSent.IsZero()
+	c.mu.Unlock()
+	if err != nil || probing {
+		t.Errorf("the slow picker's connection: error %v, probe unanswered %v; want it kept", err, probing)
+	}
 }

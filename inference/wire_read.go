@@ -33,6 +33,9 @@ func (s *wireStream) await(cond func(*wireStream) bool) error {
 		}
 		if err := s.stopped(); err != nil {
 			c.mu.Unlock()
+			if err == errWireExpired {
+				c.probe()
+			}
 			return err
 		}
 		s.waiting = true
@@ -53,6 +56,25 @@ func (s *wireStream) await(cond func(*wireStream) bool) error {
 		c.mu.Lock()
 		s.waiting = false
 		c.mu.Unlock()
+	}
+}
+
+// probe pings the picker after an operation on c timed out: a picker host
+// gone without closing the connection answers nothing, and the poll closes
+// c when the ping is unanswered after wireProbe, so that the requests that
+// follow redial rather than each wait out its timeout. A busy picker's
+// HTTP/2 layer answers at once.
+func (c *wireConn) probe() {
+	c.mu.Lock()
+	if c.err != nil || !c.probeSent.IsZero() {
+		c.mu.Unlock()
+		return
+	}
+	c.probeSent = time.Now()
+	c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FramePing, n: 1, ping: probeData})
+	c.mu.Unlock()
+	if err := c.flushCtrl(true); err != nil {
+		c.close(err)
 	}
 }
 
@@ -125,8 +147,8 @@ func (c *wireConn) readFrames(done func() bool, poll bool) error {
 // reads what the picker sent meanwhile (a ping is answered, a GOAWAY or a
 // close noticed); when one does, it sends what the reader owes the picker
 // (ping answers wait for the next write, which may be long in coming). It
-// closes c after wireIdle without a stream, and resets finished streams
-// whose trailers are overdue.
+// closes c after wireIdle without a stream or when a probe went unanswered
+// for wireProbe, and resets finished streams whose trailers are overdue.
 func (c *wireConn) poll() {
 	c.reapLingering(time.Now())
 	idle, since := c.idle()
@@ -161,6 +183,11 @@ func (c *wireConn) poll() {
 		return
 	}
 	c.mu.Lock()
+	if !c.probeSent.IsZero() && time.Since(c.probeSent) > wireProbe {
+		c.mu.Unlock()
+		c.close(errNoPingAnswer)
+		return
+	}
 	if c.err == nil {
 		c.pollTimer.Reset(wirePoll)
 	}
@@ -239,8 +266,8 @@ func (c *wireConn) writeCtrl() {
 		switch f.typ {
 		case http2.FrameSettings:
 			_ = c.fr.WriteSettingsAck()
-		case http2.FramePing:
-			_ = c.fr.WritePing(true, f.ping)
+		case http2.FramePing: // an answer, or (n 1) our probe
+			_ = c.fr.WritePing(f.n == 0, f.ping)
 		case http2.FrameWindowUpdate:
 			_ = c.fr.WriteWindowUpdate(f.sid, f.n)
 		case http2.FrameRSTStream:
@@ -286,11 +313,13 @@ func (c *wireConn) dispatch(f http2.Frame) error {
 		}
 		return c.onSettings(f)
 	case *http2.PingFrame:
+		c.mu.Lock()
 		if !f.IsAck() {
-			c.mu.Lock()
 			c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FramePing, ping: f.Data})
-			c.mu.Unlock()
+		} else if f.Data == probeData {
+			c.probeSent = time.Time{}
 		}
+		c.mu.Unlock()
 	case *http2.WindowUpdateFrame:
 		c.mu.Lock()
 		if f.StreamID == 0 {
