@@ -42,8 +42,11 @@ const (
 	// trailers before it is reset.
 	wireLinger = 10 * time.Second
 	// wireProbe is how long the picker has to answer the ping sent when an
-	// operation timed out before its connection is given up.
-	wireProbe = 2 * time.Second
+	// operation timed out before its connection is given up; wireProbeEvery
+	// spaces probes on a connection (grpc-go servers count frequent pings
+	// on a connection they send nothing on as abuse, and close it).
+	wireProbe      = 2 * time.Second
+	wireProbeEvery = time.Minute
 	// maxOwed bounds the ping answers that wait for the next write.
 	maxOwed = 16
 	// wireHeaderList bounds a header block the picker sends.
@@ -115,7 +118,12 @@ type wireConn struct {
 	goaway       bool
 	urgent       bool      // the owed ping answers go now
 	probeSent    time.Time // a probe ping is unanswered since
-	lastUsed     time.Time
+	lastProbe    time.Time // the last probe was sent
+
+	// frames counts the frames read: a stream whose operation timed out
+	// with frames read meanwhile knows the picker alive.
+	frames   atomic.Uint64
+	lastUsed time.Time
 }
 
 // ctrlFrame is a frame the reader owes the peer (an ACK, window, reset).
@@ -147,6 +155,7 @@ type wireStream struct {
 	answered  bool // any frame arrived for it
 
 	timer     *time.Timer
+	armFrames uint64       // c.frames when the operation began
 	deadline  atomic.Int64 // of the operation under way (Unix ns)
 	expired   atomic.Bool
 	cancelled atomic.Bool
@@ -382,6 +391,7 @@ func (s *wireStream) write(msg []byte, end, flush bool) error {
 // its deadline not yet reached.
 func (s *wireStream) arm(timeout time.Duration) {
 	s.expired.Store(false)
+	s.armFrames = s.c.frames.Load()
 	s.deadline.Store(time.Now().Add(timeout).UnixNano())
 	if s.timer == nil {
 		s.timer = time.AfterFunc(timeout, s.onTimer)

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/switchyard-ai/switchyard/internal/fakes/eppfake"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
 
 // TestWireHandOff: three requests wait on one connection; the picker
@@ -126,9 +127,9 @@ func TestWireServedTimeout(t *testing.T) {
 	if n := h.ended.Load(); n != 3 {
 		t.Errorf("%d of 3 picker streams ended", n)
 	}
-	for _, c := range pool.ext.conn.wire.conns {
+	for _, c := range wireConns(pool) {
 		if idle, _ := c.idle(); !idle {
-			t.Errorf("the connection still holds %d streams", len(c.streams))
+			t.Errorf("the connection still holds streams")
 		}
 	}
 }
@@ -160,7 +161,7 @@ func TestWireLingerReset(t *testing.T) {
 	if n := h.ended.Load(); n != 3 {
 		t.Errorf("%d of 3 picker streams without trailers were reset", n)
 	}
-	for _, c := range pool.ext.conn.wire.conns {
+	for _, c := range wireConns(pool) {
 		if idle, _ := c.idle(); !idle {
 			t.Errorf("the connection still holds streams without trailers")
 		}
@@ -328,9 +329,8 @@ func TestWireDeadPicker(t *testing.T) {
 		}
 		return err
 	}
-	if err := pick(); err != nil {
-		t.Fatalf("before the freeze: %v", err)
-	}
+	// The first pick dials within its 200 ms: retried, for a loaded machine.
+	testutil.Eventually(t, 5*time.Second, func() bool { return pick() == nil }, "a pick before the freeze")
 	f.freeze()
 	if err := pick(); err == nil {
 		t.Fatal("a silent picker answered")
@@ -348,29 +348,53 @@ func TestWireDeadPicker(t *testing.T) {
 	}
 }
 
-// TestWireSlowPickerKept: a picker slower than the timeout but alive
-// answers the probe, and its connection is kept.
+// TestWireSlowPickerKept: a picker slower than the timeout but alive keeps
+// its connection: it sent frames meanwhile (window updates, pings), or it
+// answers the probe.
 func TestWireSlowPickerKept(t *testing.T) {
-	fake := &eppfake.Picker{Choose: func(eppfake.Seen) eppfake.Answer {
-		return eppfake.Answer{Endpoints: poolEndpoints[:1], Delay: 400 * time.Millisecond}
+	fake := &eppfake.Picker{Choose: func(s eppfake.Seen) eppfake.Answer {
+		a := eppfake.Answer{Endpoints: poolEndpoints[:1]}
+		if s.Headers["x-slow"] != "" {
+			a.Delay = 400 * time.Millisecond
+		}
+		return a
 	}}
 	pool := newTimedPool(t, eppfake.Start(t, fake, nil), "FailClose", nil, 100*time.Millisecond)
-	if _, err := pool.Pick(context.Background(), chatRequest(`{"model":"m"}`)); err == nil {
+	// The connection first (its dial is within the 100 ms: retried, for a
+	// loaded machine), then the slow request.
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		d, err := pool.Pick(context.Background(), chatRequest(`{"model":"m"}`))
+		d.Close()
+		return err == nil
+	}, "a fast pick")
+	slow := chatRequest(`{"model":"m"}`)
+	slow.Headers = append(slow.Headers, Header{Name: "x-slow", Value: "1"})
+	if _, err := pool.Pick(context.Background(), slow); err == nil {
 		t.Fatal("a picker slower than the timeout answered in time")
 	}
-	w := pool.ext.conn.wire
-	w.mu.Lock()
-	conns := slices.Clone(w.conns)
-	w.mu.Unlock()
+	conns := wireConns(pool)
 	if len(conns) != 1 {
 		t.Fatalf("%d connections, want 1", len(conns))
 	}
-	time.Sleep(wireProbe + 2*wirePoll)
 	c := conns[0]
+	// A probe as an operation that heard nothing would send.
+	c.probe(&wireStream{c: c, armFrames: c.frames.Load()})
+	time.Sleep(wireProbe + 2*wirePoll)
 	c.mu.Lock()
-	err, probing := c.err, !c.probeSent.IsZero()
+	err, sent, unanswered := c.err, !c.lastProbe.IsZero(), !c.probeSent.IsZero()
 	c.mu.Unlock()
-	if err != nil || probing {
-		t.Errorf("the slow picker's connection: error %v, probe unanswered %v; want it kept", err, probing)
+	if !sent || err != nil || unanswered {
+		t.Errorf("the slow picker's connection: probe sent %v, unanswered %v, error %v; want it probed and kept", sent, unanswered, err)
 	}
+	if got := wireConns(pool); len(got) != 1 || got[0] != c {
+		t.Errorf("the pool's connections changed: %d", len(got))
+	}
+}
+
+// wireConns returns the pool's picker connections.
+func wireConns(pool *Pool) []*wireConn {
+	w := pool.ext.conn.wire
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.conns)
 }

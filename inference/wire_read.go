@@ -34,7 +34,7 @@ func (s *wireStream) await(cond func(*wireStream) bool) error {
 		if err := s.stopped(); err != nil {
 			c.mu.Unlock()
 			if err == errWireExpired {
-				c.probe()
+				c.probe(s)
 			}
 			return err
 		}
@@ -59,18 +59,22 @@ func (s *wireStream) await(cond func(*wireStream) bool) error {
 	}
 }
 
-// probe pings the picker after an operation on c timed out: a picker host
-// gone without closing the connection answers nothing, and the poll closes
-// c when the ping is unanswered after wireProbe, so that the requests that
-// follow redial rather than each wait out its timeout. A busy picker's
-// HTTP/2 layer answers at once.
-func (c *wireConn) probe() {
+// probe pings the picker after an operation of s timed out with nothing
+// read on c meanwhile: a picker host gone without closing the connection
+// answers nothing, and the poll closes c when the ping is unanswered after
+// wireProbe, so that the requests that follow redial rather than each wait
+// out its timeout. A busy picker's HTTP/2 layer answers at once.
+func (c *wireConn) probe(s *wireStream) {
+	if c.frames.Load() != s.armFrames {
+		return // the picker sent something: alive
+	}
+	now := time.Now()
 	c.mu.Lock()
-	if c.err != nil || !c.probeSent.IsZero() {
+	if c.err != nil || !c.probeSent.IsZero() || now.Sub(c.lastProbe) < wireProbeEvery {
 		c.mu.Unlock()
 		return
 	}
-	c.probeSent = time.Now()
+	c.probeSent, c.lastProbe = now, now
 	c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FramePing, n: 1, ping: probeData})
 	c.mu.Unlock()
 	if err := c.flushCtrl(true); err != nil {
@@ -125,6 +129,7 @@ func (c *wireConn) readFrames(done func() bool, poll bool) error {
 			return err
 		}
 		f, err := c.fr.ReadFrame()
+		c.frames.Add(1)
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {

@@ -126,7 +126,14 @@ func (db *DB) Watch(ctx context.Context, fn func(id string)) error {
 		delete(db.watchers, w)
 		db.mu.Unlock()
 	}()
-	fn("")
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-db.closed:
+		return nil
+	default:
+		fn("")
+	}
 	for {
 		select {
 		case <-ctx.Done():
