@@ -81,7 +81,9 @@ func TestInferencePoolBuiltinSkewLLMD(t *testing.T) {
 		b := drain(resp)
 		return strings.Contains(b, `vllm:num_requests_waiting{model_name="llama"} 3`)
 	}, "the busy server's queue")
-	time.Sleep(200 * time.Millisecond) // a few scrapes
+	// Ten of the picker's 50 ms scrapes (a request sent to probe its view
+	// would join the busy queue); the queue lasts 3 s per request.
+	time.Sleep(500 * time.Millisecond)
 	for i := range 8 {
 		status, served, _, body := poolChat(t, g, fmt.Sprintf("request %d", i))
 		if status != 200 || served != idle {

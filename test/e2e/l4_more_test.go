@@ -190,7 +190,9 @@ backends:
       endpoints: ['%s', '%s']
       healthCheck: {interval: 100ms, timeout: 200ms, unhealthyThreshold: 1}
 `, a, b))
-	time.Sleep(500 * time.Millisecond) // a few probes
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(g.Logs(), `"msg":"upstream: unhealthy"`)
+	}, "B's health check to fail")
 	for i := range 20 {
 		c, err := net.Dial("tcp", g.Addr())
 		if err != nil {

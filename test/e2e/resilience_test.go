@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
 
 func TestDeadBackendIsEjected(t *testing.T) {
@@ -134,8 +136,8 @@ func TestHotReloadUnderLoadLosesNothing(t *testing.T) {
 		}()
 	}
 	time.Sleep(300 * time.Millisecond)
-	g.rewrite(cfg("two"))
-	time.Sleep(300 * time.Millisecond)
+	g.rewrite(cfg("two")) // returns once the reload is counted
+	testutil.Eventually(t, 5*time.Second, seenTwo.Load, "the reload to backend two to take effect")
 	g.rewrite("listeners: [oops") // a broken file keeps the running snapshot
 	time.Sleep(300 * time.Millisecond)
 	g.rewrite(cfg("one"))
@@ -145,16 +147,16 @@ func TestHotReloadUnderLoadLosesNothing(t *testing.T) {
 	if failed.Load() != 0 {
 		t.Fatalf("%d of %d requests failed during reloads", failed.Load(), failed.Load()+ok.Load())
 	}
-	if !seenTwo.Load() {
-		t.Fatal("the reload to backend two never took effect")
-	}
 	if g.metric(`switchyard_config_reloads_total{result="error"}`) < 1 {
 		t.Fatal("the broken reload was not counted")
 	}
 }
 
 func TestSIGTERMDrainsInFlight(t *testing.T) {
+	arrived := make(chan struct{})
+	var once sync.Once
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
 		time.Sleep(800 * time.Millisecond)
 		_, _ = w.Write([]byte("finished"))
 	}))
@@ -182,7 +184,13 @@ backends: [{name: slow, static: {endpoints: [{host: 127.0.0.1, port: %d}]}}]
 		resp.Body.Close()
 		res <- result{body: string(b)}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	select { // the request in flight at the backend
+	case <-arrived:
+	case r := <-res:
+		t.Fatalf("the request ended before it reached the backend: %q %v", r.body, r.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the backend")
+	}
 	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
