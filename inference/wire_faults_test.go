@@ -352,13 +352,7 @@ func TestWireDeadPicker(t *testing.T) {
 // its connection: it sent frames meanwhile (window updates, pings), or it
 // answers the probe.
 func TestWireSlowPickerKept(t *testing.T) {
-	fake := &eppfake.Picker{Choose: func(s eppfake.Seen) eppfake.Answer {
-		a := eppfake.Answer{Endpoints: poolEndpoints[:1]}
-		if s.Headers["x-slow"] != "" {
-			a.Delay = 400 * time.Millisecond
-		}
-		return a
-	}}
+	fake := slowPicker(400 * time.Millisecond)
 	pool := newTimedPool(t, eppfake.Start(t, fake, nil), "FailClose", nil, 100*time.Millisecond)
 	// The connection first (its dial is within the 100 ms: retried, for a
 	// loaded machine), then the slow request.

@@ -37,6 +37,18 @@ func listen(t *testing.T, addr string) net.Listener {
 	return ln
 }
 
+// slowPicker answers at once, and after delay the requests with an x-slow
+// header.
+func slowPicker(delay time.Duration) *eppfake.Picker {
+	return &eppfake.Picker{Choose: func(s eppfake.Seen) eppfake.Answer {
+		a := eppfake.Answer{Endpoints: poolEndpoints[:1]}
+		if s.Headers["x-slow"] != "" {
+			a.Delay = delay
+		}
+		return a
+	}}
+}
+
 // pickServed runs one request's whole exchange: its decision, then the
 // served report, whose answer (the picker's served header) it returns.
 func pickServed(ctx context.Context, pool *Pool, r *Request, hold time.Duration) (*Decision, string, error) {
@@ -195,13 +207,7 @@ func TestWireStreamLimit(t *testing.T) {
 // meanwhile on the same connection, even while it reads the connection; a
 // request whose client leaves returns at once; the connection stays usable.
 func TestWireSlowAndCancelled(t *testing.T) {
-	fake := &eppfake.Picker{Choose: func(s eppfake.Seen) eppfake.Answer {
-		a := eppfake.Answer{Endpoints: poolEndpoints[:1]}
-		if s.Headers["x-slow"] != "" {
-			a.Delay = 5 * time.Second
-		}
-		return a
-	}}
+	fake := slowPicker(5 * time.Second)
 	pool := newTimedPool(t, eppfake.Start(t, fake, nil), "FailClose", nil, time.Second)
 	slow := chatRequest(`{"model":"m"}`)
 	slow.Headers = append(slow.Headers, Header{Name: "x-slow", Value: "1"})
