@@ -94,6 +94,11 @@ func (b *builtin) stop() {
 	b.wg.Wait()
 	if b.client != nil {
 		b.client.CloseIdleConnections()
+		// A pool that replaces this one under the same name sets its own
+		// figures again at its next scrape.
+		for _, a := range b.p.addrs {
+			b.p.metrics.unscraped(b.p.name, a)
+		}
 	}
 }
 
@@ -111,6 +116,7 @@ func (b *builtin) scrapeLoop(ctx context.Context, i int, url string, interval ti
 			if failures++; failures >= scrapeFailures {
 				st := &b.p.stats[i]
 				if st.scraped.Swap(false) || failures == scrapeFailures {
+					b.p.metrics.unscraped(b.p.name, b.p.addrs[i])
 					b.p.log.Warn("inference: model server metrics unavailable", "pool", b.p.name, "endpoint", b.p.addrs[i], "err", err.Error())
 				}
 				st.downUntil.Store(time.Now().Add(interval * 2).UnixNano())
@@ -148,6 +154,7 @@ func (b *builtin) scrape(ctx context.Context, i int, url string) error {
 	st.waiting.Store(int64(w))
 	st.running.Store(int64(r))
 	st.kv.Store(int64(math.Round(kv * 1000)))
+	b.p.metrics.scraped(b.p.name, b.p.addrs[i], w, r, kv)
 	if !st.scraped.Swap(true) {
 		st.downUntil.Store(0)
 	}

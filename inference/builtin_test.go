@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchyard-ai/switchyard/config"
+	"github.com/switchyard-ai/switchyard/internal/testutil"
 )
 
 // metricsServer serves vllm:* metrics with a settable queue depth.
@@ -158,5 +162,58 @@ func TestParseLoad(t *testing.T) {
 				t.Errorf("got %v %v %v %v", w, r, kv, err)
 			}
 		})
+	}
+}
+
+// TestBuiltinLoadMetrics: the built-in picker's view of each server is
+// exported as it scrapes it, and dropped when the server's metrics stop
+// answering and when the pool closes.
+func TestBuiltinLoadMetrics(t *testing.T) {
+	up, down := newMetricsServer(t), newMetricsServer(t)
+	up.waiting.Store(3)
+	up.kv.Store(250)
+	reg := prometheus.NewRegistry()
+	eps := []string{strings.TrimPrefix(up.URL, "http://"), strings.TrimPrefix(down.URL, "http://")}
+	p, err := New("default/pool", &config.InferencePool{Endpoints: eps,
+		Picker: &config.BuiltinPicker{Interval: config.Duration(20 * time.Millisecond)}}, Options{Metrics: NewMetrics(reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// load returns the endpoint's three gauges (absent: -1).
+	load := func(ep string) [3]float64 {
+		out := [3]float64{-1, -1, -1}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			k := slices.Index([]string{"switchyard_inference_endpoint_requests_waiting",
+				"switchyard_inference_endpoint_requests_running", "switchyard_inference_endpoint_kv_cache_usage_ratio"}, mf.GetName())
+			if k < 0 {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["pool"] == "default/pool" && labels["endpoint"] == ep {
+					out[k] = m.GetGauge().GetValue()
+				}
+			}
+		}
+		return out
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return load(eps[0]) == [3]float64{3, 1, 0.25} }, "the scraped load of the first server")
+	testutil.Eventually(t, 5*time.Second, func() bool { return load(eps[1]) == [3]float64{0, 1, 0} }, "the scraped load of the second server")
+	down.Close()
+	testutil.Eventually(t, 5*time.Second, func() bool { return load(eps[1]) == [3]float64{-1, -1, -1} }, "the load of a server whose metrics are gone to be dropped")
+	if got := load(eps[0]); got != [3]float64{3, 1, 0.25} {
+		t.Errorf("the live server's load: %v", got)
+	}
+	p.Close()
+	if got := load(eps[0]); got != [3]float64{-1, -1, -1} {
+		t.Errorf("after the pool closed: %v, want no series", got)
 	}
 }

@@ -14,6 +14,8 @@ type Metrics struct {
 	chosenTotal   *prometheus.CounterVec
 	immediates    *prometheus.CounterVec
 	fallbacks     *prometheus.CounterVec
+	// The built-in picker's view of each model server, as last scraped.
+	waiting, running, kvUsage *prometheus.GaugeVec
 }
 
 // NewMetrics registers the inference-pool metrics with reg.
@@ -40,8 +42,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchyard_inference_fallbacks_total",
 			Help: "Requests an inference pool could not serve that went on to the rule's next backend.",
 		}, []string{"pool", "status"}),
+		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_inference_endpoint_requests_waiting",
+			Help: "Requests queued on a model server, as the built-in picker last scraped them (vllm:num_requests_waiting).",
+		}, []string{"pool", "endpoint"}),
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_inference_endpoint_requests_running",
+			Help: "Requests running on a model server, as the built-in picker last scraped them (vllm:num_requests_running).",
+		}, []string{"pool", "endpoint"}),
+		kvUsage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_inference_endpoint_kv_cache_usage_ratio",
+			Help: "A model server's KV-cache use (0 to 1), as the built-in picker last scraped it.",
+		}, []string{"pool", "endpoint"}),
 	}
-	reg.MustRegister(m.pickerLatency, m.failures, m.chosenTotal, m.immediates, m.fallbacks)
+	reg.MustRegister(m.pickerLatency, m.failures, m.chosenTotal, m.immediates, m.fallbacks, m.waiting, m.running, m.kvUsage)
 	return m
 }
 
@@ -60,6 +74,25 @@ func (m *Metrics) failure(pool, mode, reason string) {
 func (m *Metrics) chosen(pool, endpoint string) {
 	if m != nil {
 		m.chosenTotal.WithLabelValues(pool, endpoint).Inc()
+	}
+}
+
+// scraped records an endpoint's scraped load.
+func (m *Metrics) scraped(pool, endpoint string, waiting, running, kv float64) {
+	if m != nil {
+		m.waiting.WithLabelValues(pool, endpoint).Set(waiting)
+		m.running.WithLabelValues(pool, endpoint).Set(running)
+		m.kvUsage.WithLabelValues(pool, endpoint).Set(kv)
+	}
+}
+
+// unscraped drops an endpoint's scraped load (its metrics are unavailable,
+// or its pool closed): a stale figure would mislead.
+func (m *Metrics) unscraped(pool, endpoint string) {
+	if m != nil {
+		m.waiting.DeleteLabelValues(pool, endpoint)
+		m.running.DeleteLabelValues(pool, endpoint)
+		m.kvUsage.DeleteLabelValues(pool, endpoint)
 	}
 }
 

@@ -81,9 +81,10 @@ func TestInferencePoolBuiltinSkewLLMD(t *testing.T) {
 		b := drain(resp)
 		return strings.Contains(b, `vllm:num_requests_waiting{model_name="llama"} 3`)
 	}, "the busy server's queue")
-	// Ten of the picker's 50 ms scrapes (a request sent to probe its view
-	// would join the busy queue); the queue lasts 3 s per request.
-	time.Sleep(500 * time.Millisecond)
+	// The gateway's picker has seen the queue too (3 s per request: it lasts).
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		return g.metric(`switchyard_inference_endpoint_requests_waiting{endpoint="`+busy+`",pool="default/pool"}`) == 3
+	}, "the picker to scrape the busy server's queue")
 	for i := range 8 {
 		status, served, _, body := poolChat(t, g, fmt.Sprintf("request %d", i))
 		if status != 200 || served != idle {
