@@ -2,6 +2,7 @@ package inference
 
 import (
 	"bytes"
+	"fmt"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -135,6 +136,9 @@ func (a *pickerAnswer) headerValue(b []byte) error {
 	}
 	if len(raw) > 0 {
 		value = raw
+	}
+	if len(a.set) >= maxPickerHeaders {
+		return garbage(fmt.Sprintf("more than %d headers", maxPickerHeaders))
 	}
 	a.set = append(a.set, Header{Name: view(key), Value: view(value)})
 	return nil

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -189,5 +190,26 @@ func TestDecodeAnswerWire(t *testing.T) {
 				t.Errorf("protobuf accepts %x: the case is not malformed", b)
 			}
 		})
+	}
+}
+
+// TestDecodeAnswerHeaderLimit: an answer may set maxPickerHeaders headers,
+// not more (empty header options cost the picker 4 bytes each).
+func TestDecodeAnswerHeaderLimit(t *testing.T) {
+	for _, n := range []int{maxPickerHeaders, maxPickerHeaders + 1} {
+		kv := make([]string, 0, 2*n)
+		for i := range n {
+			kv = append(kv, fmt.Sprintf("x-h%d", i), "v")
+		}
+		b, err := proto.Marshal(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
+			RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{HeaderMutation: set(kv...)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a pickerAnswer
+		err = decodeAnswer(b, &a)
+		if ok := n <= maxPickerHeaders; (err == nil) != ok {
+			t.Errorf("%d headers: %v", n, err)
+		}
 	}
 }

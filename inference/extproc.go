@@ -35,8 +35,12 @@ const (
 // bodyChunk is the largest request_body message sent to a picker.
 const bodyChunk = 62000
 
-// maxPickerBody bounds a body a picker sends back.
-const maxPickerBody = 64 << 20
+// maxPickerBody bounds a body a picker sends back; maxPickerHeaders the
+// headers one answer sets.
+const (
+	maxPickerBody    = 64 << 20
+	maxPickerHeaders = 256
+)
 
 // extPicker is a pool's external endpoint picker: one set of connections
 // (from Conns, shared by the pools that name the same picker), one stream

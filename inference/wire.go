@@ -49,6 +49,11 @@ const (
 	wireProbeEvery = time.Minute
 	// maxOwed bounds the ping answers that wait for the next write.
 	maxOwed = 16
+	// maxWindow is HTTP/2's largest flow-control window.
+	maxWindow = 1<<31 - 1
+	// maxWireConns bounds the connections to one picker: one that admits
+	// no stream (or too few) does not get a connection per request.
+	maxWireConns = 16
 	// wireHeaderList bounds a header block the picker sends.
 	wireHeaderList = 64 << 10
 	// processPath is the ext_proc method.
@@ -96,8 +101,10 @@ type wireConn struct {
 	// rmu is the reader role, held by the stream reading frames.
 	rmu    sync.Mutex
 	reader atomic.Pointer[wireStream]
-	hdec   *hpack.Decoder // reader only
-	block  []byte         // reader only: a header block across CONTINUATION frames
+	hdec   *hpack.Decoder      // reader only
+	fields []hpack.HeaderField // reader only: the block being decoded
+	hsize  int                 // reader only: its decoded size (RFC 9113's count)
+	block  []byte              // reader only: a header block across CONTINUATION frames
 	blockS uint32
 	blockE bool
 
@@ -192,7 +199,13 @@ func dialWire(ctx context.Context, addr string, conf *tls.Config) (*wireConn, er
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(wireFrame)
 	c.henc = hpack.NewEncoder(&c.hbuf)
-	c.hdec = hpack.NewDecoder(4096, nil)
+	// A block's decoded size is bounded, not only its encoded size: a small
+	// block may name large table entries many times.
+	c.hdec = hpack.NewDecoder(4096, func(f hpack.HeaderField) {
+		if c.hsize += len(f.Name) + len(f.Value) + 32; c.hsize <= wireHeaderList {
+			c.fields = append(c.fields, f)
+		}
+	})
 	c.hdec.SetMaxStringLength(wireHeaderList)
 	_, _ = c.bw.WriteString(http2.ClientPreface)
 	_ = c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0},
@@ -358,7 +371,6 @@ func (s *wireStream) write(msg []byte, end, flush bool) error {
 			}
 			c.wmu.Lock()
 			c.writeDeadline(s.deadline.Load())
-			first = true
 			continue
 		}
 		last := end && n == len(msg)
@@ -466,7 +478,7 @@ func (s *wireStream) recv() ([]byte, error) {
 
 // hasMessage reports whether a whole message is buffered (c.mu held).
 func (s *wireStream) hasMessage() bool {
-	return len(s.in) >= 5 && len(s.in)-5 >= int(binary.BigEndian.Uint32(s.in[1:5]))
+	return len(s.in) >= 5 && uint64(len(s.in)-5) >= uint64(binary.BigEndian.Uint32(s.in[1:5]))
 }
 
 // finish ends s for its request: nothing more is read for it. A stream

@@ -75,6 +75,10 @@ func (p *wirePool) stream(ctx context.Context, timeout time.Duration) (*wireStre
 			p.mu.Unlock()
 			return nil, err
 		}
+		if len(p.conns) >= maxWireConns {
+			p.mu.Unlock()
+			return nil, errConnFull
+		}
 		if ch := p.dialing; ch != nil {
 			p.mu.Unlock()
 			select {

@@ -2,6 +2,7 @@ package inference
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -327,13 +328,23 @@ func (c *wireConn) dispatch(f http2.Frame) error {
 		c.mu.Unlock()
 	case *http2.WindowUpdateFrame:
 		c.mu.Lock()
+		var err error
 		if f.StreamID == 0 {
-			c.connSend += int64(f.Increment)
+			if c.connSend += int64(f.Increment); c.connSend > maxWindow {
+				err = http2.ConnectionError(http2.ErrCodeFlowControl)
+			}
 		} else if s := c.streams[f.StreamID]; s != nil {
-			s.send += int64(f.Increment)
+			if s.send += int64(f.Increment); s.send > maxWindow {
+				s.err = errors.New("the picker overflowed a stream's window")
+				delete(c.streams, s.id)
+				c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FrameRSTStream, sid: s.id, n: uint32(http2.ErrCodeFlowControl)})
+			}
 		}
 		c.wakeAll()
 		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	case *http2.GoAwayFrame:
 		c.mu.Lock()
 		c.goaway = true
@@ -376,7 +387,7 @@ func (c *wireConn) onData(f *http2.DataFrame) {
 		return
 	}
 	s.answered = true
-	if len(s.in)+len(f.Data()) > maxPickerBody+5 {
+	if len(s.in)+len(f.Data()) > maxPickerBody+5 || len(s.in) >= 5 && binary.BigEndian.Uint32(s.in[1:5]) > maxPickerBody {
 		s.err = garbage("a message larger than the gateway accepts")
 		delete(c.streams, s.id)
 		c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FrameRSTStream, sid: s.id, n: uint32(http2.ErrCodeCancel)})
@@ -408,10 +419,18 @@ func (c *wireConn) endStream(s *wireStream, err error) {
 // onHeaders applies a complete header block: a stream's response headers
 // (status 200, a gRPC content type) or its trailers (grpc-status).
 func (c *wireConn) onHeaders() error {
-	fields, err := c.hdec.DecodeFull(c.block)
+	c.fields, c.hsize = c.fields[:0], 0
+	_, err := c.hdec.Write(c.block)
+	if err == nil {
+		err = c.hdec.Close()
+	}
+	if err == nil && c.hsize > wireHeaderList {
+		err = errors.New("a header list past 64 KiB")
+	}
 	if err != nil {
 		return fmt.Errorf("picker headers: %w", err)
 	}
+	fields := c.fields
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.streams[c.blockS]
@@ -434,6 +453,7 @@ func (c *wireConn) onHeaders() error {
 		}
 	}
 	var serr error
+	trailers := s.headers || hasStatus
 	if !s.headers {
 		s.headers = true
 		switch {
@@ -453,10 +473,10 @@ func (c *wireConn) onHeaders() error {
 		code, _ := strconv.Atoi(gstatus)
 		serr = fmt.Errorf("gRPC status %d: %s", code, gmsg)
 	}
+	if serr == nil && trailers && !c.blockE {
+		serr = errors.New("trailers without end of stream")
+	}
 	if serr != nil || c.blockE {
-		if serr == nil && !c.blockE {
-			serr = errors.New("trailers without end of stream")
-		}
 		c.endStream(s, serr)
 		if !s.sentEnd && serr != nil {
 			c.ctrl = append(c.ctrl, ctrlFrame{typ: http2.FrameRSTStream, sid: s.id, n: uint32(http2.ErrCodeCancel)})
@@ -475,12 +495,17 @@ func (c *wireConn) onSettings(f *http2.SettingsFrame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	err := f.ForeachSetting(func(st http2.Setting) error {
+		if err := st.Valid(); err != nil { // a frame size under 16 KiB, a window past 2^31-1
+			return err
+		}
 		switch st.ID {
 		case http2.SettingInitialWindowSize:
 			delta := int64(st.Val) - c.initSend
 			c.initSend = int64(st.Val)
 			for _, s := range c.streams {
-				s.send += delta
+				if s.send += delta; s.send > maxWindow {
+					return http2.ConnectionError(http2.ErrCodeFlowControl)
+				}
 			}
 		case http2.SettingMaxFrameSize:
 			c.maxFrame = int(st.Val)
